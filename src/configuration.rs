@@ -1,0 +1,211 @@
+//! Settings from the environment, with every default in one place.
+
+use std::time::Duration;
+
+use tokio_postgres::config::Config as PgConfig;
+
+const DEFAULT_HOST: &str = "127.0.0.1";
+const DEFAULT_PORT: u16 = 8080;
+/// PostgreSQL serialises a flash sale on one row lock, so more connections
+/// than a few per database core only queue inside the server. 16 also keeps
+/// three replicas well inside the default `max_connections` of 100.
+const DEFAULT_POOL_SIZE: usize = 16;
+const DEFAULT_POOL_WAIT_MS: u64 = 2_000;
+const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 5_000;
+const DEFAULT_LOCK_TIMEOUT_MS: u64 = 3_000;
+const DEFAULT_STARTUP_DB_WAIT_MS: u64 = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    /// HTTP worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    pub database: DatabaseSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// Connection parameters. Its `Debug` output redacts the password.
+    pub connection: PgConfig,
+    pub pool_size: usize,
+    /// How long a request waits for a free connection before it is answered
+    /// `503` with `Retry-After`.
+    pub pool_wait: Duration,
+    pub connect_timeout: Duration,
+    /// Server-side bound on any one statement, so no request hangs on the database.
+    pub statement_timeout: Duration,
+    /// Server-side bound on waiting for a row lock.
+    pub lock_timeout: Duration,
+    /// How long start-up keeps retrying an unreachable database before it gives up.
+    pub startup_wait: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}={value:?} is not valid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any variable lookup, so tests need not touch the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        Ok(Self {
+            host: var("FLASHBOOK_HOST").unwrap_or_else(|| DEFAULT_HOST.to_owned()),
+            port: parse(&var, "FLASHBOOK_PORT")?.unwrap_or(DEFAULT_PORT),
+            workers: parse::<usize>(&var, "FLASHBOOK_WORKERS")?.filter(|&n| n > 0),
+            database: DatabaseSettings {
+                connection: connection_config(&var)?,
+                pool_size: positive(&var, "FLASHBOOK_POOL_SIZE")?.unwrap_or(DEFAULT_POOL_SIZE),
+                pool_wait: millis(&var, "FLASHBOOK_POOL_WAIT_MS", DEFAULT_POOL_WAIT_MS)?,
+                connect_timeout: millis(
+                    &var,
+                    "FLASHBOOK_CONNECT_TIMEOUT_MS",
+                    DEFAULT_CONNECT_TIMEOUT_MS,
+                )?,
+                statement_timeout: millis(
+                    &var,
+                    "FLASHBOOK_STATEMENT_TIMEOUT_MS",
+                    DEFAULT_STATEMENT_TIMEOUT_MS,
+                )?,
+                lock_timeout: millis(&var, "FLASHBOOK_LOCK_TIMEOUT_MS", DEFAULT_LOCK_TIMEOUT_MS)?,
+                startup_wait: millis(
+                    &var,
+                    "FLASHBOOK_STARTUP_DB_WAIT_MS",
+                    DEFAULT_STARTUP_DB_WAIT_MS,
+                )?,
+            },
+        })
+    }
+}
+
+/// `DATABASE_URL` when set, else the standard libpq `PG*` variables.
+fn connection_config(var: &impl Fn(&str) -> Option<String>) -> Result<PgConfig, ConfigError> {
+    if let Some(url) = var("DATABASE_URL") {
+        return url
+            .parse()
+            .map_err(|error: tokio_postgres::Error| ConfigError::Invalid {
+                name: "DATABASE_URL",
+                // The URL may hold a password: never echo it back.
+                value: "<redacted>".to_owned(),
+                reason: error.to_string(),
+            });
+    }
+    let mut config = PgConfig::new();
+    config
+        .host(&var("PGHOST").unwrap_or_else(|| "localhost".to_owned()))
+        .port(parse(var, "PGPORT")?.unwrap_or(5432))
+        .user(&var("PGUSER").unwrap_or_else(|| "postgres".to_owned()))
+        .dbname(&var("PGDATABASE").unwrap_or_else(|| "flashbook".to_owned()));
+    if let Some(password) = var("PGPASSWORD") {
+        config.password(password);
+    }
+    Ok(config)
+}
+
+fn parse<T>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    var(name)
+        .map(|value| {
+            value
+                .trim()
+                .parse()
+                .map_err(|error: T::Err| ConfigError::Invalid {
+                    name,
+                    reason: error.to_string(),
+                    value,
+                })
+        })
+        .transpose()
+}
+
+fn positive(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<usize>, ConfigError> {
+    match parse::<usize>(var, name)? {
+        Some(0) => Err(ConfigError::Invalid {
+            name,
+            value: "0".to_owned(),
+            reason: "must be at least 1".to_owned(),
+        }),
+        other => Ok(other),
+    }
+}
+
+fn millis(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_millis(parse(var, name)?.unwrap_or(default)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let settings = settings(&[]).unwrap();
+        assert_eq!(settings.host, DEFAULT_HOST);
+        assert_eq!(settings.port, DEFAULT_PORT);
+        assert_eq!(settings.database.pool_size, DEFAULT_POOL_SIZE);
+        assert_eq!(settings.database.connection.get_dbname(), Some("flashbook"));
+    }
+
+    #[test]
+    fn database_url_wins_over_pg_variables() {
+        let settings = settings(&[
+            ("DATABASE_URL", "postgres://app:secret@db:6543/sales"),
+            ("PGDATABASE", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(settings.database.connection.get_dbname(), Some("sales"));
+        assert_eq!(settings.database.connection.get_ports(), &[6543]);
+    }
+
+    #[test]
+    fn pg_variables_are_honoured() {
+        let settings = settings(&[("PGPORT", "5433"), ("PGDATABASE", "shop")]).unwrap();
+        assert_eq!(settings.database.connection.get_ports(), &[5433]);
+        assert_eq!(settings.database.connection.get_dbname(), Some("shop"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_hide_secrets() {
+        let error = settings(&[("FLASHBOOK_POOL_SIZE", "0")]).unwrap_err();
+        assert!(error.to_string().contains("FLASHBOOK_POOL_SIZE"));
+        let error =
+            settings(&[("DATABASE_URL", "postgres://u:hunter2@h:notaport/db")]).unwrap_err();
+        assert!(!error.to_string().contains("hunter2"));
+        let debug = format!("{:?}", settings(&[("PGPASSWORD", "hunter2")]).unwrap());
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+}

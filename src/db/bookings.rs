@@ -1,0 +1,143 @@
+//! The booking transaction and the booking queries.
+//!
+//! Booking and cancelling each run as one call of a server-side function
+//! (migrations/V2__booking_functions.sql) in its own implicit transaction:
+//! the function takes `SELECT ... FOR UPDATE` on the event row, checks
+//! capacity and the user's active booking under that lock, inserts, and bumps
+//! the counter. The lock is held for exactly one round trip plus the commit.
+//! The file's header comment explains why no interleaving can oversell.
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+
+use crate::domain::{Booking, BookingOutcome, BookingStatus, NewBooking, PageRequest};
+use crate::error::{ApiError, Resource};
+
+/// Locks the event row until this statement's implicit transaction commits.
+const BOOK_SEAT: &str = "SELECT outcome, booking_id, booked_at FROM book_seat($1, $2)";
+
+/// Locks the event row, then the booking row, until the implicit commit.
+const CANCEL_BOOKING: &str = "
+    SELECT id, event_id, user_id, status, created_at, cancelled_at
+      FROM cancel_booking($1)";
+
+const SELECT_BOOKING: &str = "
+    SELECT id, event_id, user_id, status, created_at, cancelled_at
+      FROM bookings WHERE id = $1";
+
+const SELECT_EVENT_BOOKINGS: &str = "
+    SELECT id, event_id, user_id, status, created_at, cancelled_at
+      FROM bookings WHERE event_id = $1 AND id > $2
+     ORDER BY id LIMIT $3";
+
+const SELECT_USER_BOOKINGS: &str = "
+    SELECT id, event_id, user_id, status, created_at, cancelled_at
+      FROM bookings WHERE user_id = $1 AND id > $2
+     ORDER BY id LIMIT $3";
+
+pub async fn book(
+    client: &deadpool_postgres::Client,
+    request: NewBooking,
+) -> Result<BookingOutcome, ApiError> {
+    let statement = client.prepare_cached(BOOK_SEAT).await?;
+    let row = match client
+        .query_one(&statement, &[&request.event_id, &request.user_id])
+        .await
+    {
+        Ok(row) => row,
+        Err(error) => return backstop_outcome(error),
+    };
+    let outcome: &str = row.get("outcome");
+    Ok(match outcome {
+        "booked" => BookingOutcome::Booked(Booking {
+            id: row.get("booking_id"),
+            event_id: request.event_id,
+            user_id: request.user_id,
+            status: BookingStatus::Confirmed,
+            created_at: row.get("booked_at"),
+            cancelled_at: None,
+        }),
+        "sold_out" => BookingOutcome::SoldOut,
+        "already_booked" => BookingOutcome::AlreadyBooked,
+        "event_not_found" => BookingOutcome::EventNotFound,
+        "user_not_found" => BookingOutcome::UserNotFound,
+        other => {
+            return Err(ApiError::Internal(
+                format!("book_seat returned unknown outcome {other:?}").into(),
+            ))
+        }
+    })
+}
+
+/// The schema's constraints are a second line behind the lock. Should one
+/// ever fire, the transaction has rolled back and the client still gets the
+/// answer the constraint stands for.
+fn backstop_outcome(error: tokio_postgres::Error) -> Result<BookingOutcome, ApiError> {
+    let constraint = error.as_db_error().and_then(|db| db.constraint());
+    match (error.code(), constraint) {
+        (Some(&SqlState::UNIQUE_VIOLATION), Some("bookings_one_active_per_user_and_event")) => {
+            log::warn!("unique index caught a double booking: {error}");
+            Ok(BookingOutcome::AlreadyBooked)
+        }
+        (Some(&SqlState::CHECK_VIOLATION), Some("events_booked_within_capacity")) => {
+            log::warn!("capacity check caught an oversell: {error}");
+            Ok(BookingOutcome::SoldOut)
+        }
+        _ => Err(error.into()),
+    }
+}
+
+/// Cancels a booking; cancelling a cancelled booking returns it unchanged.
+pub async fn cancel(client: &deadpool_postgres::Client, id: i64) -> Result<Booking, ApiError> {
+    let statement = client.prepare_cached(CANCEL_BOOKING).await?;
+    let row = client.query_opt(&statement, &[&id]).await?;
+    row.map(|row| from_row(&row))
+        .ok_or(ApiError::NotFound(Resource::Booking))
+}
+
+pub async fn find(client: &deadpool_postgres::Client, id: i64) -> Result<Booking, ApiError> {
+    let statement = client.prepare_cached(SELECT_BOOKING).await?;
+    let row = client.query_opt(&statement, &[&id]).await?;
+    row.map(|row| from_row(&row))
+        .ok_or(ApiError::NotFound(Resource::Booking))
+}
+
+pub async fn list_for_event(
+    client: &deadpool_postgres::Client,
+    event_id: i64,
+    page: PageRequest,
+) -> Result<Vec<Booking>, ApiError> {
+    list(client, SELECT_EVENT_BOOKINGS, event_id, page).await
+}
+
+pub async fn list_for_user(
+    client: &deadpool_postgres::Client,
+    user_id: i64,
+    page: PageRequest,
+) -> Result<Vec<Booking>, ApiError> {
+    list(client, SELECT_USER_BOOKINGS, user_id, page).await
+}
+
+async fn list(
+    client: &deadpool_postgres::Client,
+    sql: &str,
+    owner_id: i64,
+    page: PageRequest,
+) -> Result<Vec<Booking>, ApiError> {
+    let statement = client.prepare_cached(sql).await?;
+    let rows = client
+        .query(&statement, &[&owner_id, &page.after_id, &page.limit])
+        .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+fn from_row(row: &Row) -> Booking {
+    Booking {
+        id: row.get("id"),
+        event_id: row.get("event_id"),
+        user_id: row.get("user_id"),
+        status: BookingStatus::from_column(row.get("status")),
+        created_at: row.get("created_at"),
+        cancelled_at: row.get("cancelled_at"),
+    }
+}

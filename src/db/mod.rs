@@ -1,0 +1,141 @@
+//! Database access: the connection pool, migrations, and one module per table
+//! family with its SQL beside it.
+
+pub mod bookings;
+pub mod events;
+pub mod users;
+pub mod venues;
+
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::configuration::DatabaseSettings;
+use crate::error::ApiError;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Serialises migrations when several replicas start at once.
+const MIGRATION_LOCK_KEY: i64 = 0x666c_6173_6862_6f6f; // "flashboo"
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupDbError {
+    #[error("cannot connect to PostgreSQL ({target}) within {waited:?}; is it running and are DATABASE_URL / PG* set right?")]
+    Unreachable {
+        target: String,
+        waited: Duration,
+        #[source]
+        source: deadpool_postgres::PoolError,
+    },
+    #[error("applying database migrations failed")]
+    Migration(#[source] refinery::Error),
+    #[error("database error during start-up")]
+    Query(#[source] tokio_postgres::Error),
+    #[error("invalid pool configuration")]
+    Pool(#[source] deadpool_postgres::BuildError),
+}
+
+/// Builds the pool, waits (bounded) for the database, and applies migrations.
+pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<Pool, StartupDbError> {
+    let pool = build_pool(settings)?;
+    let mut client = wait_for_database(&pool, settings).await?;
+    migrate(&mut client).await?;
+    Ok(pool)
+}
+
+pub fn build_pool(settings: &DatabaseSettings) -> Result<Pool, StartupDbError> {
+    let mut connection = settings.connection.clone();
+    connection
+        .application_name("flashbook")
+        .connect_timeout(settings.connect_timeout)
+        .options(format!(
+            "-c statement_timeout={} -c lock_timeout={}",
+            settings.statement_timeout.as_millis(),
+            settings.lock_timeout.as_millis()
+        ));
+    let manager = Manager::from_config(
+        connection,
+        NoTls,
+        ManagerConfig {
+            // A connection the server closed (restart, crash) is noticed and
+            // replaced on checkout, so the service heals without a restart.
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(settings.pool_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(settings.pool_wait))
+        .create_timeout(Some(settings.connect_timeout))
+        .recycle_timeout(Some(settings.connect_timeout))
+        .build()
+        .map_err(StartupDbError::Pool)
+}
+
+async fn wait_for_database(
+    pool: &Pool,
+    settings: &DatabaseSettings,
+) -> Result<Object, StartupDbError> {
+    let started = Instant::now();
+    loop {
+        match pool.get().await {
+            Ok(client) => return Ok(client),
+            Err(error) if started.elapsed() < settings.startup_wait => {
+                log::warn!("database not reachable yet, retrying: {error}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(source) => {
+                return Err(StartupDbError::Unreachable {
+                    target: describe_target(&settings.connection),
+                    waited: started.elapsed(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+async fn migrate(client: &mut Object) -> Result<(), StartupDbError> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await
+        .map_err(StartupDbError::Query)?;
+    let outcome = embedded::migrations::runner()
+        .run_async(&mut ***client)
+        .await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
+        .await
+        .map_err(StartupDbError::Query)?;
+    let report = outcome.map_err(StartupDbError::Migration)?;
+    for migration in report.applied_migrations() {
+        log::info!("applied migration {migration}");
+    }
+    Ok(())
+}
+
+fn describe_target(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let database = config.get_dbname().unwrap_or("(default)");
+    format!("{host}:{port}/{database}")
+}
+
+/// A pooled connection, or `503` when none is free within the pool wait.
+pub async fn client(pool: &Pool) -> Result<Object, ApiError> {
+    Ok(pool.get().await?)
+}
+
+/// True when the database answers a trivial query.
+pub async fn is_ready(pool: &Pool) -> Result<(), ApiError> {
+    let client = client(pool).await?;
+    client.simple_query("SELECT 1").await?;
+    Ok(())
+}

@@ -1,0 +1,101 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::validation::ensure_positive_id;
+use crate::error::{ApiError, Resource};
+
+/// The body of `POST /bookings`, exactly as flash-sale load scripts send it.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBooking {
+    #[schema(minimum = 1, example = 1)]
+    pub event_id: i64,
+    #[schema(minimum = 1, example = 42)]
+    pub user_id: i64,
+}
+
+impl NewBooking {
+    pub fn validate(self) -> Result<Self, ApiError> {
+        ensure_positive_id("event_id", self.event_id)?;
+        ensure_positive_id("user_id", self.user_id)?;
+        Ok(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BookingStatus {
+    Confirmed,
+    Cancelled,
+}
+
+impl BookingStatus {
+    /// Maps the `bookings.status` column; the table's CHECK allows only these two.
+    pub fn from_column(value: &str) -> Self {
+        match value {
+            "cancelled" => BookingStatus::Cancelled,
+            _ => BookingStatus::Confirmed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Booking {
+    pub id: i64,
+    pub event_id: i64,
+    pub user_id: i64,
+    pub status: BookingStatus,
+    pub created_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// What the booking transaction decided for one request.
+#[derive(Debug, Clone)]
+pub enum BookingOutcome {
+    Booked(Booking),
+    SoldOut,
+    AlreadyBooked,
+    EventNotFound,
+    UserNotFound,
+}
+
+impl BookingOutcome {
+    pub fn into_result(self) -> Result<Booking, ApiError> {
+        match self {
+            BookingOutcome::Booked(booking) => Ok(booking),
+            BookingOutcome::SoldOut => Err(ApiError::SoldOut),
+            BookingOutcome::AlreadyBooked => Err(ApiError::AlreadyBooked),
+            BookingOutcome::EventNotFound => Err(ApiError::NotFound(Resource::Event)),
+            BookingOutcome::UserNotFound => Err(ApiError::NotFound(Resource::User)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after_id: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BookingPage {
+    pub items: Vec<Booking>,
+    /// Pass as `after_id` to get the next page; absent on the last page.
+    pub next_after_id: Option<i64>,
+}
+
+impl BookingPage {
+    pub fn new(items: Vec<Booking>, page: PageRequest) -> Self {
+        let full = items.len() as i64 == page.limit;
+        let next_after_id = if full {
+            items.last().map(|b| b.id)
+        } else {
+            None
+        };
+        Self {
+            items,
+            next_after_id,
+        }
+    }
+}

@@ -1,0 +1,121 @@
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_EMAIL_CHARS: usize = 320;
+pub const DEFAULT_PAGE_SIZE: i64 = 100;
+pub const MAX_PAGE_SIZE: i64 = 1_000;
+
+/// Ids are positive; anything else can only be a client mistake.
+pub fn ensure_positive_id(field: &str, id: i64) -> Result<i64, ApiError> {
+    if id > 0 {
+        Ok(id)
+    } else {
+        Err(ApiError::invalid(
+            "invalid_id",
+            format!("{field} must be a positive integer, got {id}"),
+        ))
+    }
+}
+
+/// Trims and checks a human-readable text field. PostgreSQL text cannot hold
+/// NUL, so control characters are refused here rather than failing in SQL.
+pub fn clean_text(field: &str, value: &str, max_chars: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    let chars = value.chars().count();
+    if chars == 0 || chars > max_chars {
+        return Err(ApiError::invalid(
+            "invalid_field",
+            format!("{field} must be 1 to {max_chars} characters, got {chars}"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "invalid_field",
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Keyset pagination: `after_id` is the last id of the previous page.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+    /// Return items with an id greater than this (default 0: from the start).
+    #[param(minimum = 0)]
+    pub after_id: Option<i64>,
+}
+
+impl PageQuery {
+    pub fn validate(&self) -> Result<crate::domain::PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+            return Err(ApiError::invalid(
+                "invalid_query",
+                format!("limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}"),
+            ));
+        }
+        let after_id = self.after_id.unwrap_or(0);
+        if after_id < 0 {
+            return Err(ApiError::invalid(
+                "invalid_query",
+                format!("after_id must not be negative, got {after_id}"),
+            ));
+        }
+        Ok(crate::domain::PageRequest { limit, after_id })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_must_be_positive() {
+        assert_eq!(ensure_positive_id("event_id", 1).unwrap(), 1);
+        assert_eq!(
+            ensure_positive_id("event_id", 0).unwrap_err().code(),
+            "invalid_id"
+        );
+        assert_eq!(
+            ensure_positive_id("event_id", -7).unwrap_err().code(),
+            "invalid_id"
+        );
+    }
+
+    #[test]
+    fn text_is_trimmed_bounded_and_free_of_control_characters() {
+        assert_eq!(clean_text("name", "  Arena ", 10).unwrap(), "Arena");
+        assert!(clean_text("name", "   ", 10).is_err());
+        assert!(clean_text("name", "a\0b", 10).is_err());
+        assert!(clean_text("name", &"é".repeat(11), 10).is_err());
+        assert_eq!(
+            clean_text("name", "'; DROP TABLE users; --", 50).unwrap(),
+            "'; DROP TABLE users; --"
+        );
+    }
+
+    #[test]
+    fn page_bounds_are_enforced() {
+        let page = PageQuery::default().validate().unwrap();
+        assert_eq!((page.limit, page.after_id), (DEFAULT_PAGE_SIZE, 0));
+        for limit in [0, -1, MAX_PAGE_SIZE + 1] {
+            let query = PageQuery {
+                limit: Some(limit),
+                after_id: None,
+            };
+            assert!(query.validate().is_err(), "limit {limit}");
+        }
+        let query = PageQuery {
+            limit: None,
+            after_id: Some(-1),
+        };
+        assert!(query.validate().is_err());
+    }
+}

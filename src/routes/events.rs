@@ -1,0 +1,71 @@
+use actix_web::{http::header, web, HttpResponse};
+use deadpool_postgres::Pool;
+
+use crate::db;
+use crate::domain::{ensure_positive_id, BookingPage, Event, NewEvent, PageQuery};
+use crate::error::{ApiError, Problem};
+
+#[utoipa::path(post, path = "/events", tag = "events", request_body = NewEvent,
+    responses(
+        (status = 201, body = Event),
+        (status = 404, description = "venue_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid input, or capacity_exceeds_venue", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    pool: web::Data<Pool>,
+    body: web::Json<NewEvent>,
+) -> Result<HttpResponse, ApiError> {
+    let event = body.into_inner().validate()?;
+    let client = db::client(&pool).await?;
+    let venue = db::venues::find(&client, event.venue_id).await?;
+    let capacity = event.capacity.unwrap_or(venue.capacity);
+    if capacity > venue.capacity {
+        return Err(ApiError::invalid(
+            "capacity_exceeds_venue",
+            format!("capacity {capacity} exceeds the venue's {}", venue.capacity),
+        ));
+    }
+    let event = db::events::insert(&client, &event, capacity).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/events/{}", event.id)))
+        .json(event))
+}
+
+#[utoipa::path(get, path = "/events/{id}", tag = "events",
+    params(("id" = i64, Path, minimum = 1)),
+    responses(
+        (status = 200, description = "The event with capacity, booked and remaining seats", body = Event),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let client = db::client(&pool).await?;
+    Ok(HttpResponse::Ok().json(db::events::find(&client, id).await?))
+}
+
+/// The event's bookings (confirmed and cancelled), oldest first.
+#[utoipa::path(get, path = "/events/{id}/bookings", tag = "events",
+    params(("id" = i64, Path, minimum = 1), PageQuery),
+    responses(
+        (status = 200, body = BookingPage),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn bookings(
+    pool: web::Data<Pool>,
+    id: web::Path<i64>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let page = query.validate()?;
+    let client = db::client(&pool).await?;
+    db::events::ensure_exists(&client, id).await?;
+    let items = db::bookings::list_for_event(&client, id, page).await?;
+    Ok(HttpResponse::Ok().json(BookingPage::new(items, page)))
+}

@@ -1,0 +1,62 @@
+use actix_web::{http::header, web, HttpResponse};
+use deadpool_postgres::Pool;
+
+use crate::db;
+use crate::domain::{ensure_positive_id, BookingPage, NewUser, PageQuery, User};
+use crate::error::{ApiError, Problem};
+
+#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
+    responses(
+        (status = 201, body = User),
+        (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    pool: web::Data<Pool>,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
+    let user = body.into_inner().validate()?;
+    let client = db::client(&pool).await?;
+    let user = db::users::insert(&client, &user).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/users/{}", user.id)))
+        .json(user))
+}
+
+#[utoipa::path(get, path = "/users/{id}", tag = "users",
+    params(("id" = i64, Path, minimum = 1)),
+    responses(
+        (status = 200, body = User),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let client = db::client(&pool).await?;
+    Ok(HttpResponse::Ok().json(db::users::find(&client, id).await?))
+}
+
+/// The user's bookings (confirmed and cancelled), oldest first.
+#[utoipa::path(get, path = "/users/{id}/bookings", tag = "users",
+    params(("id" = i64, Path, minimum = 1), PageQuery),
+    responses(
+        (status = 200, body = BookingPage),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn bookings(
+    pool: web::Data<Pool>,
+    id: web::Path<i64>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let page = query.validate()?;
+    let client = db::client(&pool).await?;
+    db::users::ensure_exists(&client, id).await?;
+    let items = db::bookings::list_for_user(&client, id, page).await?;
+    Ok(HttpResponse::Ok().json(BookingPage::new(items, page)))
+}

@@ -1,0 +1,39 @@
+use actix_web::{http::header, web, HttpResponse};
+use deadpool_postgres::Pool;
+
+use crate::db;
+use crate::domain::{ensure_positive_id, NewVenue, Venue};
+use crate::error::{ApiError, Problem};
+
+#[utoipa::path(post, path = "/venues", tag = "venues", request_body = NewVenue,
+    responses(
+        (status = 201, body = Venue),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    pool: web::Data<Pool>,
+    body: web::Json<NewVenue>,
+) -> Result<HttpResponse, ApiError> {
+    let venue = body.into_inner().validate()?;
+    let client = db::client(&pool).await?;
+    let venue = db::venues::insert(&client, &venue).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/venues/{}", venue.id)))
+        .json(venue))
+}
+
+#[utoipa::path(get, path = "/venues/{id}", tag = "venues",
+    params(("id" = i64, Path, minimum = 1)),
+    responses(
+        (status = 200, body = Venue),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let client = db::client(&pool).await?;
+    Ok(HttpResponse::Ok().json(db::venues::find(&client, id).await?))
+}
