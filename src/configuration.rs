@@ -104,10 +104,10 @@ fn connection_config(var: &impl Fn(&str) -> Option<String>) -> Result<PgConfig, 
     }
     let mut config = PgConfig::new();
     config
-        .host(&var("PGHOST").unwrap_or_else(|| "localhost".to_owned()))
+        .host(var("PGHOST").unwrap_or_else(|| "localhost".to_owned()))
         .port(parse(var, "PGPORT")?.unwrap_or(5432))
-        .user(&var("PGUSER").unwrap_or_else(|| "postgres".to_owned()))
-        .dbname(&var("PGDATABASE").unwrap_or_else(|| "flashbook".to_owned()));
+        .user(var("PGUSER").unwrap_or_else(|| "postgres".to_owned()))
+        .dbname(var("PGDATABASE").unwrap_or_else(|| "flashbook".to_owned()));
     if let Some(password) = var("PGPASSWORD") {
         config.password(password);
     }

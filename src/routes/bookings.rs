@@ -1,6 +1,7 @@
 use actix_web::{http::header, web, HttpResponse};
 use deadpool_postgres::Pool;
 
+use super::json_object::JsonObject;
 use crate::db;
 use crate::domain::{ensure_positive_id, Booking, NewBooking};
 use crate::error::{ApiError, Problem};
@@ -21,7 +22,7 @@ use crate::error::{ApiError, Problem};
     ))]
 pub async fn create(
     pool: web::Data<Pool>,
-    body: web::Json<NewBooking>,
+    body: JsonObject<NewBooking>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
     let client = db::client(&pool).await?;

@@ -1,6 +1,7 @@
 use actix_web::{http::header, web, HttpResponse};
 use deadpool_postgres::Pool;
 
+use super::json_object::JsonObject;
 use crate::db;
 use crate::domain::{ensure_positive_id, BookingPage, NewUser, PageQuery, User};
 use crate::error::{ApiError, Problem};
@@ -15,7 +16,7 @@ use crate::error::{ApiError, Problem};
     ))]
 pub async fn create(
     pool: web::Data<Pool>,
-    body: web::Json<NewUser>,
+    body: JsonObject<NewUser>,
 ) -> Result<HttpResponse, ApiError> {
     let user = body.into_inner().validate()?;
     let client = db::client(&pool).await?;

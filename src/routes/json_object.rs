@@ -1,0 +1,37 @@
+//! A JSON body extractor that accepts only a JSON object.
+//!
+//! serde's derived `Deserialize` also takes a struct as an array of its
+//! fields, so `[1, 42]` would pass for `{"event_id": 1, "user_id": 42}`.
+//! Every body of this API is an object; anything else is a client mistake.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+pub struct JsonObject<T>(pub T);
+
+impl<T> JsonObject<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let object = web::Json::<Map<String, Value>>::from_request(request, payload);
+        Box::pin(async move {
+            let object = object.await?.into_inner();
+            serde_json::from_value(Value::Object(object))
+                .map(JsonObject)
+                .map_err(|error| ApiError::invalid("invalid_body", error.to_string()).into())
+        })
+    }
+}

@@ -1,0 +1,303 @@
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, AppOptions};
+
+#[tokio::test]
+async fn a_booking_is_created_read_back_and_counted() {
+    let app = spawn_app().await;
+    let event = app.create_sale(10).await;
+    let user = app.create_user("a@example.com").await;
+
+    let response = app.book(event, user).await;
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let booking: Value = response.json().await.unwrap();
+    assert_eq!(
+        (booking["event_id"].as_i64(), booking["user_id"].as_i64()),
+        (Some(event), Some(user))
+    );
+    assert_eq!(booking["status"], "confirmed");
+    assert_eq!(location, format!("/bookings/{}", booking["id"]));
+
+    let read: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(read, booking);
+    let state = app.sale_state(event).await;
+    assert_eq!((state.confirmed_rows, state.counter), (1, 1));
+}
+
+#[tokio::test]
+async fn the_last_seat_sells_once_then_sold_out() {
+    let app = spawn_app().await;
+    let event = app.create_sale(1).await;
+    let first = app.create_user("first@example.com").await;
+    let second = app.create_user("second@example.com").await;
+    assert_eq!(app.book(event, first).await.status(), 201);
+    assert_problem(app.book(event, second).await, 409, "sold_out").await;
+}
+
+#[tokio::test]
+async fn a_user_cannot_book_the_same_event_twice_even_when_sold_out() {
+    let app = spawn_app().await;
+    let event = app.create_sale(1).await;
+    let user = app.create_user("once@example.com").await;
+    assert_eq!(app.book(event, user).await.status(), 201);
+    assert_problem(app.book(event, user).await, 409, "already_booked").await;
+}
+
+#[tokio::test]
+async fn unknown_event_or_user_is_404_not_a_foreign_key_500() {
+    let app = spawn_app().await;
+    let event = app.create_sale(5).await;
+    let user = app.create_user("u@example.com").await;
+    assert_problem(app.book(event + 100, user).await, 404, "event_not_found").await;
+    assert_problem(app.book(event, user + 100).await, 404, "user_not_found").await;
+    assert_problem(app.book(i64::MAX, user).await, 404, "event_not_found").await;
+}
+
+#[tokio::test]
+async fn malformed_booking_requests_are_422_and_book_nothing() {
+    let app = spawn_app().await;
+    let event = app.create_sale(5).await;
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"event_id": event}), "invalid_body"),
+        (json!({"user_id": 1}), "invalid_body"),
+        (json!({"event_id": "1", "user_id": 1}), "invalid_body"),
+        (json!({"event_id": 1.5, "user_id": 1}), "invalid_body"),
+        (json!({"event_id": event, "user_id": null}), "invalid_body"),
+        (
+            json!({"event_id": event, "user_id": 1, "seats": 4}),
+            "invalid_body",
+        ),
+        (json!({"event_id": 0, "user_id": 1}), "invalid_id"),
+        (json!({"event_id": event, "user_id": -3}), "invalid_id"),
+        (json!([event, 1]), "invalid_body"),
+    ];
+    for (body, code) in cases {
+        assert_problem(app.post("/bookings", body).await, 422, code).await;
+    }
+    for raw in [
+        &b"{not json"[..],
+        b"",
+        b"{\"event_id\": 1, \"user_id\": 99999999999999999999}",
+        b"{\"event_id\": \xff\xfe}",
+    ] {
+        let response = app
+            .http
+            .post(app.url("/bookings"))
+            .header("content-type", "application/json")
+            .body(raw.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 422, "invalid_body").await;
+    }
+    assert_eq!(app.sale_state(event).await.confirmed_rows, 0);
+}
+
+#[tokio::test]
+async fn oversized_bodies_and_wrong_content_types_are_refused() {
+    let app = spawn_app().await;
+    let padding = " ".repeat(8 * 1024);
+    let response = app
+        .http
+        .post(app.url("/bookings"))
+        .header("content-type", "application/json")
+        .body(format!("{{\"event_id\": 1,{padding} \"user_id\": 1}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 422, "body_too_large").await;
+
+    let response = app
+        .http
+        .post(app.url("/bookings"))
+        .header("content-type", "text/plain")
+        .body(r#"{"event_id": 1, "user_id": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 415, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn cancelling_puts_the_seat_back_and_twice_changes_nothing() {
+    let app = spawn_app().await;
+    let event = app.create_sale(1).await;
+    let holder = app.create_user("holder@example.com").await;
+    let waiting = app.create_user("waiting@example.com").await;
+    let booking: Value = app.book(event, holder).await.json().await.unwrap();
+    let path = format!("/bookings/{}", booking["id"]);
+
+    let cancelled = app.delete(&path).await;
+    assert_eq!(cancelled.status(), 200);
+    let cancelled: Value = cancelled.json().await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert!(cancelled["cancelled_at"].is_string());
+
+    let again = app.delete(&path).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap(), cancelled);
+    let state = app.sale_state(event).await;
+    assert_eq!((state.confirmed_rows, state.counter), (0, 0));
+
+    assert_eq!(app.book(event, waiting).await.status(), 201);
+    assert_eq!(
+        app.book(event, holder).await.status(),
+        409,
+        "the freed seat went to the waiting user"
+    );
+}
+
+#[tokio::test]
+async fn a_user_may_book_again_after_cancelling() {
+    let app = spawn_app().await;
+    let event = app.create_sale(3).await;
+    let user = app.create_user("back@example.com").await;
+    let booking: Value = app.book(event, user).await.json().await.unwrap();
+    app.delete(&format!("/bookings/{}", booking["id"])).await;
+    assert_eq!(app.book(event, user).await.status(), 201);
+    let state = app.sale_state(event).await;
+    assert_eq!(
+        (
+            state.confirmed_rows,
+            state.counter,
+            state.users_booked_twice
+        ),
+        (1, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn missing_bookings_are_404() {
+    let app = spawn_app().await;
+    assert_problem(app.get("/bookings/31337").await, 404, "booking_not_found").await;
+    assert_problem(
+        app.delete("/bookings/31337").await,
+        404,
+        "booking_not_found",
+    )
+    .await;
+    assert_problem(app.delete("/bookings/-1").await, 422, "invalid_id").await;
+    assert_problem(
+        app.get("/bookings/99999999999999999999").await,
+        422,
+        "invalid_id",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bookings_are_listed_per_event_and_per_user_page_by_page() {
+    let app = spawn_app().await;
+    let event = app.create_sale(10).await;
+    let users = app.insert_users(5).await;
+    for &user in &users {
+        assert_eq!(app.book(event, user).await.status(), 201);
+    }
+
+    let mut seen = Vec::new();
+    let mut path = format!("/events/{event}/bookings?limit=2");
+    loop {
+        let page: Value = app.get(&path).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|b| b["user_id"].as_i64().unwrap()));
+        match page["next_after_id"].as_i64() {
+            Some(after) => path = format!("/events/{event}/bookings?limit=2&after_id={after}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, users);
+
+    let page: Value = app
+        .get(&format!("/users/{}/bookings", users[0]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["event_id"], event);
+    assert!(page["next_after_id"].is_null());
+
+    assert_problem(
+        app.get("/events/999/bookings").await,
+        404,
+        "event_not_found",
+    )
+    .await;
+    assert_problem(app.get("/users/999/bookings").await, 404, "user_not_found").await;
+    assert_problem(
+        app.get(&format!("/events/{event}/bookings?limit=0")).await,
+        422,
+        "invalid_query",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/events/{event}/bookings?limit=5000"))
+            .await,
+        422,
+        "invalid_query",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/events/{event}/bookings?after_id=-1"))
+            .await,
+        422,
+        "invalid_query",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/events/{event}/bookings?limit=ten"))
+            .await,
+        422,
+        "invalid_query",
+    )
+    .await;
+}
+
+/// One pooled connection, stuck behind a lock held from outside: the request
+/// holding it ends at the lock timeout, the one waiting for it at the pool
+/// wait; both as 503 with Retry-After, neither hangs, nothing is booked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_database_gives_503_with_retry_after_within_the_bounds() {
+    let app = spawn_app_with(AppOptions {
+        pool_size: 1,
+        pool_wait: Duration::from_millis(300),
+        lock_timeout: Duration::from_millis(1_500),
+    })
+    .await;
+    let event = app.create_sale(5).await;
+    let users = app.insert_users(2).await;
+
+    let mut blocker = app.db().await;
+    let lock = blocker.transaction().await.unwrap();
+    lock.execute("SELECT 1 FROM events WHERE id = $1 FOR UPDATE", &[&event])
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let holding = app.book(event, users[0]);
+    let waiting = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        app.book(event, users[1]).await
+    };
+    let (holding, waiting) = tokio::join!(holding, waiting);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    for response in [holding, waiting] {
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_problem(response, 503, "database_unavailable").await;
+    }
+    lock.rollback().await.unwrap();
+    assert_eq!(app.sale_state(event).await.confirmed_rows, 0);
+    assert_eq!(
+        app.book(event, users[0]).await.status(),
+        201,
+        "the service recovers"
+    );
+}

@@ -1,0 +1,191 @@
+//! Venues, events and users.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app};
+
+#[tokio::test]
+async fn venues_are_created_and_read_back() {
+    let app = spawn_app().await;
+    let response = app
+        .post(
+            "/venues",
+            json!({"name": "  Main Arena ", "capacity": 1000}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["name"], "Main Arena");
+    let read: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(read, created);
+}
+
+#[tokio::test]
+async fn invalid_venues_are_refused() {
+    let app = spawn_app().await;
+    for (body, code) in [
+        (json!({"name": "A", "capacity": 0}), "invalid_capacity"),
+        (json!({"name": "A", "capacity": -5}), "invalid_capacity"),
+        (json!({"name": "", "capacity": 5}), "invalid_field"),
+        (
+            json!({"name": "x".repeat(201), "capacity": 5}),
+            "invalid_field",
+        ),
+        (
+            json!({"name": "nul\u{0}byte", "capacity": 5}),
+            "invalid_field",
+        ),
+        (json!({"name": "A"}), "invalid_body"),
+        (json!({"name": "A", "capacity": "many"}), "invalid_body"),
+        (
+            json!({"name": "A", "capacity": 3_000_000_000i64}),
+            "invalid_body",
+        ),
+        (
+            json!({"name": "A", "capacity": 5, "vip": true}),
+            "invalid_body",
+        ),
+    ] {
+        assert_problem(app.post("/venues", body).await, 422, code).await;
+    }
+    assert_problem(app.get("/venues/999").await, 404, "venue_not_found").await;
+    assert_problem(app.get("/venues/0").await, 422, "invalid_id").await;
+    assert_problem(app.get("/venues/abc").await, 422, "invalid_id").await;
+}
+
+#[tokio::test]
+async fn events_show_capacity_booked_and_remaining() {
+    let app = spawn_app().await;
+    let venue = app.create_venue(100).await;
+    let response = app
+        .post(
+            "/events",
+            json!({"venue_id": venue, "name": "Gig", "starts_at": "2030-06-01T20:00:00Z"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let event: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            event["capacity"].as_i64(),
+            event["booked"].as_i64(),
+            event["remaining"].as_i64()
+        ),
+        (Some(100), Some(0), Some(100))
+    );
+
+    let event_id = event["id"].as_i64().unwrap();
+    let user = app.create_user("fan@example.com").await;
+    assert_eq!(app.book(event_id, user).await.status(), 201);
+    let event: Value = app
+        .get(&format!("/events/{event_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (event["booked"].as_i64(), event["remaining"].as_i64()),
+        (Some(1), Some(99))
+    );
+}
+
+#[tokio::test]
+async fn invalid_events_are_refused() {
+    let app = spawn_app().await;
+    let venue = app.create_venue(10).await;
+    let event = |venue_id: i64, capacity: Value, starts_at: &str| json!({"venue_id": venue_id, "name": "Gig", "starts_at": starts_at, "capacity": capacity});
+    let when = "2030-06-01T20:00:00Z";
+    assert_problem(
+        app.post("/events", event(venue, json!(11), when)).await,
+        422,
+        "capacity_exceeds_venue",
+    )
+    .await;
+    assert_problem(
+        app.post("/events", event(venue, json!(0), when)).await,
+        422,
+        "invalid_capacity",
+    )
+    .await;
+    assert_problem(
+        app.post("/events", event(999, json!(5), when)).await,
+        404,
+        "venue_not_found",
+    )
+    .await;
+    assert_problem(
+        app.post("/events", event(-1, json!(5), when)).await,
+        422,
+        "invalid_id",
+    )
+    .await;
+    assert_problem(
+        app.post("/events", event(venue, json!(5), "tomorrow"))
+            .await,
+        422,
+        "invalid_body",
+    )
+    .await;
+    assert_problem(
+        app.post("/events", event(venue, json!(5), "0001-01-01T00:00:00Z"))
+            .await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_problem(app.get("/events/424242").await, 404, "event_not_found").await;
+}
+
+#[tokio::test]
+async fn users_are_created_read_back_and_emails_are_unique() {
+    let app = spawn_app().await;
+    let response = app
+        .post("/users", json!({"email": "Ada@Example.com", "name": "Ada"}))
+        .await;
+    assert_eq!(response.status(), 201);
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(user["email"], "ada@example.com");
+    let read: Value = app
+        .get(&format!("/users/{}", user["id"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read, user);
+
+    let again = app
+        .post(
+            "/users",
+            json!({"email": "ada@example.com", "name": "Other"}),
+        )
+        .await;
+    assert_problem(again, 409, "email_taken").await;
+    assert_problem(
+        app.post("/users", json!({"email": "nope", "name": "A"}))
+            .await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_problem(app.get("/users/77").await, 404, "user_not_found").await;
+}
+
+#[tokio::test]
+async fn sql_looking_text_is_stored_and_returned_verbatim() {
+    let app = spawn_app().await;
+    let name = "Robert'); DROP TABLE users; --";
+    let response = app
+        .post(
+            "/users",
+            json!({"email": "bobby@example.com", "name": name}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(user["name"], name);
+    assert_eq!(
+        app.get(&format!("/users/{}", user["id"])).await.status(),
+        200
+    );
+}

@@ -1,0 +1,378 @@
+//! `spawn_app`: the service on a random port against a fresh database.
+//!
+//! The admin connection comes from `DATABASE_URL` when set (a role that may
+//! CREATE DATABASE). Otherwise the tests start a throwaway PostgreSQL cluster
+//! of their own, which a watchdog stops when the test process exits.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use flashbook::configuration::Settings;
+use flashbook::startup::Application;
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use tokio_postgres::NoTls;
+
+pub struct TestApp {
+    pub address: String,
+    pub database_url: String,
+    pub http: reqwest::Client,
+}
+
+/// Settings a test may change before the app starts.
+pub struct AppOptions {
+    pub pool_size: usize,
+    pub pool_wait: Duration,
+    pub lock_timeout: Duration,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            pool_wait: Duration::from_secs(2),
+            lock_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    let database_url = create_database().await;
+    let settings = settings_for(&database_url, &options);
+    let application = Application::build(settings)
+        .await
+        .expect("application starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        database_url,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+    }
+}
+
+pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
+    let url = database_url.to_owned();
+    let pool_size = options.pool_size.to_string();
+    let pool_wait = options.pool_wait.as_millis().to_string();
+    let lock_timeout = options.lock_timeout.as_millis().to_string();
+    Settings::from_lookup(move |name| match name {
+        "DATABASE_URL" => Some(url.clone()),
+        "FLASHBOOK_PORT" => Some("0".into()),
+        "FLASHBOOK_WORKERS" => Some("2".into()),
+        "FLASHBOOK_POOL_SIZE" => Some(pool_size.clone()),
+        "FLASHBOOK_POOL_WAIT_MS" => Some(pool_wait.clone()),
+        "FLASHBOOK_LOCK_TIMEOUT_MS" => Some(lock_timeout.clone()),
+        _ => None,
+    })
+    .expect("test settings are valid")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET sent")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST sent")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.http
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("DELETE sent")
+    }
+
+    pub async fn book(&self, event_id: i64, user_id: i64) -> Response {
+        self.post(
+            "/bookings",
+            json!({"event_id": event_id, "user_id": user_id}),
+        )
+        .await
+    }
+
+    pub async fn create_venue(&self, capacity: i64) -> i64 {
+        let response = self
+            .post("/venues", json!({"name": "Arena", "capacity": capacity}))
+            .await;
+        created_id(response).await
+    }
+
+    pub async fn create_event(&self, venue_id: i64, capacity: i64) -> i64 {
+        let body = json!({"venue_id": venue_id, "name": "Gig", "starts_at": "2030-06-01T20:00:00Z", "capacity": capacity});
+        created_id(self.post("/events", body).await).await
+    }
+
+    /// A venue and an event with `capacity` seats.
+    pub async fn create_sale(&self, capacity: i64) -> i64 {
+        let venue = self.create_venue(capacity).await;
+        self.create_event(venue, capacity).await
+    }
+
+    pub async fn create_user(&self, email: &str) -> i64 {
+        created_id(
+            self.post("/users", json!({"email": email, "name": "Buyer"}))
+                .await,
+        )
+        .await
+    }
+
+    /// Inserts `count` users directly (ids come back in order), for load tests.
+    pub async fn insert_users(&self, count: i64) -> Vec<i64> {
+        let rows = self
+            .db()
+            .await
+            .query(
+                "INSERT INTO users (email, name)
+                 SELECT 'load-' || gen_random_uuid() || '@example.com', 'Load ' || n FROM generate_series(1, $1::BIGINT) n
+                 RETURNING id",
+                &[&count],
+            )
+            .await
+            .unwrap();
+        rows.iter().map(|row| row.get(0)).collect()
+    }
+
+    /// A direct connection to this test's database, for checking what it holds.
+    pub async fn db(&self) -> tokio_postgres::Client {
+        connect(&self.database_url).await
+    }
+
+    /// A connection to the server's `postgres` database, outside this test's one.
+    pub async fn admin_db(&self) -> tokio_postgres::Client {
+        connect(&with_dbname(&self.database_url, "postgres")).await
+    }
+
+    /// (confirmed bookings, the event's counter, users holding two or more).
+    pub async fn sale_state(&self, event_id: i64) -> SaleState {
+        let row = self
+            .db()
+            .await
+            .query_one(
+                "SELECT (SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'confirmed'),
+                        (SELECT booked::BIGINT FROM events WHERE id = $1),
+                        (SELECT count(*) FROM (SELECT user_id FROM bookings
+                          WHERE event_id = $1 AND status = 'confirmed'
+                          GROUP BY user_id HAVING count(*) > 1) doubled)",
+                &[&event_id],
+            )
+            .await
+            .unwrap();
+        SaleState {
+            confirmed_rows: row.get(0),
+            counter: row.get(1),
+            users_booked_twice: row.get(2),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct SaleState {
+    pub confirmed_rows: i64,
+    pub counter: i64,
+    pub users_booked_twice: i64,
+}
+
+pub async fn created_id(response: Response) -> i64 {
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Asserts a problem+json response with this status and code; returns its body.
+pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status for expected {code}"
+    );
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    body
+}
+
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    tokio::spawn(connection);
+    client
+}
+
+async fn create_database() -> String {
+    let admin_url = admin_database_url();
+    let name = format!("flashbook_test_{}", uuid::Uuid::new_v4().simple());
+    connect(admin_url)
+        .await
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    with_dbname(admin_url, &name)
+}
+
+/// Replaces the database name in a `postgres://` URL.
+fn with_dbname(url: &str, dbname: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{dbname}?{query}"),
+        None => format!("{base}/{dbname}"),
+    }
+}
+
+fn admin_database_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(start_throwaway_cluster)
+    })
+}
+
+fn start_throwaway_cluster() -> String {
+    let bin = postgres_bin_dir();
+    let dir = std::env::temp_dir().join(format!("flashbook-test-pg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let as_root = is_root();
+    if as_root {
+        run(Command::new("chown").arg("postgres").arg(&dir));
+    }
+    let port = free_port();
+    let data = dir.join("data");
+    run(pg_command(&bin, "initdb", as_root)
+        .args(["-A", "trust", "-U", "postgres", "-D"])
+        .arg(&data));
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off",
+        dir.display()
+    );
+    run(pg_command(&bin, "pg_ctl", as_root)
+        .args(["-w", "-D"])
+        .arg(&data)
+        .args(["-l"])
+        .arg(dir.join("log"))
+        .args(["-o", &options, "start"]));
+    // Stops the cluster and removes it once this test process is gone.
+    let stop = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runas}{pg_ctl} -D {data} -m immediate stop; rm -rf {dir}",
+        pid = std::process::id(),
+        runas = if as_root { "runuser -u postgres -- " } else { "" },
+        pg_ctl = bin.join("pg_ctl").display(),
+        data = data.display(),
+        dir = dir.display(),
+    );
+    #[allow(
+        clippy::zombie_processes,
+        reason = "the watchdog must outlive this process"
+    )]
+    Command::new("sh")
+        .args(["-c", &stop])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start cluster watchdog");
+    format!("postgres://postgres@127.0.0.1:{port}/postgres")
+}
+
+fn postgres_bin_dir() -> PathBuf {
+    let on_path = Command::new("sh")
+        .args(["-c", "command -v initdb"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    if let Some(parent) = on_path.as_deref().and_then(Path::parent) {
+        return parent.to_owned();
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect(
+        "no PostgreSQL server found: set DATABASE_URL to a server the tests may create databases on, \
+         or install one (apt-get install postgresql)",
+    )
+}
+
+fn pg_command(bin: &Path, program: &str, as_root: bool) -> Command {
+    if as_root {
+        // initdb and postgres refuse to run as root.
+        let mut command = Command::new("runuser");
+        command
+            .args(["-u", "postgres", "--"])
+            .arg(bin.join(program));
+        command
+    } else {
+        Command::new(bin.join(program))
+    }
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().expect("command starts");
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one binary, every test against the real HTTP API and a
+//! fresh PostgreSQL database of its own.
+
+mod bookings;
+mod catalogue;
+mod concurrency;
+mod helpers;
+mod operations;
+mod unsafe_booking;

@@ -1,0 +1,112 @@
+use std::time::Duration;
+
+use flashbook::startup::Application;
+use serde_json::Value;
+
+use crate::helpers::{assert_problem, settings_for, spawn_app, AppOptions};
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let app = spawn_app().await;
+    let response = app.get("/health").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ok");
+}
+
+#[tokio::test]
+async fn ready_answers_ok_while_the_database_answers() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/ready").await.status(), 200);
+}
+
+#[tokio::test]
+async fn ready_is_503_with_retry_after_when_the_database_refuses_connections() {
+    let app = spawn_app().await;
+    let dbname = app.database_url.rsplit('/').next().unwrap().to_owned();
+    let admin = app.admin_db().await;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {dbname} ALLOW_CONNECTIONS false;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = '{dbname}' AND pid <> pg_backend_pid();"
+        ))
+        .await
+        .unwrap();
+    let response = app.get("/ready").await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, 503, "database_unavailable").await;
+}
+
+#[tokio::test]
+async fn openapi_document_and_swagger_ui_are_served() {
+    let app = spawn_app().await;
+    let document: Value = app
+        .get("/api-docs/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/bookings",
+        "/bookings/{id}",
+        "/events/{id}",
+        "/events/{id}/bookings",
+        "/users/{id}/bookings",
+        "/venues",
+        "/health",
+        "/ready",
+    ] {
+        assert!(
+            document["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    let ui = app.get("/swagger-ui/").await;
+    assert_eq!(ui.status(), 200);
+    assert!(ui.text().await.unwrap().contains("swagger"));
+
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect = no_redirects
+        .get(app.url("/swagger-ui"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.status(), 308);
+    assert_eq!(redirect.headers()["location"], "/swagger-ui/");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_problems() {
+    let app = spawn_app().await;
+    assert_problem(app.get("/nowhere").await, 404, "not_found").await;
+    let response = app.http.put(app.url("/bookings")).send().await.unwrap();
+    assert_eq!(response.headers()["allow"], "POST");
+    assert_problem(response, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn start_up_fails_with_a_clear_message_when_the_database_is_unreachable() {
+    let unused_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut settings = settings_for(
+        &format!("postgres://postgres@127.0.0.1:{unused_port}/flashbook"),
+        &AppOptions::default(),
+    );
+    settings.database.startup_wait = Duration::ZERO;
+    let error = Application::build(settings)
+        .await
+        .err()
+        .expect("start-up must fail");
+    let message = flashbook::error::error_chain(&error);
+    assert!(
+        message.contains("cannot connect to PostgreSQL"),
+        "{message}"
+    );
+    assert!(message.contains(&unused_port.to_string()), "{message}");
+}
