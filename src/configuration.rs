@@ -15,6 +15,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_LOCK_TIMEOUT_MS: u64 = 3_000;
 const DEFAULT_STARTUP_DB_WAIT_MS: u64 = 10_000;
+/// Requests for one event booked per transaction (1 turns batching off).
+const DEFAULT_BATCH_MAX: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -22,6 +24,9 @@ pub struct Settings {
     pub port: u16,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
+    /// Most booking requests for one event booked in one transaction;
+    /// 1 books each request in its own transaction.
+    pub batch_max: usize,
     pub database: DatabaseSettings,
 }
 
@@ -65,6 +70,7 @@ impl Settings {
             host: var("FLASHBOOK_HOST").unwrap_or_else(|| DEFAULT_HOST.to_owned()),
             port: parse(&var, "FLASHBOOK_PORT")?.unwrap_or(DEFAULT_PORT),
             workers: parse::<usize>(&var, "FLASHBOOK_WORKERS")?.filter(|&n| n > 0),
+            batch_max: positive(&var, "FLASHBOOK_BATCH_MAX")?.unwrap_or(DEFAULT_BATCH_MAX),
             database: DatabaseSettings {
                 connection: connection_config(&var)?,
                 pool_size: positive(&var, "FLASHBOOK_POOL_SIZE")?.unwrap_or(DEFAULT_POOL_SIZE),

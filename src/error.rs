@@ -83,6 +83,19 @@ impl ApiError {
         }
     }
 
+    /// The same answer for another client of a failed batch. The cause is
+    /// kept as text: it has been logged once already.
+    pub fn replicate(&self) -> ApiError {
+        match self {
+            ApiError::Unavailable(cause) => ApiError::Unavailable(cause.to_string().into()),
+            ApiError::Internal(cause) => ApiError::Internal(cause.to_string().into()),
+            ApiError::SoldOut => ApiError::SoldOut,
+            ApiError::AlreadyBooked => ApiError::AlreadyBooked,
+            ApiError::NotFound(resource) => ApiError::NotFound(*resource),
+            other => ApiError::Internal(other.to_string().into()),
+        }
+    }
+
     pub fn code(&self) -> String {
         match self {
             ApiError::SoldOut => "sold_out".into(),

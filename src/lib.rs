@@ -1,6 +1,7 @@
 //! flashbook: a flash-sale booking service that sells exactly an event's
 //! capacity, however many buyers press "book" in the same second.
 
+pub mod booking;
 pub mod configuration;
 pub mod db;
 pub mod domain;

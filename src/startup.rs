@@ -9,6 +9,7 @@ use deadpool_postgres::Pool;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::booking::Booker;
 use crate::configuration::Settings;
 use crate::db::{self, StartupDbError};
 use crate::openapi::ApiDoc;
@@ -46,7 +47,8 @@ impl Application {
         };
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let server = serve(listener, pool, settings.workers).map_err(bind_error)?;
+        let booker = Booker::new(pool.clone(), settings.batch_max);
+        let server = serve(listener, pool, booker, settings.workers).map_err(bind_error)?;
         Ok(Self { port, server })
     }
 
@@ -59,13 +61,20 @@ impl Application {
     }
 }
 
-fn serve(listener: TcpListener, pool: Pool, workers: Option<usize>) -> std::io::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    pool: Pool,
+    booker: Booker,
+    workers: Option<usize>,
+) -> std::io::Result<Server> {
     let pool = web::Data::new(pool);
+    let booker = web::Data::new(booker);
     let openapi = ApiDoc::openapi();
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
             .app_data(pool.clone())
+            .app_data(booker.clone())
             .configure(routes::configure)
             .service(
                 SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi.clone()),

@@ -16,6 +16,10 @@ use crate::error::{ApiError, Resource};
 /// Locks the event row until this statement's implicit transaction commits.
 const BOOK_SEAT: &str = "SELECT outcome, booking_id, booked_at FROM book_seat($1, $2)";
 
+/// Locks the event row (unless it is sold out) until the implicit commit.
+const BOOK_SEATS: &str = "
+    SELECT ordinal, outcome, booking_id, booked_at FROM book_seats($1, $2)";
+
 /// Locks the event row, then the booking row, until the implicit commit.
 const CANCEL_BOOKING: &str = "
     SELECT id, event_id, user_id, status, created_at, cancelled_at
@@ -47,12 +51,16 @@ pub async fn book(
         Ok(row) => row,
         Err(error) => return backstop_outcome(error),
     };
+    outcome_from_row(&row, request.event_id, request.user_id)
+}
+
+fn outcome_from_row(row: &Row, event_id: i64, user_id: i64) -> Result<BookingOutcome, ApiError> {
     let outcome: &str = row.get("outcome");
     Ok(match outcome {
         "booked" => BookingOutcome::Booked(Booking {
             id: row.get("booking_id"),
-            event_id: request.event_id,
-            user_id: request.user_id,
+            event_id,
+            user_id,
             status: BookingStatus::Confirmed,
             created_at: row.get("booked_at"),
             cancelled_at: None,
@@ -63,10 +71,34 @@ pub async fn book(
         "user_not_found" => BookingOutcome::UserNotFound,
         other => {
             return Err(ApiError::Internal(
-                format!("book_seat returned unknown outcome {other:?}").into(),
+                format!("booking function returned unknown outcome {other:?}").into(),
             ))
         }
     })
+}
+
+/// Books a batch for one event in one transaction; outcomes in `user_ids` order.
+pub async fn book_batch(
+    client: &deadpool_postgres::Client,
+    event_id: i64,
+    user_ids: &[i64],
+) -> Result<Vec<BookingOutcome>, ApiError> {
+    let statement = client.prepare_cached(BOOK_SEATS).await?;
+    let rows = client.query(&statement, &[&event_id, &user_ids]).await?;
+    if rows.len() != user_ids.len() {
+        return Err(ApiError::Internal(
+            format!(
+                "book_seats answered {} of {} requests",
+                rows.len(),
+                user_ids.len()
+            )
+            .into(),
+        ));
+    }
+    rows.iter()
+        .zip(user_ids)
+        .map(|(row, &user_id)| outcome_from_row(row, event_id, user_id))
+        .collect()
 }
 
 /// The schema's constraints are a second line behind the lock. Should one

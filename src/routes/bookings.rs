@@ -2,6 +2,7 @@ use actix_web::{http::header, web, HttpResponse};
 use deadpool_postgres::Pool;
 
 use super::json_object::JsonObject;
+use crate::booking::Booker;
 use crate::db;
 use crate::domain::{ensure_positive_id, Booking, NewBooking};
 use crate::error::{ApiError, Problem};
@@ -22,11 +23,11 @@ use crate::error::{ApiError, Problem};
     ))]
 pub async fn create(
     pool: web::Data<Pool>,
+    booker: web::Data<Booker>,
     body: JsonObject<NewBooking>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
-    let client = db::client(&pool).await?;
-    let booking = db::bookings::book(&client, request).await?.into_result()?;
+    let booking = booker.book(&pool, request).await?.into_result()?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
         .json(booking))

@@ -266,6 +266,7 @@ async fn a_busy_database_gives_503_with_retry_after_within_the_bounds() {
         pool_size: 1,
         pool_wait: Duration::from_millis(300),
         lock_timeout: Duration::from_millis(1_500),
+        ..AppOptions::default()
     })
     .await;
     let event = app.create_sale(5).await;

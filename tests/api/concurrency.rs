@@ -6,7 +6,7 @@
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, SaleState, TestApp};
+use crate::helpers::{spawn_app_with, AppOptions, SaleState, TestApp};
 use crate::unsafe_booking::spawn_unsafe_booking_server;
 
 #[derive(Debug, Default)]
@@ -96,9 +96,27 @@ async fn sale_of_50_to_500_buyers(app: &TestApp, base: &str) -> (Tally, SaleStat
     (tally, app.sale_state(event).await)
 }
 
+/// The service in each booking mode: 1 = one transaction per request.
+async fn spawn_app_batching(batch_max: usize) -> TestApp {
+    spawn_app_with(AppOptions {
+        batch_max,
+        ..AppOptions::default()
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn five_hundred_buyers_for_fifty_seats_get_exactly_fifty() {
-    let app = spawn_app().await;
+async fn five_hundred_buyers_for_fifty_seats_get_exactly_fifty_one_per_transaction() {
+    five_hundred_buyers_for_fifty_seats(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_hundred_buyers_for_fifty_seats_get_exactly_fifty_batched() {
+    five_hundred_buyers_for_fifty_seats(256).await;
+}
+
+async fn five_hundred_buyers_for_fifty_seats(batch_max: usize) {
+    let app = spawn_app_batching(batch_max).await;
     let (tally, state) = sale_of_50_to_500_buyers(&app, &app.address).await;
     check_exact_sale(50, &tally, &state).unwrap();
     assert_eq!(
@@ -110,7 +128,7 @@ async fn five_hundred_buyers_for_fifty_seats_get_exactly_fifty() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_check_catches_an_unsafe_read_check_write_path() {
-    let app = spawn_app().await;
+    let app = spawn_app_batching(1).await;
     let unsafe_base = spawn_unsafe_booking_server(&app.database_url).await;
     let (tally, state) = sale_of_50_to_500_buyers(&app, &unsafe_base).await;
     let failure = check_exact_sale(50, &tally, &state).expect_err("the unsafe path must be caught");
@@ -123,8 +141,17 @@ async fn the_same_check_catches_an_unsafe_read_check_write_path() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn repeated_buyers_get_already_booked_never_a_second_seat() {
-    let app = spawn_app().await;
+async fn repeated_buyers_get_already_booked_one_per_transaction() {
+    repeated_buyers_get_already_booked_never_a_second_seat(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn repeated_buyers_get_already_booked_batched() {
+    repeated_buyers_get_already_booked_never_a_second_seat(256).await;
+}
+
+async fn repeated_buyers_get_already_booked_never_a_second_seat(batch_max: usize) {
+    let app = spawn_app_batching(batch_max).await;
     let event = app.create_sale(200).await;
     let users = app.insert_users(100).await;
     let five_times_each: Vec<i64> = users.iter().flat_map(|&u| [u; 5]).collect();
@@ -138,8 +165,17 @@ async fn repeated_buyers_get_already_booked_never_a_second_seat() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_cancels_and_bookings_keep_the_counter_exact() {
-    let app = spawn_app().await;
+async fn concurrent_cancels_and_bookings_keep_the_counter_exact_one_per_transaction() {
+    concurrent_cancels_and_bookings_keep_the_counter_exact(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_cancels_and_bookings_keep_the_counter_exact_batched() {
+    concurrent_cancels_and_bookings_keep_the_counter_exact(256).await;
+}
+
+async fn concurrent_cancels_and_bookings_keep_the_counter_exact(batch_max: usize) {
+    let app = spawn_app_batching(batch_max).await;
     let event = app.create_sale(20).await;
     let holders = app.insert_users(20).await;
     let mut booking_ids = Vec::new();

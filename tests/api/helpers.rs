@@ -26,6 +26,8 @@ pub struct AppOptions {
     pub pool_size: usize,
     pub pool_wait: Duration,
     pub lock_timeout: Duration,
+    /// 1 books each request in its own transaction; more batches them.
+    pub batch_max: usize,
 }
 
 impl Default for AppOptions {
@@ -34,6 +36,7 @@ impl Default for AppOptions {
             pool_size: 16,
             pool_wait: Duration::from_secs(2),
             lock_timeout: Duration::from_secs(3),
+            batch_max: 256,
         }
     }
 }
@@ -65,6 +68,7 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
     let pool_size = options.pool_size.to_string();
     let pool_wait = options.pool_wait.as_millis().to_string();
     let lock_timeout = options.lock_timeout.as_millis().to_string();
+    let batch_max = options.batch_max.to_string();
     Settings::from_lookup(move |name| match name {
         "DATABASE_URL" => Some(url.clone()),
         "FLASHBOOK_PORT" => Some("0".into()),
@@ -72,6 +76,7 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
         "FLASHBOOK_POOL_SIZE" => Some(pool_size.clone()),
         "FLASHBOOK_POOL_WAIT_MS" => Some(pool_wait.clone()),
         "FLASHBOOK_LOCK_TIMEOUT_MS" => Some(lock_timeout.clone()),
+        "FLASHBOOK_BATCH_MAX" => Some(batch_max.clone()),
         _ => None,
     })
     .expect("test settings are valid")
