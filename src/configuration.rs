@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use tokio_postgres::config::Config as PgConfig;
 
+use crate::authentication::AdminToken;
+
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 8080;
 /// PostgreSQL serialises a flash sale on one row lock, so more connections
@@ -15,6 +17,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_LOCK_TIMEOUT_MS: u64 = 3_000;
 const DEFAULT_STARTUP_DB_WAIT_MS: u64 = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
+const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
 /// Requests for one event booked per transaction (1 turns batching off).
 const DEFAULT_BATCH_MAX: usize = 256;
 
@@ -27,6 +31,12 @@ pub struct Settings {
     /// Most booking requests for one event booked in one transaction;
     /// 1 books each request in its own transaction.
     pub batch_max: usize,
+    /// Bearer token for admin routes; `None` makes start-up generate one.
+    pub admin_token: Option<AdminToken>,
+    /// Longest a request may take before it is answered `503 request_timeout`.
+    pub request_timeout: Duration,
+    /// How long an Idempotency-Key's outcome is kept and replayed.
+    pub idempotency_ttl: Duration,
     pub database: DatabaseSettings,
 }
 
@@ -71,6 +81,16 @@ impl Settings {
             port: parse(&var, "FLASHBOOK_PORT")?.unwrap_or(DEFAULT_PORT),
             workers: parse::<usize>(&var, "FLASHBOOK_WORKERS")?.filter(|&n| n > 0),
             batch_max: positive(&var, "FLASHBOOK_BATCH_MAX")?.unwrap_or(DEFAULT_BATCH_MAX),
+            admin_token: var("FLASHBOOK_ADMIN_TOKEN").map(AdminToken::new),
+            request_timeout: millis(
+                &var,
+                "FLASHBOOK_REQUEST_TIMEOUT_MS",
+                DEFAULT_REQUEST_TIMEOUT_MS,
+            )?,
+            idempotency_ttl: Duration::from_secs(
+                positive(&var, "FLASHBOOK_IDEMPOTENCY_TTL_SECS")?
+                    .map_or(DEFAULT_IDEMPOTENCY_TTL_SECS, |secs| secs as u64),
+            ),
             database: DatabaseSettings {
                 connection: connection_config(&var)?,
                 pool_size: positive(&var, "FLASHBOOK_POOL_SIZE")?.unwrap_or(DEFAULT_POOL_SIZE),
@@ -211,7 +231,14 @@ mod tests {
         let error =
             settings(&[("DATABASE_URL", "postgres://u:hunter2@h:notaport/db")]).unwrap_err();
         assert!(!error.to_string().contains("hunter2"));
-        let debug = format!("{:?}", settings(&[("PGPASSWORD", "hunter2")]).unwrap());
+        let debug = format!(
+            "{:?}",
+            settings(&[
+                ("PGPASSWORD", "hunter2"),
+                ("FLASHBOOK_ADMIN_TOKEN", "hunter2")
+            ])
+            .unwrap()
+        );
         assert!(!debug.contains("hunter2"), "{debug}");
     }
 }

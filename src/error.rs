@@ -25,6 +25,16 @@ pub enum ApiError {
     Invalid { code: &'static str, detail: String },
     #[error("{detail}")]
     UnsupportedMediaType { detail: String },
+    #[error("a request with this Idempotency-Key is still in progress; retry shortly")]
+    RequestInProgress,
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("this route needs Authorization: Bearer <admin token>")]
+    Unauthorized,
+    #[error("the admin token is not valid")]
+    Forbidden,
+    #[error("the request did not finish within {0:?}; retry shortly")]
+    RequestTimeout(std::time::Duration),
     #[error("no route for this method and path")]
     RouteNotFound,
     #[error("this method is not allowed on this path")]
@@ -96,6 +106,19 @@ impl ApiError {
         }
     }
 
+    /// The problem details a client receives for this error.
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let code = self.code();
+        Problem {
+            problem_type: format!("/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code,
+        }
+    }
+
     pub fn code(&self) -> String {
         match self {
             ApiError::SoldOut => "sold_out".into(),
@@ -104,6 +127,11 @@ impl ApiError {
             ApiError::EmailTaken => "email_taken".into(),
             ApiError::Invalid { code, .. } => (*code).into(),
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type".into(),
+            ApiError::RequestInProgress => "request_in_progress".into(),
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused".into(),
+            ApiError::Unauthorized => "unauthorized".into(),
+            ApiError::Forbidden => "forbidden".into(),
+            ApiError::RequestTimeout(_) => "request_timeout".into(),
             ApiError::RouteNotFound => "not_found".into(),
             ApiError::MethodNotAllowed { .. } => "method_not_allowed".into(),
             ApiError::Unavailable(_) => "database_unavailable".into(),
@@ -115,9 +143,14 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::SoldOut | ApiError::AlreadyBooked | ApiError::EmailTaken => {
-                StatusCode::CONFLICT
-            }
+            ApiError::SoldOut
+            | ApiError::AlreadyBooked
+            | ApiError::EmailTaken
+            | ApiError::RequestInProgress => StatusCode::CONFLICT,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::RequestTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -128,30 +161,29 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
         match self {
             // The cause chain goes to the log only; the client gets the summary.
             ApiError::Internal(_) => log::error!("{}", error_chain(self)),
-            ApiError::Unavailable(_) => log::warn!("{}", error_chain(self)),
+            ApiError::Unavailable(_) | ApiError::RequestTimeout(_) => {
+                log::warn!("{}", error_chain(self))
+            }
             _ => {}
         }
-        let code = self.code();
-        let problem = Problem {
-            problem_type: format!("/problems/{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail: self.to_string(),
-            code,
-        };
-        let mut response = HttpResponse::build(status);
+        let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
-        if matches!(self, ApiError::Unavailable(_)) {
+        if matches!(
+            self,
+            ApiError::Unavailable(_) | ApiError::RequestTimeout(_) | ApiError::RequestInProgress
+        ) {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        if matches!(self, ApiError::Unauthorized) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         if let ApiError::MethodNotAllowed { allow } = self {
             response.insert_header((header::ALLOW, *allow));
         }
-        response.json(problem)
+        response.json(self.problem())
     }
 }
 

@@ -11,6 +11,7 @@ use crate::routes::{bookings, events, health, users, venues};
 
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&AdminTokenScheme),
     info(
         title = "flashbook",
         description = "Flash-sale booking: sells exactly an event's capacity under any number of \
@@ -47,3 +48,17 @@ use crate::routes::{bookings, events, health, users, venues};
     ))
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer scheme admin routes use.
+struct AdminTokenScheme;
+
+impl utoipa::Modify for AdminTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}

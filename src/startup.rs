@@ -1,19 +1,28 @@
 //! Builds and runs the HTTP server. `main` and the tests start it the same way.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
+use actix_web::body::MessageBody;
 use actix_web::dev::Server;
-use actix_web::middleware::Logger;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Logger, Next};
 use actix_web::{web, App, HttpServer};
 use deadpool_postgres::Pool;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::authentication::AdminToken;
 use crate::booking::Booker;
 use crate::configuration::Settings;
 use crate::db::{self, StartupDbError};
+use crate::error::ApiError;
+use crate::idempotency;
 use crate::openapi::ApiDoc;
 use crate::routes;
+
+/// How often keys older than the idempotency TTL are deleted.
+const IDEMPOTENCY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE_SECONDS: u64 = 10;
@@ -47,8 +56,28 @@ impl Application {
         };
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let booker = Booker::new(pool.clone(), settings.batch_max);
-        let server = serve(listener, pool, booker, settings.workers).map_err(bind_error)?;
+        let admin_token = settings.admin_token.clone().unwrap_or_else(|| {
+            let token = AdminToken::generate();
+            log::warn!(
+                "FLASHBOOK_ADMIN_TOKEN is not set; admin routes accept this generated token until restart: {}",
+                token.expose()
+            );
+            token
+        });
+        tokio::spawn(sweep_expired_idempotency_keys(
+            pool.clone(),
+            settings.idempotency_ttl,
+        ));
+        let shared = SharedState {
+            booker: Booker::new(pool.clone(), settings.batch_max),
+            pool,
+            admin_token,
+            limits: Limits {
+                request_timeout: settings.request_timeout,
+                idempotency_ttl: settings.idempotency_ttl,
+            },
+        };
+        let server = serve(listener, shared, settings.workers).map_err(bind_error)?;
         Ok(Self { port, server })
     }
 
@@ -61,20 +90,39 @@ impl Application {
     }
 }
 
-fn serve(
-    listener: TcpListener,
+/// What every worker's handlers share.
+struct SharedState {
     pool: Pool,
     booker: Booker,
+    admin_token: AdminToken,
+    limits: Limits,
+}
+
+/// Bounds the handlers need to know.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub request_timeout: Duration,
+    pub idempotency_ttl: Duration,
+}
+
+fn serve(
+    listener: TcpListener,
+    shared: SharedState,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
-    let pool = web::Data::new(pool);
-    let booker = web::Data::new(booker);
+    let pool = web::Data::new(shared.pool);
+    let booker = web::Data::new(shared.booker);
+    let admin_token = web::Data::new(shared.admin_token);
+    let limits = web::Data::new(shared.limits);
     let openapi = ApiDoc::openapi();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(bound_request_time))
             .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
             .app_data(pool.clone())
             .app_data(booker.clone())
+            .app_data(admin_token.clone())
+            .app_data(limits.clone())
             .configure(routes::configure)
             .service(
                 SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi.clone()),
@@ -88,4 +136,33 @@ fn serve(
         server = server.workers(workers);
     }
     Ok(server.listen(listener)?.run())
+}
+
+/// Answers `503 request_timeout` when a request outlives its bound. The
+/// database side is bounded too (statement and lock timeouts), so an abandoned
+/// transaction rolls back on its own.
+async fn bound_request_time(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let limit = request
+        .app_data::<web::Data<Limits>>()
+        .map(|limits| limits.request_timeout)
+        .unwrap_or(Duration::from_secs(10));
+    match tokio::time::timeout(limit, next.call(request)).await {
+        Ok(response) => response,
+        Err(_) => Err(ApiError::RequestTimeout(limit).into()),
+    }
+}
+
+async fn sweep_expired_idempotency_keys(pool: Pool, ttl: Duration) {
+    let mut interval = tokio::time::interval(IDEMPOTENCY_SWEEP_INTERVAL);
+    loop {
+        interval.tick().await;
+        match idempotency::delete_expired(&pool, ttl).await {
+            Ok(0) => {}
+            Ok(deleted) => log::info!("deleted {deleted} expired idempotency keys"),
+            Err(error) => log::warn!("deleting expired idempotency keys failed: {error}"),
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //! the counter. The lock is held for exactly one round trip plus the commit.
 //! The file's header comment explains why no interleaving can oversell.
 
+use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
@@ -40,7 +41,7 @@ const SELECT_USER_BOOKINGS: &str = "
      ORDER BY id LIMIT $3";
 
 pub async fn book(
-    client: &deadpool_postgres::Client,
+    client: &impl GenericClient,
     request: NewBooking,
 ) -> Result<BookingOutcome, ApiError> {
     let statement = client.prepare_cached(BOOK_SEAT).await?;
@@ -120,7 +121,7 @@ fn backstop_outcome(error: tokio_postgres::Error) -> Result<BookingOutcome, ApiE
 }
 
 /// Cancels a booking; cancelling a cancelled booking returns it unchanged.
-pub async fn cancel(client: &deadpool_postgres::Client, id: i64) -> Result<Booking, ApiError> {
+pub async fn cancel(client: &impl GenericClient, id: i64) -> Result<Booking, ApiError> {
     let statement = client.prepare_cached(CANCEL_BOOKING).await?;
     let row = client.query_opt(&statement, &[&id]).await?;
     row.map(|row| from_row(&row))

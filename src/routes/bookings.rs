@@ -1,4 +1,5 @@
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
 use deadpool_postgres::Pool;
 
 use super::json_object::JsonObject;
@@ -6,27 +7,56 @@ use crate::booking::Booker;
 use crate::db;
 use crate::domain::{ensure_positive_id, Booking, NewBooking};
 use crate::error::{ApiError, Problem};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::startup::Limits;
 
 /// Books one seat. The body is exactly `{"event_id": .., "user_id": ..}`.
+///
+/// With an `Idempotency-Key`, a retry of the same request replays the first
+/// outcome (header `Idempotent-Replayed: true`) instead of booking again.
 #[utoipa::path(post, path = "/bookings", tag = "bookings", request_body = NewBooking,
+    params(IdempotencyKeyHeader),
     responses(
         (status = 201, description = "Booked", body = Booking),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
-        (status = 409, description = "sold_out or already_booked", body = Problem,
+        (status = 409, description = "sold_out, already_booked, or request_in_progress (same key still in flight; see Retry-After)", body = Problem,
          content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "malformed body, unknown field, non-positive id, body too large",
+        (status = 422, description = "malformed body, unknown field, non-positive id, body too large, invalid_idempotency_key, idempotency_key_reused",
          body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "no database connection free in time; see Retry-After",
          body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
+    http: HttpRequest,
     pool: web::Data<Pool>,
     booker: web::Data<Booker>,
+    limits: web::Data<Limits>,
     body: JsonObject<NewBooking>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
+    if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
+        let fingerprint = format!(
+            "POST /bookings event_id={} user_id={}",
+            request.event_id, request.user_id
+        );
+        // A keyed request books in its own transaction, so the key is stored
+        // in the very transaction that books the seat.
+        return idempotency::run_once(
+            &pool,
+            &key,
+            &fingerprint,
+            limits.idempotency_ttl,
+            StatusCode::CREATED,
+            async |transaction| {
+                db::bookings::book(transaction, request)
+                    .await?
+                    .into_result()
+            },
+        )
+        .await;
+    }
     let booking = booker.book(&pool, request).await?.into_result()?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
@@ -50,15 +80,48 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 /// Cancels a booking and puts its seat back on sale. Cancelling an already
 /// cancelled booking is not an error: it returns the booking unchanged.
 #[utoipa::path(delete, path = "/bookings/{id}", tag = "bookings",
-    params(("id" = i64, Path, minimum = 1)),
+    params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
     responses(
         (status = 200, description = "The cancelled booking", body = Booking),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "request_in_progress", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn cancel(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn cancel(
+    http: HttpRequest,
+    pool: web::Data<Pool>,
+    limits: web::Data<Limits>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
+    if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
+        let fingerprint = format!("DELETE /bookings/{id}");
+        return idempotency::run_once(
+            &pool,
+            &key,
+            &fingerprint,
+            limits.idempotency_ttl,
+            StatusCode::OK,
+            async |transaction| db::bookings::cancel(transaction, id).await,
+        )
+        .await;
+    }
     let client = db::client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::bookings::cancel(&client, id).await?))
+}
+
+/// The optional `Idempotency-Key` request header, for the OpenAPI document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code, reason = "documents a header read from HttpRequest")]
+struct IdempotencyKeyHeader {
+    /// 1 to 255 visible ASCII characters; kept 24 h (FLASHBOOK_IDEMPOTENCY_TTL_SECS).
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]{1,255}$"
+    )]
+    idempotency_key: Option<String>,
 }

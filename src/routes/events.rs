@@ -2,20 +2,25 @@ use actix_web::{http::header, web, HttpResponse};
 use deadpool_postgres::Pool;
 
 use super::json_object::JsonObject;
+use crate::authentication::Admin;
 use crate::db;
 use crate::domain::{ensure_positive_id, BookingPage, Event, NewEvent, PageQuery};
 use crate::error::{ApiError, Problem};
 
 #[utoipa::path(post, path = "/events", tag = "events", request_body = NewEvent,
+    security(("admin_token" = [])),
     responses(
         (status = 201, body = Event),
         (status = 404, description = "venue_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong admin token", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid input, or capacity_exceeds_venue", body = Problem,
          content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
+    _admin: Admin,
     pool: web::Data<Pool>,
     body: JsonObject<NewEvent>,
 ) -> Result<HttpResponse, ApiError> {

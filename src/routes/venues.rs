@@ -2,18 +2,23 @@ use actix_web::{http::header, web, HttpResponse};
 use deadpool_postgres::Pool;
 
 use super::json_object::JsonObject;
+use crate::authentication::Admin;
 use crate::db;
 use crate::domain::{ensure_positive_id, NewVenue, Venue};
 use crate::error::{ApiError, Problem};
 
 #[utoipa::path(post, path = "/venues", tag = "venues", request_body = NewVenue,
+    security(("admin_token" = [])),
     responses(
         (status = 201, body = Venue),
+        (status = 401, description = "no bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong admin token", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
+    _admin: Admin,
     pool: web::Data<Pool>,
     body: JsonObject<NewVenue>,
 ) -> Result<HttpResponse, ApiError> {

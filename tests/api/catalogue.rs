@@ -8,7 +8,7 @@ use crate::helpers::{assert_problem, spawn_app};
 async fn venues_are_created_and_read_back() {
     let app = spawn_app().await;
     let response = app
-        .post(
+        .post_as_admin(
             "/venues",
             json!({"name": "  Main Arena ", "capacity": 1000}),
         )
@@ -47,7 +47,7 @@ async fn invalid_venues_are_refused() {
             "invalid_body",
         ),
     ] {
-        assert_problem(app.post("/venues", body).await, 422, code).await;
+        assert_problem(app.post_as_admin("/venues", body).await, 422, code).await;
     }
     assert_problem(app.get("/venues/999").await, 404, "venue_not_found").await;
     assert_problem(app.get("/venues/0").await, 422, "invalid_id").await;
@@ -59,7 +59,7 @@ async fn events_show_capacity_booked_and_remaining() {
     let app = spawn_app().await;
     let venue = app.create_venue(100).await;
     let response = app
-        .post(
+        .post_as_admin(
             "/events",
             json!({"venue_id": venue, "name": "Gig", "starts_at": "2030-06-01T20:00:00Z"}),
         )
@@ -97,38 +97,42 @@ async fn invalid_events_are_refused() {
     let event = |venue_id: i64, capacity: Value, starts_at: &str| json!({"venue_id": venue_id, "name": "Gig", "starts_at": starts_at, "capacity": capacity});
     let when = "2030-06-01T20:00:00Z";
     assert_problem(
-        app.post("/events", event(venue, json!(11), when)).await,
+        app.post_as_admin("/events", event(venue, json!(11), when))
+            .await,
         422,
         "capacity_exceeds_venue",
     )
     .await;
     assert_problem(
-        app.post("/events", event(venue, json!(0), when)).await,
+        app.post_as_admin("/events", event(venue, json!(0), when))
+            .await,
         422,
         "invalid_capacity",
     )
     .await;
     assert_problem(
-        app.post("/events", event(999, json!(5), when)).await,
+        app.post_as_admin("/events", event(999, json!(5), when))
+            .await,
         404,
         "venue_not_found",
     )
     .await;
     assert_problem(
-        app.post("/events", event(-1, json!(5), when)).await,
+        app.post_as_admin("/events", event(-1, json!(5), when))
+            .await,
         422,
         "invalid_id",
     )
     .await;
     assert_problem(
-        app.post("/events", event(venue, json!(5), "tomorrow"))
+        app.post_as_admin("/events", event(venue, json!(5), "tomorrow"))
             .await,
         422,
         "invalid_body",
     )
     .await;
     assert_problem(
-        app.post("/events", event(venue, json!(5), "0001-01-01T00:00:00Z"))
+        app.post_as_admin("/events", event(venue, json!(5), "0001-01-01T00:00:00Z"))
             .await,
         422,
         "invalid_field",
@@ -188,4 +192,37 @@ async fn sql_looking_text_is_stored_and_returned_verbatim() {
         app.get(&format!("/users/{}", user["id"])).await.status(),
         200
     );
+}
+
+#[tokio::test]
+async fn creating_venues_and_events_needs_the_admin_token() {
+    let app = spawn_app().await;
+    let venue = json!({"name": "Arena", "capacity": 10});
+    let response = app.post("/venues", venue.clone()).await;
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    assert_problem(response, 401, "unauthorized").await;
+    for header in [
+        "Bearer wrong-token",
+        "Bearer test-admin-toke",
+        "Basic dGVzdA==",
+        "Bearer ",
+    ] {
+        let response = app
+            .http
+            .post(app.url("/venues"))
+            .header("authorization", header)
+            .json(&venue)
+            .send()
+            .await
+            .unwrap();
+        let expected = if header.starts_with("Bearer ") && header.len() > "Bearer ".len() {
+            (403, "forbidden")
+        } else {
+            (401, "unauthorized")
+        };
+        assert_problem(response, expected.0, expected.1).await;
+    }
+    let event = json!({"venue_id": 1, "name": "Gig", "starts_at": "2030-06-01T20:00:00Z"});
+    assert_problem(app.post("/events", event).await, 401, "unauthorized").await;
+    assert_eq!(app.post_as_admin("/venues", venue).await.status(), 201);
 }

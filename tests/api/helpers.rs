@@ -15,6 +15,8 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use tokio_postgres::NoTls;
 
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
 pub struct TestApp {
     pub address: String,
     pub database_url: String,
@@ -77,6 +79,7 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
         "FLASHBOOK_POOL_WAIT_MS" => Some(pool_wait.clone()),
         "FLASHBOOK_LOCK_TIMEOUT_MS" => Some(lock_timeout.clone()),
         "FLASHBOOK_BATCH_MAX" => Some(batch_max.clone()),
+        "FLASHBOOK_ADMIN_TOKEN" => Some(ADMIN_TOKEN.into()),
         _ => None,
     })
     .expect("test settings are valid")
@@ -104,6 +107,27 @@ impl TestApp {
             .expect("POST sent")
     }
 
+    /// A POST with the admin token, for the admin routes.
+    pub async fn post_as_admin(&self, path: &str, body: Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST sent")
+    }
+
+    pub async fn book_with_key(&self, event_id: i64, user_id: i64, key: &str) -> Response {
+        self.http
+            .post(self.url("/bookings"))
+            .header("Idempotency-Key", key)
+            .json(&json!({"event_id": event_id, "user_id": user_id}))
+            .send()
+            .await
+            .expect("POST sent")
+    }
+
     pub async fn delete(&self, path: &str) -> Response {
         self.http
             .delete(self.url(path))
@@ -122,14 +146,14 @@ impl TestApp {
 
     pub async fn create_venue(&self, capacity: i64) -> i64 {
         let response = self
-            .post("/venues", json!({"name": "Arena", "capacity": capacity}))
+            .post_as_admin("/venues", json!({"name": "Arena", "capacity": capacity}))
             .await;
         created_id(response).await
     }
 
     pub async fn create_event(&self, venue_id: i64, capacity: i64) -> i64 {
         let body = json!({"venue_id": venue_id, "name": "Gig", "starts_at": "2030-06-01T20:00:00Z", "capacity": capacity});
-        created_id(self.post("/events", body).await).await
+        created_id(self.post_as_admin("/events", body).await).await
     }
 
     /// A venue and an event with `capacity` seats.

@@ -5,5 +5,6 @@ mod bookings;
 mod catalogue;
 mod concurrency;
 mod helpers;
+mod idempotency;
 mod operations;
 mod unsafe_booking;
