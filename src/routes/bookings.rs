@@ -119,9 +119,10 @@ struct IdempotencyKeyHeader {
     /// 1 to 255 visible ASCII characters; kept 24 h (FLASHBOOK_IDEMPOTENCY_TTL_SECS).
     #[param(
         rename = "Idempotency-Key",
+        required = false,
         min_length = 1,
         max_length = 255,
         pattern = "^[!-~]{1,255}$"
     )]
-    idempotency_key: Option<String>,
+    idempotency_key: String,
 }
