@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs flashbook on this machine: a PostgreSQL cluster kept in .flashbook/
+# (created on first run) and the service in the foreground. Ctrl-C stops both.
+#
+#   ./serve.sh            build, start PostgreSQL and the service on :8080
+#   ./serve.sh --seed     also reset the data to the demo flash sale first
+#                         (1 venue of 1,000 seats, event 1, users 1..10000)
+#
+# Environment: FLASHBOOK_PORT (8080), FLASHBOOK_PG_PORT (55433), any other
+# FLASHBOOK_* setting of the service (see README), FLASHBOOK_STATE_DIR.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+seed=false
+for arg in "$@"; do
+    case "$arg" in
+        --seed) seed=true ;;
+        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "serve.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+state_dir=${FLASHBOOK_STATE_DIR:-$PWD/.flashbook}
+pg_port=${FLASHBOOK_PG_PORT:-55433}
+export FLASHBOOK_PORT=${FLASHBOOK_PORT:-8080}
+
+source ci/lib/postgres.sh
+
+say() { printf '==> %s\n' "$*"; }
+
+ensure_postgres_installed
+mkdir -p "$state_dir"
+if [[ ! -d $state_dir/pgdata ]]; then
+    say "creating a PostgreSQL cluster in $state_dir/pgdata"
+    pg_init_cluster "$state_dir/pgdata"
+fi
+started_postgres=false
+if ! pg_is_running "$state_dir/pgdata"; then
+    say "starting PostgreSQL on 127.0.0.1:$pg_port (log: $state_dir/postgres.log)"
+    pg_start_cluster "$state_dir/pgdata" "$pg_port" "$state_dir/postgres.log"
+    started_postgres=true
+fi
+service_pid=
+stop_everything() {
+    if [[ -n $service_pid ]] && kill -0 "$service_pid" 2>/dev/null; then
+        kill -TERM "$service_pid"   # graceful: in-flight requests finish
+        wait "$service_pid" || true
+    fi
+    if $started_postgres; then
+        say "stopping PostgreSQL"
+        pg_stop_cluster "$state_dir/pgdata"
+    fi
+}
+trap stop_everything EXIT
+trap 'exit 130' INT TERM
+pg_create_database "$pg_port" flashbook
+export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/flashbook"
+
+if [[ -z ${FLASHBOOK_ADMIN_TOKEN:-} ]]; then
+    if [[ ! -s $state_dir/admin_token ]]; then
+        od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$state_dir/admin_token"
+        chmod 600 "$state_dir/admin_token"
+    fi
+    FLASHBOOK_ADMIN_TOKEN=$(cat "$state_dir/admin_token")
+fi
+export FLASHBOOK_ADMIN_TOKEN
+
+say "building the release binaries"
+cargo build --release --locked --quiet
+
+if $seed; then
+    say "seeding the demo flash sale"
+    ./target/release/seed
+fi
+
+cat <<INFO
+==> flashbook on http://127.0.0.1:$FLASHBOOK_PORT
+    Swagger UI    http://127.0.0.1:$FLASHBOOK_PORT/swagger-ui/
+    OpenAPI       http://127.0.0.1:$FLASHBOOK_PORT/api-docs/openapi.json
+    admin token   $FLASHBOOK_ADMIN_TOKEN   (Authorization: Bearer ...; kept in $state_dir/admin_token)
+    database      $DATABASE_URL
+    seed data     DATABASE_URL=$DATABASE_URL ./target/release/seed --help
+INFO
+./target/release/flashbook &
+service_pid=$!
+wait "$service_pid"
