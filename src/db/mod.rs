@@ -84,7 +84,10 @@ async fn wait_for_database(
         match pool.get().await {
             Ok(client) => return Ok(client),
             Err(error) if started.elapsed() < settings.startup_wait => {
-                log::warn!("database not reachable yet, retrying: {error}");
+                log::warn!(
+                    "database not reachable yet, retrying: {}",
+                    crate::error::error_chain(&error)
+                );
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(source) => {
