@@ -1,0 +1,170 @@
+// The flash-sale load of the one-shot proof (run_tests.sh): ITERATIONS booking
+// attempts for one event, spread over VUS virtual users, each attempt by a
+// different user. Every answer must be 201 (booked) or 409 (sold_out /
+// already_booked); anything else fails the run through the thresholds below.
+//
+// Environment (k6 run -e NAME=value, or the process environment):
+//   BASE_URL      service address            (default http://127.0.0.1:8080)
+//   EVENT_ID      event to book              (default 1)
+//   USERS         user ids 1..USERS exist    (default 10000)
+//   VUS           concurrent virtual users   (default 1000)
+//   ITERATIONS    booking attempts in total  (default 10000)
+//   SUMMARY_FILE  JSON summary written here  (default k6-summary.json)
+//
+// Uses only modules built into k6, so it runs offline and in the official
+// grafana/k6 image alike.
+
+import http from 'k6/http';
+import exec from 'k6/execution';
+import { check } from 'k6';
+import { Counter, Rate, Trend } from 'k6/metrics';
+
+function intFromEnv(name, fallback) {
+  const raw = __ENV[name];
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const EVENT_ID = intFromEnv('EVENT_ID', 1);
+const USERS = intFromEnv('USERS', 10000);
+const VUS = intFromEnv('VUS', 1000);
+const ITERATIONS = intFromEnv('ITERATIONS', 10000);
+const SUMMARY_FILE = __ENV.SUMMARY_FILE || 'k6-summary.json';
+
+// Every counter gets a sample on every attempt (1 or 0), so each one is in the
+// summary even when it stays at zero.
+const status201 = new Counter('status_201');
+const status409 = new Counter('status_409');
+const soldOut = new Counter('status_409_sold_out');
+const alreadyBooked = new Counter('status_409_already_booked');
+const conflictOther = new Counter('status_409_other_code');
+const statusOther = new Counter('status_other');
+const unexpectedStatus = new Rate('unexpected_status');
+// Latency of the booking requests alone, whatever k6 adds to http_req_*.
+const bookingDuration = new Trend('booking_duration', true);
+// Unexpected answers are logged by the first 10 VUs, once each: enough to
+// diagnose without flooding the output.
+let unexpectedLogged = false;
+
+// 409 is an answer the client expects, not a failed request.
+http.setResponseCallback(http.expectedStatuses(201, 409));
+
+export const options = {
+  scenarios: {
+    flash_sale: {
+      executor: 'shared-iterations',
+      vus: VUS,
+      iterations: ITERATIONS,
+      maxDuration: '5m',
+    },
+  },
+  thresholds: {
+    unexpected_status: ['rate==0'],
+    checks: ['rate==1'],
+  },
+  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
+};
+
+const PARAMS = {
+  headers: { 'Content-Type': 'application/json' },
+  tags: { name: 'POST /bookings' },
+  timeout: '30s',
+};
+
+export default function () {
+  // iterationInTest runs 0..ITERATIONS-1 across all VUs, so with
+  // ITERATIONS <= USERS each attempt is made by a distinct user.
+  const userId = (exec.scenario.iterationInTest % USERS) + 1;
+  const body = JSON.stringify({ event_id: EVENT_ID, user_id: userId });
+  const res = http.post(`${BASE_URL}/bookings`, body, PARAMS);
+
+  const code = res.status === 409 ? problemCode(res) : '';
+  const expected = res.status === 201 || res.status === 409;
+  status201.add(res.status === 201 ? 1 : 0);
+  status409.add(res.status === 409 ? 1 : 0);
+  soldOut.add(code === 'sold_out' ? 1 : 0);
+  alreadyBooked.add(code === 'already_booked' ? 1 : 0);
+  conflictOther.add(res.status === 409 && code !== 'sold_out' && code !== 'already_booked' ? 1 : 0);
+  statusOther.add(expected ? 0 : 1);
+  unexpectedStatus.add(!expected);
+  bookingDuration.add(res.timings.duration);
+
+  const ok = check(res, { 'status is 201 or 409': () => expected });
+  if (!ok && !unexpectedLogged && exec.vu.idInTest <= 10) {
+    unexpectedLogged = true;
+    console.error(
+      `user ${userId}: unexpected status ${res.status} ${res.error || ''} ${String(res.body || '').slice(0, 200)}`,
+    );
+  }
+}
+
+function problemCode(res) {
+  try {
+    const parsed = res.json();
+    return parsed && typeof parsed.code === 'string' ? parsed.code : '';
+  } catch (_) {
+    return '';
+  }
+}
+
+export function handleSummary(data) {
+  return {
+    stdout: textSummary(data),
+    [SUMMARY_FILE]: JSON.stringify(data, null, 2),
+  };
+}
+
+// A compact text summary built here, because k6's own textSummary lives in a
+// remote jslib module that an offline machine cannot import.
+function textSummary(data) {
+  const metrics = data.metrics;
+  const count = (name) => (metrics[name] ? metrics[name].values.count : 0);
+  const lines = [];
+  const row = (label, value) => lines.push(`  ${(label + ' ').padEnd(34, '.')} ${value}`);
+
+  const seconds = data.state.testRunDurationMs / 1000;
+  lines.push('');
+  lines.push(`flash sale: ${ITERATIONS} attempts on event ${EVENT_ID} by ${VUS} VUs against ${BASE_URL}`);
+  row('run duration', `${seconds.toFixed(2)} s`);
+  row('http requests', `${count('http_reqs')} (${rate(metrics.http_reqs)} /s)`);
+  row('201 booked', count('status_201'));
+  row('409 sold_out', count('status_409_sold_out'));
+  row('409 already_booked', count('status_409_already_booked'));
+  row('409 other code', count('status_409_other_code'));
+  row('other statuses', count('status_other'));
+  if (metrics.booking_duration) {
+    const v = metrics.booking_duration.values;
+    row(
+      'booking latency',
+      ['avg', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'].map((k) => `${k}=${ms(v[k])}`).join(' '),
+    );
+  }
+  if (metrics.checks) {
+    const c = metrics.checks.values;
+    row('checks passed', `${(c.rate * 100).toFixed(2)}% (${c.passes} of ${c.passes + c.fails})`);
+  }
+  lines.push('  thresholds:');
+  for (const name of Object.keys(metrics).sort()) {
+    for (const [expr, result] of Object.entries(metrics[name].thresholds || {})) {
+      lines.push(`    ${result.ok ? 'ok    ' : 'FAILED'} ${name} ${expr}`);
+    }
+  }
+  lines.push(`  summary JSON: ${SUMMARY_FILE}`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+function ms(value) {
+  return value === undefined ? '-' : `${value.toFixed(1)}ms`;
+}
+
+function rate(metric) {
+  return metric ? metric.values.rate.toFixed(1) : '0';
+}
