@@ -149,6 +149,7 @@ EOF
 }
 
 # ---------------------------------------------------------------- local backend
+RELEASE_DIR="${CARGO_TARGET_DIR:-target}/release"
 PG_DIR=""  # a private directory: data/, the socket, postgres.log
 PG_PORT=""
 DATABASE_URL_LOCAL=""
@@ -171,8 +172,8 @@ local_prepare() {
     command -v cargo >/dev/null 2>&1 || fail "cargo not found: install a Rust toolchain (rustup), then run again"
     info "cargo build --release --locked"
     cargo build --release --locked || fail "cargo build --release --locked failed (see above)"
-    [[ -x target/release/flashbook && -x target/release/seed ]] ||
-        fail "cargo build succeeded but target/release/flashbook or target/release/seed is missing"
+    [[ -x $RELEASE_DIR/flashbook && -x $RELEASE_DIR/seed ]] ||
+        fail "cargo build succeeded but $RELEASE_DIR/flashbook or $RELEASE_DIR/seed is missing"
 }
 
 local_start_postgres() {
@@ -195,13 +196,13 @@ local_start_postgres() {
 local_start_service() {
     SERVICE_PORT=$(free_port) || fail "found no free TCP port for the service"
     BASE_URL="http://127.0.0.1:$SERVICE_PORT"
-    info "target/release/flashbook on $BASE_URL (log: $RUN_DIR/service.log)"
+    info "$RELEASE_DIR/flashbook on $BASE_URL (log: $RUN_DIR/service.log)"
     local passed
     passed=$(env | grep -E '^(FLASHBOOK_|RUST_LOG=)' | grep -vE '^FLASHBOOK_(HOST|PORT|RUN_DIR|ADMIN_TOKEN)=' | cut -d= -f1 | tr '\n' ' ' || true)
     [[ -n $passed ]] && info "passing on from the environment: $passed"
     DATABASE_URL="$DATABASE_URL_LOCAL" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$SERVICE_PORT" \
         RUST_LOG="${RUST_LOG:-info}" \
-        target/release/flashbook >"$RUN_DIR/service.log" 2>&1 &
+        "$RELEASE_DIR/flashbook" >"$RUN_DIR/service.log" 2>&1 &
     SERVICE_PID=$!
 
     local deadline=$((SECONDS + READY_TIMEOUT_S))
@@ -230,7 +231,7 @@ local_up() {
 }
 
 local_seed() {
-    DATABASE_URL="$DATABASE_URL_LOCAL" target/release/seed "$@"
+    DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "$@"
 }
 
 local_run_k6() {
