@@ -1,0 +1,202 @@
+// A flood of malformed requests while a flash sale runs: the `good` scenario
+// books (one attempt per user, records as in booking_load.js), the `bad` one
+// sends, round-robin, every kind of request a client should not send. Each
+// bad request records {x: case, s: status, ok: answered as expected}; the
+// good ones must still get only 201/409 and sell exactly the capacity
+// (faults/check.py).
+//
+// Environment (-e NAME=value):
+//   BASE_URL      service address (default http://127.0.0.1:8080)
+//   EVENT_ID      event on sale (default 1)
+//   ITERATIONS    good booking attempts, user i+1 for iteration i (default 4000)
+//   USERS         users 1..USERS exist; bad requests use ids above (default ITERATIONS)
+//   VUS           good virtual users (default 200)
+//   PAUSE_MS      mean pause after each good attempt (default 400)
+//   BAD_VUS       malformed-request virtual users (default 20)
+//   BAD_DURATION  how long they flood (default 8s)
+//   BAD_PAUSE_MS  pause after each malformed request (default 20)
+//   SUMMARY_FILE  k6 summary JSON
+
+import http from 'k6/http';
+import exec from 'k6/execution';
+import { sleep } from 'k6';
+import { record, summary } from './records.js';
+
+function intFromEnv(name, fallback) {
+  const raw = __ENV[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+const BASE = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const EVENT_ID = intFromEnv('EVENT_ID', 1);
+const ITERATIONS = intFromEnv('ITERATIONS', 4000);
+const USERS = intFromEnv('USERS', ITERATIONS);
+const PAUSE_MS = intFromEnv('PAUSE_MS', 400);
+const BAD_PAUSE_MS = intFromEnv('BAD_PAUSE_MS', 20);
+const SUMMARY_FILE = __ENV.SUMMARY_FILE || 'summary.json';
+// A user that does not exist: a malformed request the service wrongly
+// accepted would get 404 here, never book a seat of the sale.
+const NOBODY = USERS + 1;
+
+http.setResponseCallback(http.expectedStatuses({ min: 100, max: 599 }));
+
+export const options = {
+  scenarios: {
+    good: {
+      executor: 'shared-iterations',
+      exec: 'good',
+      vus: intFromEnv('VUS', 200),
+      iterations: ITERATIONS,
+      maxDuration: '90s',
+    },
+    bad: {
+      executor: 'constant-vus',
+      exec: 'bad',
+      vus: intFromEnv('BAD_VUS', 20),
+      duration: __ENV.BAD_DURATION || '8s',
+    },
+  },
+  summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max', 'count'],
+};
+
+const JSON_TYPE = { 'Content-Type': 'application/json' };
+const booking = (fields) => JSON.stringify(Object.assign({ event_id: EVENT_ID, user_id: NOBODY }, fields));
+const bytes = (text, extra) => {
+  const encoded = [];
+  for (let i = 0; i < text.length; i++) {
+    encoded.push(text.charCodeAt(i));
+  }
+  return new Uint8Array(encoded.concat(extra)).buffer;
+};
+const SQL_NAME = "Robert'); DROP TABLE bookings; --";
+
+// name, method, path, body, headers, expected statuses.
+const CASES = [
+  ['truncated JSON', 'POST', '/bookings', '{"event_id": 1, "user_id": ', JSON_TYPE, [422]],
+  ['not JSON', 'POST', '/bookings', 'event_id=1&user_id=1', JSON_TYPE, [422]],
+  ['empty body', 'POST', '/bookings', '', JSON_TYPE, [422]],
+  ['JSON array', 'POST', '/bookings', '[1, 1]', JSON_TYPE, [422]],
+  ['JSON null', 'POST', '/bookings', 'null', JSON_TYPE, [422]],
+  ['JSON string', 'POST', '/bookings', '"book me"', JSON_TYPE, [422]],
+  ['missing field', 'POST', '/bookings', '{"event_id": 1}', JSON_TYPE, [422]],
+  ['unknown field', 'POST', '/bookings', booking({ admin: true }), JSON_TYPE, [422]],
+  ['text/plain', 'POST', '/bookings', booking({}), { 'Content-Type': 'text/plain' }, [415]],
+  ['form content type', 'POST', '/bookings', 'event_id=1&user_id=1',
+    { 'Content-Type': 'application/x-www-form-urlencoded' }, [415]],
+  ['no content type', 'POST', '/bookings', booking({}), {}, [415]],
+  ['xml', 'POST', '/bookings', '<booking event_id="1"/>', { 'Content-Type': 'application/xml' }, [415]],
+  ['invalid UTF-8 in a string', 'POST', '/bookings',
+    bytes('{"event_id": 1, "user_id": "', [0xff, 0xfe, 0x22, 0x7d]), JSON_TYPE, [422]],
+  ['invalid UTF-8 in a key', 'POST', '/bookings',
+    bytes('{"', [0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d]), JSON_TYPE, [422]],
+  ['huge id', 'POST', '/bookings', '{"event_id": 99999999999999999999999, "user_id": 1}', JSON_TYPE, [422]],
+  ['i64 overflow', 'POST', '/bookings', `{"event_id": 9223372036854775808, "user_id": ${NOBODY}}`, JSON_TYPE, [422]],
+  ['i64 max ids', 'POST', '/bookings', '{"event_id": 9223372036854775807, "user_id": 9223372036854775807}',
+    JSON_TYPE, [404]],
+  ['negative ids', 'POST', '/bookings', '{"event_id": -1, "user_id": -5}', JSON_TYPE, [422]],
+  ['zero id', 'POST', '/bookings', `{"event_id": 0, "user_id": ${NOBODY}}`, JSON_TYPE, [422]],
+  ['float id', 'POST', '/bookings', `{"event_id": 1.5, "user_id": ${NOBODY}}`, JSON_TYPE, [422]],
+  ['1e400', 'POST', '/bookings', `{"event_id": 1e400, "user_id": ${NOBODY}}`, JSON_TYPE, [422]],
+  ['SQL in an id', 'POST', '/bookings', '{"event_id": "1; DROP TABLE bookings; --", "user_id": "1 OR 1=1"}',
+    JSON_TYPE, [422]],
+  ['nested 1000 deep', 'POST', '/bookings', `{"event_id": ${'['.repeat(1000)}${']'.repeat(1000)}}`,
+    JSON_TYPE, [422]],
+  ['5 KiB body', 'POST', '/bookings', booking({ pad: 'a'.repeat(5 * 1024) }), JSON_TYPE, [422]],
+  ['256 KiB body', 'POST', '/bookings', 'x'.repeat(256 * 1024), JSON_TYPE, [422]],
+  ['Idempotency-Key too long', 'POST', '/bookings', booking({}),
+    Object.assign({ 'Idempotency-Key': 'k'.repeat(256) }, JSON_TYPE), [422]],
+  ['Idempotency-Key with a space', 'POST', '/bookings', booking({}),
+    Object.assign({ 'Idempotency-Key': 'a b' }, JSON_TYPE), [422]],
+  ['negative path id', 'GET', '/bookings/-1', null, {}, [422]],
+  ['huge path id', 'GET', '/bookings/99999999999999999999', null, {}, [422]],
+  ['SQL in a path', 'GET', "/events/1'%20OR%20'1'='1", null, {}, [422]],
+  ['delete negative id', 'DELETE', '/bookings/-7', null, {}, [422]],
+  ['delete huge id', 'DELETE', '/bookings/99999999999999999999', null, {}, [422]],
+  ['delete unknown id', 'DELETE', '/bookings/9223372036854775807', null, {}, [404]],
+  ['bad query', 'GET', `/events/${EVENT_ID}/bookings?limit=-1`, null, {}, [422]],
+  ['SQL in a query', 'GET', `/events/${EVENT_ID}/bookings?after_id=0%20OR%201=1`, null, {}, [422]],
+  ['method not allowed', 'PUT', '/bookings', booking({}), JSON_TYPE, [405]],
+  ['unknown route', 'GET', '/bookings/1/../../etc/passwd', null, {}, [404, 422]],
+  ['admin route without token', 'POST', '/venues', '{"name": "x", "capacity": 1}', JSON_TYPE, [401]],
+  ['admin route, wrong token', 'POST', '/events',
+    '{"venue_id": 1, "name": "x", "starts_at": "2030-01-01T00:00:00Z"}',
+    Object.assign({ Authorization: 'Bearer guess' }, JSON_TYPE), [403]],
+];
+
+export function good() {
+  const userId = exec.scenario.iterationInTest + 1;
+  const t0 = Date.now();
+  const res = http.post(`${BASE}/bookings`, JSON.stringify({ event_id: EVENT_ID, user_id: userId }), {
+    headers: JSON_TYPE,
+    tags: { name: 'POST /bookings' },
+  });
+  let bookingId = null;
+  if (res.status === 201) {
+    try {
+      bookingId = JSON.parse(res.body).id;
+    } catch (_) {
+      bookingId = -1;
+    }
+  }
+  record(res, t0, { u: userId, b: bookingId, n: 0, a: 1, k: 0, r: 0 });
+  if (PAUSE_MS > 0) {
+    // Jittered, so that the VUs do not stay in lock-step waves with quiet
+    // gaps a short fault could fall into unnoticed.
+    sleep((PAUSE_MS * (0.5 + Math.random())) / 1000);
+  }
+}
+
+export function bad() {
+  const n = exec.scenario.iterationInTest;
+  // One in every CASES.length + 1 requests stores a SQL-looking text, which
+  // must come back verbatim.
+  if (n % (CASES.length + 1) === CASES.length) {
+    sqlLookingUser(n);
+  } else {
+    const [name, method, path, body, headers, expected] = CASES[n % (CASES.length + 1)];
+    const t0 = Date.now();
+    const res = http.request(method, `${BASE}${path}`, body, { headers, tags: { name: 'malformed' } });
+    record(res, t0, { x: name, ok: expected.includes(res.status) });
+  }
+  if (BAD_PAUSE_MS > 0) {
+    sleep(BAD_PAUSE_MS / 1000);
+  }
+}
+
+function sqlLookingUser(n) {
+  const email = `o'brien';drop--table--users${n}@example.com`;
+  let t0 = Date.now();
+  const created = http.post(`${BASE}/users`, JSON.stringify({ email, name: SQL_NAME }), {
+    headers: JSON_TYPE,
+    tags: { name: 'malformed' },
+  });
+  let user = null;
+  try {
+    user = JSON.parse(created.body);
+  } catch (_) {
+    user = null;
+  }
+  const stored = created.status === 201 && user && user.name === SQL_NAME && user.email === email;
+  record(created, t0, { x: 'SQL-looking user stored verbatim', ok: Boolean(stored) });
+  if (!stored) {
+    return;
+  }
+  t0 = Date.now();
+  const read = http.get(`${BASE}/users/${user.id}`, { tags: { name: 'malformed' } });
+  let again = null;
+  try {
+    again = JSON.parse(read.body);
+  } catch (_) {
+    again = null;
+  }
+  const verbatim = read.status === 200 && again && again.name === SQL_NAME && again.email === email;
+  record(read, t0, { x: 'SQL-looking user read back verbatim', ok: Boolean(verbatim) });
+}
+
+export function handleSummary(data) {
+  return summary(data, SUMMARY_FILE);
+}

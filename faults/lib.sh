@@ -1,0 +1,186 @@
+# Shared shell functions of the fault-injection suite, sourced by run_all.sh
+# and the scenario files. Everything started here is recorded and stopped by
+# faults_cleanup (run_all.sh installs it as the EXIT trap).
+
+FAULTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$FAULTS_DIR/.." && pwd)
+# shellcheck source=../ci/lib/postgres.sh
+source "$ROOT/ci/lib/postgres.sh"
+
+FLASHBOOK_BIN=${FLASHBOOK_BIN:-$ROOT/target/release/flashbook}
+SEED_BIN=${SEED_BIN:-$ROOT/target/release/seed}
+# Every booking scenario loads one event with at least this many VUs (issue 5).
+# shellcheck disable=SC2034 # used by the scenario files
+readonly LOAD_VUS=${FAULTS_VUS:-200}
+readonly READY_TIMEOUT_S=30
+
+say() { printf '\n==> %s\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+warn() { printf 'faults: warning: %s\n' "$*" >&2; }
+die() { printf 'faults: error: %s\n' "$*" >&2; exit 2; }
+
+# Milliseconds since the epoch, the clock k6's Date.now() uses too.
+now_ms() { date +%s%3N; }
+
+# ------------------------------------------------------------------ PostgreSQL
+PG_DATA=""
+PG_PORT=""
+PG_LOG=""
+
+# Starts the suite's throwaway cluster under $RUN_DIR/pg (owned by postgres).
+cluster_start() {
+    local dir=$RUN_DIR/pg
+    rm -rf "$dir" # a cluster left by an earlier run in the same FAULTS_RUN_DIR
+    mkdir -p "$dir"
+    [[ $(id -u) -eq 0 ]] && chown postgres "$dir"
+    PG_DATA=$dir/data
+    PG_LOG=$dir/postgres.log
+    PG_PORT=$(free_port)
+    pg_init_cluster "$PG_DATA"
+    # fsync stays on: the restart scenario must not lose committed bookings
+    # for a reason a production server would not have.
+    pg_start_cluster "$PG_DATA" "$PG_PORT" "$PG_LOG" -c max_connections=200
+    info "PostgreSQL on 127.0.0.1:$PG_PORT (log $PG_LOG)"
+}
+
+cluster_stop() {
+    [[ -n $PG_DATA ]] && pg_is_running "$PG_DATA" && pg_stop_cluster "$PG_DATA"
+    return 0
+}
+
+# Fast-mode restart: terminates every session, checkpoints, starts again.
+cluster_restart_fast() {
+    pg_run pg_ctl -D "$PG_DATA" -l "$PG_LOG" -m fast -w -t 60 restart \
+        -o "-p $PG_PORT -k $(dirname "$PG_DATA") -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null
+}
+
+psql_db() { # DB SQL...
+    local db=$1; shift
+    PGOPTIONS="-c client_min_messages=warning" \
+        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -X -v ON_ERROR_STOP=1 -qAt -d "$db" "$@"
+}
+
+# new_database NAME: a fresh database; prints its URL.
+new_database() {
+    local name=$1
+    psql_db postgres -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+    echo "postgres://postgres@127.0.0.1:$PG_PORT/$name"
+}
+
+# ------------------------------------------------------------------ services
+declare -a STARTED_PIDS=()
+SERVICE_PID=""
+ADMIN_TOKEN=${FAULTS_ADMIN_TOKEN:-faults-admin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}
+
+# start_service NAME PORT DATABASE_URL [VAR=value...]: starts flashbook in the
+# background (log $RUN_DIR/NAME.log), sets SERVICE_PID, waits for /ready.
+start_service() {
+    local name=$1 port=$2 url=$3; shift 3
+    env DATABASE_URL="$url" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" \
+        FLASHBOOK_ADMIN_TOKEN="$ADMIN_TOKEN" RUST_LOG="${RUST_LOG:-warn}" "$@" \
+        "$FLASHBOOK_BIN" >"$RUN_DIR/$name.log" 2>&1 &
+    SERVICE_PID=$!
+    STARTED_PIDS+=("$SERVICE_PID")
+    wait_ready "http://127.0.0.1:$port" "$SERVICE_PID" "$RUN_DIR/$name.log"
+    info "$name: pid $SERVICE_PID on http://127.0.0.1:$port"
+}
+
+wait_ready() { # BASE_URL PID LOG
+    local base=$1 pid=$2 log=$3 deadline=$((SECONDS + READY_TIMEOUT_S))
+    until curl -fs -o /dev/null --max-time 2 "$base/ready"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 20 "$log" >&2
+            die "the service exited during start-up (log above, full log $log)"
+        fi
+        ((SECONDS < deadline)) || die "the service did not become ready within ${READY_TIMEOUT_S}s (log $log)"
+        sleep 0.2
+    done
+}
+
+# stop_service PID: SIGTERM, then SIGKILL after 15 s.
+stop_service() {
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+stop_all_services() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do stop_service "$pid"; done
+    STARTED_PIDS=()
+}
+
+seed() { # DATABASE_URL seed-args...
+    local url=$1; shift
+    DATABASE_URL=$url RUST_LOG=warn "$SEED_BIN" "$@" | sed 's/^/    /'
+}
+
+# ------------------------------------------------------------------ k6
+K6_PID=""
+
+# k6_start NAME SCRIPT -e ...: runs k6 in the background; the console lines
+# (the per-request records) go to $RUN_DIR/NAME.records, the summary to
+# $RUN_DIR/NAME.summary.json, k6's own output to $RUN_DIR/NAME.k6.log.
+k6_start() {
+    local name=$1 script=$2; shift 2
+    : >"$RUN_DIR/$name.records"
+    k6 run --quiet --no-color --log-format=raw \
+        --console-output="$RUN_DIR/$name.records" \
+        -e SUMMARY_FILE="$RUN_DIR/$name.summary.json" "$@" \
+        "$FAULTS_DIR/k6/$script" >"$RUN_DIR/$name.k6.log" 2>&1 &
+    K6_PID=$!
+    STARTED_PIDS+=("$K6_PID")
+}
+
+# k6_wait: waits for the k6 started last; fails when k6 did.
+k6_wait() {
+    local status=0
+    wait "$K6_PID" || status=$?
+    if ((status != 0)); then
+        tail -n 20 "$RUN_DIR/$1.k6.log" >&2
+        warn "k6 exited with status $status (log $RUN_DIR/$1.k6.log)"
+    fi
+    return "$status"
+}
+
+# wait_for_records NAME COUNT TIMEOUT_S: until k6 has recorded COUNT requests.
+wait_for_records() {
+    local file=$RUN_DIR/$1.records count=$2 deadline=$((SECONDS + $3))
+    while (($(wc -l <"$file") < count)); do
+        kill -0 "$K6_PID" 2>/dev/null || die "k6 ended before recording $count requests"
+        ((SECONDS < deadline)) || die "k6 recorded fewer than $count requests within $3 s"
+        sleep 0.1
+    done
+}
+
+# wait_until_ready_ms BASE_URL TIMEOUT_S: polls /ready every 50 ms; prints the
+# time it first answered 200 (epoch ms), or nothing on timeout.
+wait_until_ready_ms() {
+    local base=$1 deadline=$((SECONDS + $2))
+    while ((SECONDS < deadline)); do
+        if curl -fs -o /dev/null --max-time 1 "$base/ready"; then
+            now_ms
+            return 0
+        fi
+        sleep 0.05
+    done
+}
+
+# check_load NAME [check.py options...]: compares what k6 clients were told
+# with the database and searches the service logs ($RUN_DIR/NAME.*.log) for
+# panics and errors; writes $RUN_DIR/NAME.result.json for the summary table.
+check_load() {
+    local name=$1 log logs=(); shift
+    for log in "$RUN_DIR/$name".*.log; do
+        [[ $log == *.k6.log ]] || logs+=(--service-log "$log")
+    done
+    python3 "$FAULTS_DIR/check.py" load --scenario "$name" "${logs[@]}" \
+        --records "$RUN_DIR/$name.records" --summary "$RUN_DIR/$name.summary.json" \
+        --result "$RUN_DIR/$name.result.json" "$@"
+}

