@@ -7,8 +7,12 @@ ROOT=$(cd "$FAULTS_DIR/.." && pwd)
 # shellcheck source=../ci/lib/postgres.sh
 source "$ROOT/ci/lib/postgres.sh"
 
-FLASHBOOK_BIN=${FLASHBOOK_BIN:-$ROOT/target/release/flashbook}
-SEED_BIN=${SEED_BIN:-$ROOT/target/release/seed}
+# cargo builds into CARGO_TARGET_DIR when set (relative to the repository,
+# where run_all.sh runs cargo).
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+[[ $TARGET_DIR == /* ]] || TARGET_DIR=$ROOT/$TARGET_DIR
+FLASHBOOK_BIN=${FLASHBOOK_BIN:-$TARGET_DIR/release/flashbook}
+SEED_BIN=${SEED_BIN:-$TARGET_DIR/release/seed}
 # Every booking scenario loads one event with at least this many VUs (issue 5).
 # shellcheck disable=SC2034 # used by the scenario files
 readonly LOAD_VUS=${FAULTS_VUS:-200}

@@ -7,15 +7,16 @@
 # database (faults/check.py). Prints each scenario's figures, a summary
 # table, and exits non-zero when any invariant is violated.
 #
-#   faults/run_all.sh                      every scenario (about 5 minutes)
+#   faults/run_all.sh                      every scenario (about 1.5 min after the build)
 #   faults/run_all.sh pg_restart schemathesis   only those
 #   faults/run_all.sh --list               the scenario names
 #
 # Options: --no-build (use the binaries in target/release as they are),
 #          --keep (keep the run directory after a PASS too).
 # Environment: FAULTS_RUN_DIR (logs, k6 records and results; default a new
-# directory under /tmp, deleted after a PASS unless --keep).
-# Exit status: 0 PASS, 1 an invariant was violated, 2 the suite could not run.
+# directory under /tmp, deleted after a PASS unless --keep), CARGO_TARGET_DIR.
+# Exit status: 0 PASS, 1 an invariant was violated or a scenario could not run,
+# 2 the suite could not start (usage, tools, build).
 set -Eeuo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -97,7 +98,7 @@ if $build; then
     (cd "$ROOT" && cargo build --release --locked --quiet) ||
         die "the release build failed (see above)"
 fi
-[[ -x $FLASHBOOK_BIN && -x $SEED_BIN ]] || die "no release binaries in $ROOT/target/release: run without --no-build"
+[[ -x $FLASHBOOK_BIN && -x $SEED_BIN ]] || die "no release binaries in $TARGET_DIR/release: run without --no-build"
 
 say "starting a throwaway PostgreSQL cluster in $RUN_DIR/pg"
 cluster_start
