@@ -9,7 +9,7 @@ use flashbook::configuration::Settings;
 const USAGE: &str = "\
 usage: seed [--venue-capacity N] [--event-capacity N] [--events N] [--users N]
 
-Deletes ALL venues, events, users and bookings, then creates one venue,
+Deletes ALL venues, events, users, bookings and idempotency keys, then creates one venue,
 events with ids 1..=events and users with ids 1..=users.
   --venue-capacity N   seats in the venue (default 1000)
   --event-capacity N   seats on sale per event (default: the venue's capacity)
@@ -17,7 +17,9 @@ events with ids 1..=events and users with ids 1..=users.
   --users N            users to create, emails user<N>@example.com (default 10000)
 Database settings come from DATABASE_URL or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE.";
 
-const RESET: &str = "TRUNCATE bookings, events, users, venues RESTART IDENTITY";
+/// Idempotency keys go too: a stored outcome would replay a booking that no
+/// longer exists.
+const RESET: &str = "TRUNCATE idempotency_keys, bookings, events, users, venues RESTART IDENTITY";
 const INSERT_VENUE: &str = "INSERT INTO venues (name, capacity) VALUES ('Seed Arena', $1)";
 const INSERT_EVENTS: &str = "
     INSERT INTO events (venue_id, name, starts_at, capacity)

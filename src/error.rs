@@ -33,7 +33,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("the admin token is not valid")]
     Forbidden,
-    #[error("the request did not finish within {0:?}; retry shortly")]
+    /// The handler was abandoned; a booking or cancellation already handed to
+    /// the database may still commit, which the detail says.
+    #[error("the request did not finish within {0:?}; a booking or cancellation may still have completed: retry with the same Idempotency-Key, or check GET /users/{{id}}/bookings")]
     RequestTimeout(std::time::Duration),
     #[error("no route for this method and path")]
     RouteNotFound,

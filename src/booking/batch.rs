@@ -72,6 +72,10 @@ impl Batcher {
                 let Some(queue) = queues.get_mut(&event_id) else {
                     return;
                 };
+                // A request whose client is gone (disconnected, or answered
+                // 503 request_timeout) while it queued is not booked: nobody
+                // would learn of the seat.
+                queue.waiting.retain(|(_, reply)| !reply.is_closed());
                 if queue.waiting.is_empty() {
                     queues.remove(&event_id);
                     return;

@@ -92,7 +92,12 @@ pub struct Event {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    #[schema(example = "ada@example.com", min_length = 3, max_length = 320)]
+    #[schema(
+        example = "ada@example.com",
+        min_length = 3,
+        max_length = 320,
+        pattern = r"^\s*[^@\s]+@[^@\s]+\s*$"
+    )]
     pub email: String,
     #[schema(example = "Ada Lovelace", min_length = 1, max_length = 200)]
     pub name: String,

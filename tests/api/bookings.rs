@@ -302,3 +302,54 @@ async fn a_busy_database_gives_503_with_retry_after_within_the_bounds() {
         "the service recovers"
     );
 }
+
+/// A request that outlives the request timeout is answered 503. One still
+/// waiting in the batch queue is then never booked; one whose batch was
+/// already running may still commit, as the answer's detail warns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timed_out_requests_still_queued_are_not_booked() {
+    let app = spawn_app_with(AppOptions {
+        request_timeout: Duration::from_millis(300),
+        ..AppOptions::default()
+    })
+    .await;
+    let event = app.create_sale(5).await;
+    let users = app.insert_users(2).await;
+
+    let mut blocker = app.db().await;
+    let lock = blocker.transaction().await.unwrap();
+    lock.execute("SELECT 1 FROM events WHERE id = $1 FOR UPDATE", &[&event])
+        .await
+        .unwrap();
+    let in_flight = app.book(event, users[0]);
+    let queued = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        app.book(event, users[1]).await
+    };
+    let (in_flight, queued) = tokio::join!(in_flight, queued);
+    for response in [in_flight, queued] {
+        let body = assert_problem(response, 503, "request_timeout").await;
+        assert!(body["detail"].as_str().unwrap().contains("Idempotency-Key"));
+    }
+    lock.rollback().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let booked: Vec<i64> = app
+        .db()
+        .await
+        .query(
+            "SELECT user_id FROM bookings WHERE event_id = $1",
+            &[&event],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        !booked.contains(&users[1]),
+        "a request dropped from the queue was booked"
+    );
+    let state = app.sale_state(event).await;
+    assert_eq!(state.counter, state.confirmed_rows);
+}

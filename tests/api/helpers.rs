@@ -30,6 +30,7 @@ pub struct AppOptions {
     pub lock_timeout: Duration,
     /// 1 books each request in its own transaction; more batches them.
     pub batch_max: usize,
+    pub request_timeout: Duration,
 }
 
 impl Default for AppOptions {
@@ -39,6 +40,7 @@ impl Default for AppOptions {
             pool_wait: Duration::from_secs(2),
             lock_timeout: Duration::from_secs(3),
             batch_max: 256,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -71,6 +73,7 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
     let pool_wait = options.pool_wait.as_millis().to_string();
     let lock_timeout = options.lock_timeout.as_millis().to_string();
     let batch_max = options.batch_max.to_string();
+    let request_timeout = options.request_timeout.as_millis().to_string();
     Settings::from_lookup(move |name| match name {
         "DATABASE_URL" => Some(url.clone()),
         "FLASHBOOK_PORT" => Some("0".into()),
@@ -79,6 +82,7 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
         "FLASHBOOK_POOL_WAIT_MS" => Some(pool_wait.clone()),
         "FLASHBOOK_LOCK_TIMEOUT_MS" => Some(lock_timeout.clone()),
         "FLASHBOOK_BATCH_MAX" => Some(batch_max.clone()),
+        "FLASHBOOK_REQUEST_TIMEOUT_MS" => Some(request_timeout.clone()),
         "FLASHBOOK_ADMIN_TOKEN" => Some(ADMIN_TOKEN.into()),
         _ => None,
     })
