@@ -1,0 +1,40 @@
+-- wrk script: POST /bookings for EVENT_ID, each request by a distinct user
+-- (1, 2, 3, ... from USER_OFFSET+1), counting the statuses. One wrk thread.
+local event_id = tonumber(os.getenv("EVENT_ID") or "1")
+local next_user = tonumber(os.getenv("USER_OFFSET") or "0")
+-- Per-thread state; done() runs in another Lua state and reads it through
+-- the thread handles saved in setup().
+statuses = {}
+local threads = {}
+setup = function(thread)
+    threads[#threads + 1] = thread
+end
+
+request = function()
+    next_user = next_user + 1
+    return wrk.format("POST", "/bookings", { ["Content-Type"] = "application/json" },
+        string.format('{"event_id":%d,"user_id":%d}', event_id, next_user))
+end
+
+response = function(status)
+    statuses[status] = (statuses[status] or 0) + 1
+end
+
+done = function(summary, latency)
+    local totals = {}
+    for _, thread in ipairs(threads) do
+        for status, count in pairs(thread:get("statuses")) do
+            totals[status] = (totals[status] or 0) + count
+        end
+    end
+    local parts = {}
+    for status, count in pairs(totals) do
+        parts[#parts + 1] = string.format('"%d":%d', status, count)
+    end
+    io.write(string.format(
+        'RESULT {"requests":%d,"seconds":%.3f,"socket_errors":%d,"p50_ms":%.2f,"p95_ms":%.2f,"p99_ms":%.2f,"statuses":{%s}}\n',
+        summary.requests, summary.duration / 1e6,
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+        latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+        table.concat(parts, ",")))
+end

@@ -1,0 +1,29 @@
+-- wrk script: GET /health, the load tool's own ceiling against this service.
+-- Per-thread state; done() runs in another Lua state and reads it through
+-- the thread handles saved in setup().
+statuses = {}
+local threads = {}
+setup = function(thread)
+    threads[#threads + 1] = thread
+end
+response = function(status)
+    statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency)
+    local totals = {}
+    for _, thread in ipairs(threads) do
+        for status, count in pairs(thread:get("statuses")) do
+            totals[status] = (totals[status] or 0) + count
+        end
+    end
+    local parts = {}
+    for status, count in pairs(totals) do
+        parts[#parts + 1] = string.format('"%d":%d', status, count)
+    end
+    io.write(string.format(
+        'RESULT {"requests":%d,"seconds":%.3f,"socket_errors":%d,"p50_ms":%.2f,"p95_ms":%.2f,"p99_ms":%.2f,"statuses":{%s}}\n',
+        summary.requests, summary.duration / 1e6,
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+        latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+        table.concat(parts, ",")))
+end
