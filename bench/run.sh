@@ -149,11 +149,11 @@ for pool in "${pools[@]}"; do
     start_service "$pool" 1
     if [[ $pool == "${pools[0]}" ]]; then
         say "wrk: GET /health (load tool ceiling)"
-        wrk_step health bench/health.lua /health
+        wrk_step health bench/wrk.lua /health
         expect_only health 200
     fi
     say "wrk: hot event, one transaction per booking, pool $pool"
-    wrk_step "single_$pool" bench/book.lua /bookings EVENT_ID=1
+    wrk_step "single_$pool" bench/wrk.lua /bookings EVENT_ID=1
     expect_only "single_$pool" 201
     check_counter "the single-booking step at pool $pool"
     stop_service
@@ -167,11 +167,11 @@ done | sort -gr | head -n 1 | cut -d' ' -f2)
 reset_sale
 start_service "$DEFAULT_POOL" 256
 say "wrk: hot event, batched, pool $DEFAULT_POOL"
-wrk_step batched bench/book.lua /bookings EVENT_ID=1
+wrk_step batched bench/wrk.lua /bookings EVENT_ID=1
 expect_only batched 201
 check_counter "the batched step"
 say "wrk: sold-out event"
-wrk_step soldout bench/book.lua /bookings EVENT_ID=2 USER_OFFSET=1
+wrk_step soldout bench/wrk.lua /bookings EVENT_ID=2 USER_OFFSET=1
 expect_only soldout 409
 
 # 6. Fixed arrival rate at half the measured maximum.

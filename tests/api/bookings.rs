@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with, AppOptions};
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, AppOptions, TestApp};
 
 #[tokio::test]
 async fn a_booking_is_created_read_back_and_counted() {
@@ -273,18 +273,10 @@ async fn a_busy_database_gives_503_with_retry_after_within_the_bounds() {
     let users = app.insert_users(2).await;
 
     let mut blocker = app.db().await;
-    let lock = blocker.transaction().await.unwrap();
-    lock.execute("SELECT 1 FROM events WHERE id = $1 FOR UPDATE", &[&event])
-        .await
-        .unwrap();
+    let lock = lock_event_row(&mut blocker, event).await;
 
     let started = std::time::Instant::now();
-    let holding = app.book(event, users[0]);
-    let waiting = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        app.book(event, users[1]).await
-    };
-    let (holding, waiting) = tokio::join!(holding, waiting);
+    let (holding, waiting) = book_one_then_another(&app, event, &users).await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -317,16 +309,8 @@ async fn timed_out_requests_still_queued_are_not_booked() {
     let users = app.insert_users(2).await;
 
     let mut blocker = app.db().await;
-    let lock = blocker.transaction().await.unwrap();
-    lock.execute("SELECT 1 FROM events WHERE id = $1 FOR UPDATE", &[&event])
-        .await
-        .unwrap();
-    let in_flight = app.book(event, users[0]);
-    let queued = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        app.book(event, users[1]).await
-    };
-    let (in_flight, queued) = tokio::join!(in_flight, queued);
+    let lock = lock_event_row(&mut blocker, event).await;
+    let (in_flight, queued) = book_one_then_another(&app, event, &users).await;
     for response in [in_flight, queued] {
         let body = assert_problem(response, 503, "request_timeout").await;
         assert!(body["detail"].as_str().unwrap().contains("Idempotency-Key"));
@@ -352,4 +336,31 @@ async fn timed_out_requests_still_queued_are_not_booked() {
     );
     let state = app.sale_state(event).await;
     assert_eq!(state.counter, state.confirmed_rows);
+}
+
+/// Holds the event row's lock, as a long booking transaction would, until the
+/// returned transaction ends.
+async fn lock_event_row(
+    client: &mut tokio_postgres::Client,
+    event: i64,
+) -> tokio_postgres::Transaction<'_> {
+    let lock = client.transaction().await.unwrap();
+    lock.execute("SELECT 1 FROM events WHERE id = $1 FOR UPDATE", &[&event])
+        .await
+        .unwrap();
+    lock
+}
+
+/// Books `users[0]`, and 100 ms later `users[1]`, concurrently.
+async fn book_one_then_another(
+    app: &TestApp,
+    event: i64,
+    users: &[i64],
+) -> (reqwest::Response, reqwest::Response) {
+    let first = app.book(event, users[0]);
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        app.book(event, users[1]).await
+    };
+    tokio::join!(first, second)
 }

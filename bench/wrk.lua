@@ -1,4 +1,9 @@
--- wrk script: GET /health, the load tool's own ceiling against this service.
+-- wrk script for bench/run.sh, counting the statuses of every response.
+-- With EVENT_ID set: POST /bookings for that event, each request by a
+-- distinct user (USER_OFFSET+1, +2, ...; run it with one wrk thread).
+-- Without: wrk's own request to the URL given (GET /health).
+local event_id = tonumber(os.getenv("EVENT_ID") or "")
+local next_user = tonumber(os.getenv("USER_OFFSET") or "0")
 -- Per-thread state; done() runs in another Lua state and reads it through
 -- the thread handles saved in setup().
 statuses = {}
@@ -6,9 +11,19 @@ local threads = {}
 setup = function(thread)
     threads[#threads + 1] = thread
 end
+
+if event_id then
+    request = function()
+        next_user = next_user + 1
+        return wrk.format("POST", "/bookings", { ["Content-Type"] = "application/json" },
+            string.format('{"event_id":%d,"user_id":%d}', event_id, next_user))
+    end
+end
+
 response = function(status)
     statuses[status] = (statuses[status] or 0) + 1
 end
+
 done = function(summary, latency)
     local totals = {}
     for _, thread in ipairs(threads) do
