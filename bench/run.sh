@@ -1,189 +1,317 @@
 #!/usr/bin/env bash
 # bench/run.sh [--quick]: flashbook against the physical limit of its own
-# database, on one throwaway PostgreSQL cluster (fsync on, same settings for
-# every step), in one run:
-#   1. pgbench ceiling: the service's exact booking transaction (book_seat)
-#      for distinct users on one event, at several client counts
-#   2. load tool ceiling: wrk against GET /health
-#   3. hot event, one transaction per booking (FLASHBOOK_BATCH_MAX=1), for
-#      pool sizes 4, 8, 16, 32: bookings/s, p50/p95/p99, CPU per booking
-#   4. hot event, batched (the default), at the best pool size
-#   5. sold out: rejections/s and p99
-#   6. k6 constant-arrival-rate at half the measured maximum, 1,000 VUs
-# Prints a table, writes target/bench/summary.json, and in full mode
-# bench/RESULTS.md. --quick (what CI runs) takes short steps at pool 16 only;
-# it fails on broken behaviour (wrong statuses, a counter that disagrees with
-# the rows, a service that will not start), never on speed.
+# database, on one throwaway PostgreSQL cluster (fsync on, the same settings
+# for every step), on this machine, in one run:
+#   1. ceiling: pgbench runs the service's booking transaction (book_seat, and
+#      the same transaction as separate statements) for distinct users on one
+#      event, at several client counts. What one lock per booking can do here.
+#   2. load tool ceiling: wrk against GET /health.
+#   3. hot event: wrk, distinct users, an event that never sells out; bookings/s
+#      and p50/p95/p99 for pool sizes 4, 8, 16, 32, one transaction per booking
+#      (FLASHBOOK_BATCH_MAX=1) and batched (the default).
+#   4. sold out: rejections/s and p99.
+#   5. fixed arrival rate: k6 constant-arrival-rate at half the batched maximum,
+#      1,000 pre-allocated VUs, p50/p99; the same rate on GET /health as control.
+#   Every step records the CPU time of the service, PostgreSQL and the load tool
+#   (/proc), and checks in the database that what clients were told committed.
+# Prints a table, writes target/bench/summary.json (raw step files beside it,
+# in target/bench/steps/) and, in full mode, bench/RESULTS.md.
+#
+# --quick (CI): 3 s steps at pool 16 only, under a minute once built. It fails
+# only on broken behaviour (statuses a step must never see, socket errors, 201s
+# that did not commit, a counter that disagrees with its rows, a service that
+# will not start, a build that fails), never on speed: a 503 (overload) is a
+# warning.
+#
+# Environment: CARGO_TARGET_DIR (where the release binaries are built),
+# BENCH_STEP_SECONDS and BENCH_CONNECTIONS (override the step length and wrk's
+# connection count, for experiments). Other FLASHBOOK_* variables are ignored:
+# the script sets every knob it varies and leaves the rest at their defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=../ci/lib/postgres.sh
 source ci/lib/postgres.sh
+# shellcheck source=../ci/lib/tools.sh
 source ci/lib/tools.sh
 
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
 quick=false
 case "${1:-}" in
     --quick) quick=true ;;
     "") ;;
-    *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "usage: bench/run.sh [--quick]   (--help for more)" >&2; exit 2 ;;
 esac
+
+# ---------------------------------------------------------------- parameters
+readonly DEFAULT_POOL=16 # the service's FLASHBOOK_POOL_SIZE default (src/configuration.rs)
+readonly BATCH_MAX=256   # the service's FLASHBOOK_BATCH_MAX default
+readonly VENUE_CAPACITY=50000000 # event 1 never sells out within a run
 if $quick; then
-    step_seconds=3; pools=(16); pgbench_clients=(16); users=400000; fixed_duration=5s
+    step_seconds=3; pools=(16); pgbench_clients=(16); explicit_clients=(16)
+    users=400000; fixed_duration=5; fsync_probe_seconds=0.5
 else
-    step_seconds=10; pools=(4 8 16 32); pgbench_clients=(4 8 16 32 64); users=1500000; fixed_duration=20s
+    step_seconds=15; pools=(4 8 16 32); pgbench_clients=(1 4 8 16 32 64); explicit_clients=(1 16)
+    users=2000000; fixed_duration=30; fsync_probe_seconds=2
 fi
-readonly CONNECTIONS=256   # concurrent wrk connections: buyers at once
-readonly DEFAULT_POOL=16
+step_seconds=${BENCH_STEP_SECONDS:-$step_seconds}
+connections=${BENCH_CONNECTIONS:-256} # concurrent wrk connections: buyers at once
+readonly FIXED_RATE_VUS=1000
+pg_options=(-c max_connections=200 -c shared_buffers=256MB
+    -c fsync=on -c synchronous_commit=on -c full_page_writes=on)
+
 release=${CARGO_TARGET_DIR:-target}/release
 out=${CARGO_TARGET_DIR:-target}/bench
-mkdir -p "$out"
+steps=$out/steps
 
 say() { printf '==> %s\n' "$*"; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+info() { printf '    %s\n' "$*"; }
+die() {
+    printf 'bench: %s\n' "$*" >&2
+    exit 1
+}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-bench.XXXXXX")
-chmod 755 "$work" # PostgreSQL runs as its own user and must reach $work/pg
+# ---------------------------------------------------------------- cleanup
+work=""
 service_pid=""
-cleanup() {
-    [[ -n $service_pid ]] && { kill -TERM "$service_pid" 2>/dev/null; wait "$service_pid" 2>/dev/null || true; }
-    [[ -d $work/pg/data ]] && pg_stop_cluster "$work/pg/data"
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-ensure_postgres_installed
-ensure_command wrk wrk
-ensure_k6 >/dev/null
-k6_bin=$(k6_find)
-say "cargo build --release --locked"
-cargo build --release --locked --quiet
-
-pg_port=$(free_port)
-pg_settings=(-c max_connections=200 -c fsync=on -c synchronous_commit=on -c shared_buffers=256MB)
-say "PostgreSQL on 127.0.0.1:$pg_port (${pg_settings[*]})"
-mkdir -p "$work/pg"
-pg_init_cluster "$work/pg/data"
-pg_start_cluster "$work/pg/data" "$pg_port" "$work/pg/postgres.log" "${pg_settings[@]}"
-pg_create_database "$pg_port" flashbook
-export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/flashbook"
-sql() { psql -X -At -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
-
-say "seeding: 2 events with 50,000,000 seats, $users users"
-"$release/seed" --venue-capacity 50000000 --events 2 --users "$users" | sed 's/^/    /'
-sql "CREATE SEQUENCE IF NOT EXISTS bench_user_id" >/dev/null
-
-# Every step starts from the same state: no bookings, event 2 sold out.
-reset_sale() {
-    sql "TRUNCATE bookings, idempotency_keys;
-         UPDATE events SET booked = 0, capacity = 50000000 WHERE id = 1;
-         UPDATE events SET booked = 0, capacity = 1 WHERE id = 2;
-         INSERT INTO bookings (event_id, user_id) VALUES (2, 1);
-         UPDATE events SET booked = 1 WHERE id = 2;
-         ALTER SEQUENCE bench_user_id RESTART;
-         CHECKPOINT;" >/dev/null
-}
-
-check_counter() {
-    local state
-    state=$(sql "SELECT booked = (SELECT count(*) FROM bookings WHERE event_id = 1 AND status = 'confirmed'),
-                        booked <= capacity FROM events WHERE id = 1")
-    [[ $state == "t|t" ]] || die "after $1 the event's counter disagrees with its bookings ($state)"
-}
-
-start_service() { # pool batch_max
-    local port; port=$(free_port)
-    FLASHBOOK_PORT=$port FLASHBOOK_POOL_SIZE=$1 FLASHBOOK_BATCH_MAX=$2 RUST_LOG=warn \
-        "$release/flashbook" >>"$work/service.log" 2>&1 &
-    service_pid=$!
-    base_url="http://127.0.0.1:$port"
-    for _ in $(seq 1 100); do
-        curl -fsS -o /dev/null "$base_url/ready" 2>/dev/null && return 0
-        kill -0 "$service_pid" 2>/dev/null || { tail "$work/service.log" >&2; die "the service exited at start"; }
-        sleep 0.1
-    done
-    die "the service was not ready within 10 s"
-}
-
+pg_data=""
+finished=false
 stop_service() {
-    kill -TERM "$service_pid"
+    [[ -n $service_pid ]] || return 0
+    kill -TERM "$service_pid" 2>/dev/null || true
     wait "$service_pid" 2>/dev/null || true
     service_pid=""
 }
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$service_pid/stat"; }
-
-# wrk_step NAME SCRIPT PATH [VAR=value...]: one wrk thread, $CONNECTIONS
-# connections, $step_seconds; the result (plus CPU ticks used) in $work/NAME.json.
-wrk_step() {
-    local name=$1 script=$2 path=$3; shift 3
-    local before after
-    before=$(cpu_ticks)
-    env "$@" wrk -t1 -c"$CONNECTIONS" -d"${step_seconds}s" --timeout 10s -s "$script" "$base_url$path" >"$work/$name.wrk"
-    after=$(cpu_ticks)
-    grep '^RESULT ' "$work/$name.wrk" | sed 's/^RESULT //' |
-        python3 -c 'import json, sys; r = json.load(sys.stdin); r["cpu_ticks"] = int(sys.argv[1]); print(json.dumps(r))' \
-            "$((after - before))" >"$work/$name.json"
-}
-
-# expect_only NAME STATUS: every response of the step had this status.
-expect_only() {
-    python3 - "$work/$1.json" "$2" <<'PY' || die "step $1 answered other statuses than $2: $(cat "$work/$1.json")"
-import json, sys
-r = json.load(open(sys.argv[1]))
-sys.exit(0 if set(r["statuses"]) == {sys.argv[2]} and r["socket_errors"] == 0 else 1)
-PY
-}
-
-# 1. The ceiling: the booking transaction straight from pgbench.
-for clients in "${pgbench_clients[@]}"; do
-    reset_sale
-    say "pgbench: book_seat, $clients clients, ${step_seconds}s"
-    "$(pg_bin_dir)/pgbench" -n -M prepared -c "$clients" -j 2 -T "$step_seconds" \
-        -f bench/booking_transaction.sql -h 127.0.0.1 -p "$pg_port" -U postgres flashbook \
-        >"$work/pgbench_$clients.txt" 2>&1 || { cat "$work/pgbench_$clients.txt" >&2; die "pgbench failed"; }
-    grep -oP 'tps = \K[0-9.]+(?= \(without initial connection time\))' "$work/pgbench_$clients.txt" >"$work/pgbench_$clients.tps"
-    check_counter "pgbench with $clients clients"
-done
-
-# 2-3. The load tool's ceiling, then one transaction per booking per pool size.
-for pool in "${pools[@]}"; do
-    reset_sale
-    start_service "$pool" 1
-    if [[ $pool == "${pools[0]}" ]]; then
-        say "wrk: GET /health (load tool ceiling)"
-        wrk_step health bench/wrk.lua /health
-        expect_only health 200
-    fi
-    say "wrk: hot event, one transaction per booking, pool $pool"
-    wrk_step "single_$pool" bench/wrk.lua /bookings EVENT_ID=1
-    expect_only "single_$pool" 201
-    check_counter "the single-booking step at pool $pool"
+cleanup() {
+    local status=$?
     stop_service
-done
-best_pool=$(for pool in "${pools[@]}"; do
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["statuses"]["201"]/r["seconds"], sys.argv[2])' \
-        "$work/single_$pool.json" "$pool"
-done | sort -gr | head -n 1 | cut -d' ' -f2)
+    if [[ -n $pg_data ]] && pg_is_running "$pg_data"; then
+        pg_stop_cluster "$pg_data"
+    fi
+    if [[ -n $work && -d $work ]]; then
+        [[ -f $work/postgres.log ]] && cp "$work/postgres.log" "$steps/postgres.log" 2>/dev/null
+        rm -rf "$work"
+    fi
+    if ! $finished; then
+        printf 'bench: FAILED (exit %s); logs and raw step files: %s\n' "$status" "$steps" >&2
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-# 4-5. Batched (the default) at the default pool size; sold out.
-reset_sale
-start_service "$DEFAULT_POOL" 256
-say "wrk: hot event, batched, pool $DEFAULT_POOL"
-wrk_step batched bench/wrk.lua /bookings EVENT_ID=1
-expect_only batched 201
-check_counter "the batched step"
-say "wrk: sold-out event"
-wrk_step soldout bench/wrk.lua /bookings EVENT_ID=2 USER_OFFSET=1
-expect_only soldout 409
+# ---------------------------------------------------------------- tools
+say "bench/run.sh $($quick && echo --quick || echo '(full mode)'): ${step_seconds} s steps, wrk with $connections connections"
+read -r load1 load5 _ </proc/loadavg
+info "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), load average $load1 (1 min) $load5 (5 min)"
+if awk -v l="$load1" 'BEGIN { exit !(l > 1) }'; then
+    info "note: the machine is busy (load average $load1): other work shares the cores with this run"
+fi
+ensure_postgres_installed
+ensure_command wrk wrk
+ensure_command curl curl
+ensure_k6 >/dev/null
+k6_bin=$K6_BIN
+pgbench_bin=$(pg_bin_dir)/pgbench
+[[ -x $pgbench_bin ]] || pgbench_bin=$(command -v pgbench) || die "pgbench not found (apt-get install postgresql-contrib or postgresql-client)"
 
-# 6. Fixed arrival rate at half the measured maximum.
-max_rate=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(int(r["statuses"]["201"]/r["seconds"]))' "$work/batched.json")
-rate=$((max_rate / 2))
-offset=$(sql "SELECT count(*) FROM bookings WHERE event_id = 1")
-say "k6: constant-arrival-rate $rate/s for $fixed_duration, 1,000 pre-allocated VUs"
-"$k6_bin" run --quiet --no-color -e BASE_URL="$base_url" -e RATE="$rate" -e DURATION="$fixed_duration" \
-    -e USER_OFFSET="$((offset + 10))" -e SUMMARY_FILE="$work/fixed_rate.json" bench/fixed_rate.js >"$work/k6.log" 2>&1 ||
-    { tail -20 "$work/k6.log" >&2; die "k6 fixed-rate run failed"; }
-check_counter "the fixed-rate step"
+say "cargo build --release --locked"
+cargo build --release --locked --quiet ||
+    die "cargo build --release --locked failed (see above): fix the build, then run again"
+[[ -x $release/flashbook && -x $release/seed ]] || die "no $release/flashbook or $release/seed after the build"
+
+rm -rf "$steps"
+mkdir -p "$steps"
+# 1,000 k6 VUs and 256 wrk connections need sockets on both sides.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# ---------------------------------------------------------------- PostgreSQL
+work=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-bench.XXXXXX")
+chmod 755 "$work" # PostgreSQL runs as its own user and must reach $work/pg
+mkdir -p "$work/pg"
+pg_data=$work/pg/data
+pg_port=$(free_port)
+say "PostgreSQL on 127.0.0.1:$pg_port in $pg_data (${pg_options[*]})"
+pg_init_cluster "$pg_data" || die "initdb failed"
+pg_start_cluster "$pg_data" "$pg_port" "$work/postgres.log" "${pg_options[@]}" ||
+    { tail -n 20 "$work/postgres.log" >&2; die "PostgreSQL did not start"; }
+pg_create_database "$pg_port" flashbook
+database_url="postgres://postgres@127.0.0.1:$pg_port/flashbook"
+postmaster_pid=$(head -n 1 "$pg_data/postmaster.pid")
+sql() { PGCONNECT_TIMEOUT=10 psql -X -At -v ON_ERROR_STOP=1 "$database_url" -c "$1"; }
+
+fsync_rate=$(python3 bench/probe.py fsync-rate "$work" "$fsync_probe_seconds")
+info "this disk: $fsync_rate sequential 8 kB write+fdatasync per second (a commit waits for one)"
+
+# The service applies the migrations; seed then fills the tables.
+say "starting the service once to apply the migrations"
+service_port=""
+base_url=""
+start_service() { # POOL_SIZE BATCH_MAX
+    service_port=$(free_port)
+    base_url="http://127.0.0.1:$service_port"
+    env -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
+        DATABASE_URL="$database_url" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$service_port" \
+        FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn \
+        "$release/flashbook" >>"$steps/service.log" 2>&1 &
+    service_pid=$!
+    local deadline=$((SECONDS + 30))
+    until curl -fsS --max-time 2 -o /dev/null "$base_url/ready" 2>/dev/null; do
+        if ! kill -0 "$service_pid" 2>/dev/null; then
+            service_pid=""
+            tail -n 20 "$steps/service.log" >&2
+            die "the service exited at start (log: $steps/service.log)"
+        fi
+        ((SECONDS < deadline)) || die "the service was not ready within 30 s (GET $base_url/ready; log: $steps/service.log)"
+        sleep 0.1
+    done
+}
+start_service "$DEFAULT_POOL" "$BATCH_MAX"
 stop_service
 
-python3 bench/report.py "$work" "$out/summary.json" "$quick" "$best_pool" "$DEFAULT_POOL" "$rate" \
-    "$CONNECTIONS" "$step_seconds" "${pg_settings[*]}" "${pools[*]}" "${pgbench_clients[*]}"
+say "seed: 2 events with $VENUE_CAPACITY seats, $users users"
+DATABASE_URL=$database_url "$release/seed" --venue-capacity "$VENUE_CAPACITY" --events 2 --users "$users" \
+    >"$steps/seed.log" 2>&1 || { cat "$steps/seed.log" >&2; die "seed failed"; }
+info "$(tail -n 1 "$steps/seed.log")"
+sql "CREATE SEQUENCE bench_user_id" >/dev/null
+sql "SELECT name || '=' || current_setting(name) FROM pg_settings
+     WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method',
+                    'shared_buffers', 'max_connections', 'wal_level', 'commit_delay',
+                    'checkpoint_timeout', 'max_wal_size', 'server_version')
+     ORDER BY name" >"$steps/pg_settings.txt"
+
+# Every step starts from the same state: no bookings, event 1 with room for
+# every attempt, event 2 sold out (capacity 1, booked by user 1), a fresh
+# checkpoint, the user counter of the pgbench scripts back at 1.
+reset_sale() {
+    sql "TRUNCATE bookings, idempotency_keys;
+         UPDATE events SET booked = 0, capacity = $VENUE_CAPACITY WHERE id = 1;
+         UPDATE events SET booked = 1, capacity = 1 WHERE id = 2;
+         INSERT INTO bookings (event_id, user_id) VALUES (2, 1);
+         ALTER SEQUENCE bench_user_id RESTART;" >/dev/null
+    sql "VACUUM ANALYZE events" >/dev/null
+    sql "CHECKPOINT" >/dev/null
+}
+
+# Event 1's confirmed bookings, the transactions that made them (xmin), its
+# counter; event 2's confirmed bookings.
+db_state() {
+    sql "SELECT json_build_object(
+                'bookings', count(*) FILTER (WHERE event_id = 1),
+                'transactions', count(DISTINCT xmin::text) FILTER (WHERE event_id = 1),
+                'counter', (SELECT booked FROM events WHERE id = 1),
+                'event2_bookings', count(*) FILTER (WHERE event_id = 2))
+           FROM bookings WHERE status = 'confirmed'"
+}
+
+snapshot() { python3 bench/probe.py snapshot "${service_pid:-0}" "$postmaster_pid" "$$"; }
+
+# step_begin NAME / step_end NAME TOOL KIND: CPU and database around a step,
+# then the step's NAME.json and its checks.
+step_begin() {
+    db_state >"$steps/$1.db_before"
+    snapshot >"$steps/$1.before"
+}
+step_end() {
+    snapshot >"$steps/$1.after"
+    db_state >"$steps/$1.db_after"
+    python3 bench/probe.py collect "$steps" "$1" "$2"
+    python3 bench/probe.py check "$steps" "$1" "$3" "$connections"
+}
+
+# wrk_step NAME KIND SCRIPT PATH [VAR=value...]: one wrk thread.
+wrk_step() {
+    local name=$1 kind=$2 script=$3 path=$4
+    shift 4
+    step_begin "$name"
+    env "$@" wrk -t1 -c"$connections" -d"${step_seconds}s" --timeout 10s -s "$script" "$base_url$path" \
+        >"$steps/$name.wrk" 2>&1 || { cat "$steps/$name.wrk" >&2; die "wrk failed in step $name"; }
+    step_end "$name" wrk "$kind"
+}
+
+pgbench_step() { # NAME SCRIPT CLIENTS
+    local name=$1 script=$2 clients=$3
+    reset_sale
+    step_begin "$name"
+    "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
+        -l --log-prefix="$steps/$name.log" -f "$script" -h 127.0.0.1 -p "$pg_port" -U postgres flashbook \
+        >"$steps/$name.pgbench" 2>&1 || { cat "$steps/$name.pgbench" >&2; die "pgbench failed in step $name"; }
+    step_end "$name" pgbench pgbench
+}
+
+k6_step() { # NAME TARGET RATE [-e VAR=value...]
+    local name=$1 target=$2 rate=$3
+    shift 3
+    step_begin "$name"
+    "$k6_bin" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
+        -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" "$@" bench/fixed_rate.js \
+        >"$steps/$name.k6.log" 2>&1 || { tail -n 20 "$steps/$name.k6.log" >&2; die "k6 failed in step $name"; }
+    local kind=fixed_rate
+    [[ $target == health ]] && kind=fixed_rate_health
+    step_end "$name" k6 "$kind"
+}
+
+rate_of() { python3 bench/probe.py rate "$steps" "$1"; }
+
+# ---------------------------------------------------------------- 1. ceiling
+for clients in "${pgbench_clients[@]}"; do
+    say "pgbench: book_seat(), $clients clients, ${step_seconds} s"
+    pgbench_step "pgbench_function_$clients" bench/booking_transaction.sql "$clients"
+    info "$(rate_of "pgbench_function_$clients") transactions/s"
+done
+for clients in "${explicit_clients[@]}"; do
+    say "pgbench: BEGIN; SELECT ... FOR UPDATE; SELECT; INSERT; UPDATE; COMMIT, $clients clients, ${step_seconds} s"
+    pgbench_step "pgbench_explicit_$clients" bench/booking_explicit.sql "$clients"
+    info "$(rate_of "pgbench_explicit_$clients") transactions/s"
+done
+
+# ---------------------------------------------------------------- 2-3. wrk
+for pool in "${pools[@]}"; do
+    for mode in single batched; do
+        reset_sale
+        batch=$BATCH_MAX
+        [[ $mode == single ]] && batch=1
+        start_service "$pool" "$batch"
+        if [[ $pool == "${pools[0]}" && $mode == single ]]; then
+            say "wrk: GET /health, ${step_seconds} s (the load tool's ceiling)"
+            wrk_step health health bench/health.lua /health
+            info "$(rate_of health) requests/s"
+        fi
+        say "wrk: hot event, $mode (FLASHBOOK_BATCH_MAX=$batch), pool $pool, ${step_seconds} s"
+        wrk_step "${mode}_$pool" hot bench/book.lua /bookings EVENT_ID=1
+        info "$(rate_of "${mode}_$pool") bookings/s"
+        stop_service
+    done
+done
+
+# ---------------------------------------------------------------- 4-5. defaults
+reset_sale
+start_service "$DEFAULT_POOL" "$BATCH_MAX"
+say "wrk: sold-out event, defaults (pool $DEFAULT_POOL, batched), ${step_seconds} s"
+wrk_step soldout soldout bench/book.lua /bookings EVENT_ID=2 USER_OFFSET=1
+info "$(rate_of soldout) rejections/s"
+code=$(curl -sS -H 'Content-Type: application/json' -d '{"event_id":2,"user_id":2}' "$base_url/bookings" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("code"))')
+[[ $code == sold_out ]] || die "a booking on the sold-out event answered code '$code', not sold_out"
+
+max_rate=$(rate_of "batched_$DEFAULT_POOL")
+fixed_rate=$((max_rate / 2))
+((fixed_rate > 0)) || die "no bookings at all in the batched step"
+say "k6: constant-arrival-rate $fixed_rate/s (half of $max_rate) for ${fixed_duration} s, $FIXED_RATE_VUS pre-allocated VUs"
+k6_step fixed_rate bookings "$fixed_rate" -e EVENT_ID=1 -e USER_OFFSET=0
+say "k6: the same rate on GET /health (what k6 itself adds)"
+k6_step fixed_rate_health health "$fixed_rate"
+stop_service
+
+# ---------------------------------------------------------------- report
+read -r load1_end _ </proc/loadavg
+say "report"
+python3 bench/report.py "$steps" "$out/summary.json" "$($quick && echo quick || echo full)" \
+    --default-pool "$DEFAULT_POOL" --batch-max "$BATCH_MAX" --pools "${pools[*]}" \
+    --pgbench-clients "${pgbench_clients[*]}" --explicit-clients "${explicit_clients[*]}" \
+    --connections "$connections" --step-seconds "$step_seconds" --fixed-rate "$fixed_rate" \
+    --fixed-duration "$fixed_duration" --fixed-vus "$FIXED_RATE_VUS" --fsync-rate "$fsync_rate" \
+    --pg-options "${pg_options[*]}" --loadavg "$load1 $load1_end" --users "$users" \
+    --results "$($quick && echo '' || echo "$ROOT/bench/RESULTS.md")"
+finished=true

@@ -22,13 +22,15 @@ pub fn ensure_positive_id(field: &str, id: i64) -> Result<i64, ApiError> {
 
 /// Trims and checks a human-readable text field. PostgreSQL text cannot hold
 /// NUL, so control characters are refused here rather than failing in SQL.
+/// The length bound applies to the text as sent, as the OpenAPI schema says.
 pub fn clean_text(field: &str, value: &str, max_chars: usize) -> Result<String, ApiError> {
+    let sent_chars = value.chars().count();
     let value = value.trim();
     let chars = value.chars().count();
-    if chars == 0 || chars > max_chars {
+    if chars == 0 || sent_chars > max_chars {
         return Err(ApiError::invalid(
             "invalid_field",
-            format!("{field} must be 1 to {max_chars} characters, got {chars}"),
+            format!("{field} must be 1 to {max_chars} characters, got {sent_chars}"),
         ));
     }
     if value.chars().any(char::is_control) {
@@ -95,6 +97,7 @@ mod tests {
         assert!(clean_text("name", "   ", 10).is_err());
         assert!(clean_text("name", "a\0b", 10).is_err());
         assert!(clean_text("name", &"é".repeat(11), 10).is_err());
+        assert!(clean_text("name", &format!("  {}", "é".repeat(9)), 10).is_err());
         assert_eq!(
             clean_text("name", "'; DROP TABLE users; --", 50).unwrap(),
             "'; DROP TABLE users; --"
