@@ -46,8 +46,9 @@ def parse_args():
 class Step:
     """One step's figures, from steps/NAME.json."""
 
-    def __init__(self, steps, name):
+    def __init__(self, steps, name, seats=1):
         self.name = name
+        self.seats = seats  # pgbench: seats booked per transaction
         self.raw = json.loads((steps / f"{name}.json").read_text())
         self.cpu = self.raw["cpu_s"]
         self.seconds = self.raw["seconds"]
@@ -58,7 +59,7 @@ class Step:
     @property
     def good(self):
         if self.raw["tool"] == "pgbench":
-            return self.raw["transactions"]
+            return self.raw["transactions"] * self.seats
         return sum(n for s, n in self.raw["statuses"].items() if s.startswith("2")) or self.count("409")
 
     @property
@@ -101,6 +102,17 @@ class Step:
     def busy(self):
         return self.cpu["machine_busy_fraction"] >= BUSY
 
+    @property
+    def wal(self):
+        return self.raw.get("wal")
+
+    def flushes(self):
+        w = self.wal
+        if not w or not w["syncs"]:
+            return "no WAL flushes"
+        return (f"{w['syncs_per_s']:,.0f} WAL flushes/s of {w['avg_sync_ms']:.2f} ms, "
+                f"a flush under way {w['sync_busy_fraction'] * 100:.0f} % of the time")
+
 
 def knee_of(rates):
     best = max(rates.values())
@@ -118,6 +130,7 @@ def main():
                        (steps / "pg_settings.txt").read_text().splitlines())
 
     pgf = {c: step(f"pgbench_function_{c}") for c in a.pgbench_clients}
+    pgb = Step(steps, f"pgbench_batch_{a.batch_max}", seats=a.batch_max)
     pge = {c: step(f"pgbench_explicit_{c}") for c in a.explicit_clients}
     single = {p: step(f"single_{p}") for p in a.pools}
     batched = {p: step(f"batched_{p}") for p in a.pools}
@@ -168,6 +181,9 @@ def main():
         "pgbench_tps_by_clients": {c: s.rate for c, s in pgf.items()},
         "pgbench_latency_ms_by_clients": {c: s.latency() for c, s in pgf.items()},
         "pgbench_explicit_tps_by_clients": {c: s.rate for c, s in pge.items()},
+        "pgbench_batched_bookings_per_s": pgb.rate,
+        "wal_by_step": {s.name: s.wal for s in [*pgf.values(), *pge.values(), pgb,
+                                                 *single.values(), *batched.values(), soldout, fixed]},
         "bookings_per_s_by_pool": single_rates,
         "bookings_latency_ms_by_pool": {p: s.latency() for p, s in single.items()},
         "batched_bookings_per_s_by_pool": batched_rates,
@@ -203,15 +219,16 @@ def main():
     }
     summary["ratios"] = {k: {"value": round(v, 3), "goal": GOALS[k], "met": v >= GOALS[k]}
                          for k, v in ratios.items()}
+    summary["ratios"]["batched_vs_pgbench_book_seats"] = round(summary["batched_bookings_per_s"] / pgb.rate, 3)
     if best_single_vs_pgbench is not None:
         summary["ratios"]["best_pool_bookings_vs_pgbench_same_clients"] = round(best_single_vs_pgbench, 3)
 
-    limits = limit_notes(a, pgf, pge, single, batched, health, soldout, fixed, fixed_health)
+    limits = limit_notes(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health)
     summary["limits"] = limits
     a.summary.parent.mkdir(parents=True, exist_ok=True)
     a.summary.write_text(json.dumps(summary, indent=2) + "\n")
 
-    table = main_table(a, pgf, pge, single, batched, health, soldout, fixed, fixed_health)
+    table = main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health)
     goals = goal_lines(summary, default)
     print()
     print(table)
@@ -232,7 +249,7 @@ def fmt(value, digits=0):
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def main_table(a, pgf, pge, single, batched, health, soldout, fixed, fixed_health):
+def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health):
     head = (f"{'step':<46} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
             f"{'svc us':>7} {'pg us':>7} {'busy':>5}")
     rows = [head, "-" * len(head)]
@@ -248,6 +265,7 @@ def main_table(a, pgf, pge, single, batched, health, soldout, fixed, fixed_healt
         row(f"pgbench book_seat(), {c} clients", s)
     for c, s in pge.items():
         row(f"pgbench BEGIN..FOR UPDATE..COMMIT, {c} clients", s)
+    row(f"pgbench book_seats() x{a.batch_max}, 1 client", pgb)
     row(f"wrk GET /health ({a.connections} conns)", health)
     for p, s in single.items():
         row(f"hot event, one per transaction, pool {p}", s)
@@ -256,9 +274,9 @@ def main_table(a, pgf, pge, single, batched, health, soldout, fixed, fixed_healt
     row(f"sold out (409), pool {a.default_pool}, batched", soldout)
     row(f"k6 fixed rate {a.fixed_rate}/s, bookings", fixed, fixed.raw["achieved_rate"])
     row(f"k6 fixed rate {a.fixed_rate}/s, GET /health", fixed_health, fixed_health.raw["achieved_rate"])
-    rows.append("per s: 2xx (sold out: 409) answers or pgbench transactions per second; "
-                "svc us / pg us: CPU time of the service / of PostgreSQL per answer; "
-                "busy: the whole machine's CPU")
+    rows.append("per s: 2xx answers (sold out: 409s), or pgbench's seats booked, per second; p50..p99:")
+    rows.append("latency per request (pgbench: per transaction); svc us / pg us: CPU time of the service /")
+    rows.append("of PostgreSQL per answer or seat; busy: the whole machine's CPU (all processes)")
     return "\n".join(rows)
 
 
@@ -280,65 +298,94 @@ def goal_lines(summary, default):
     ]
 
 
-def limit_notes(a, pgf, pge, single, batched, health, soldout, fixed, fixed_health):
-    """What limits each number, judged from this run's own measurements."""
-    F = a.fsync_rate
+def limit_notes(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health):
+    """What limits each number, judged from this run's own measurements: the
+    load tool's CPU, the machine's CPU, the WAL flushes (pg_stat_wal), and for
+    one-lock-per-booking steps how long each booking holds the event's lock."""
     notes = {}
-    one = pgf.get(1)
-    best_pg = max(pgf.values(), key=lambda s: s.rate)
-    serial = (f"a booking keeps the event row locked until its commit has been flushed to the WAL, "
-              f"so bookings commit one after the other: at most one flush per booking; this disk "
-              f"does {F:,} 8 kB write+fdatasync per second")
-    text = (f"fsync + lock: {serial}. pgbench peaks at {best_pg.rate:,.0f}/s")
-    if one:
-        text += f" and does {one.rate:,.0f}/s with a single client"
-    notes["pgbench"] = (text + f"; CPU is not the limit (machine {best_pg.cpu['machine_busy_fraction'] * 100:.0f} % "
-                        "busy at the peak). Clients beyond a few only queue on the row lock.")
-    if pge:
-        c = max(pge)
+    for c, s in pgf.items():
+        notes[s.name] = serial_note(s, f"pgbench, {c} clients")
+    for c, s in pge.items():
         fn = pgf.get(c)
-        if fn:
-            notes["pgbench_explicit"] = (
-                f"the same transaction as 5 statements, {c} clients: {pge[c].rate:,.0f}/s vs "
-                f"{fn.rate:,.0f}/s for the one-call function: on loopback a round trip costs far less "
-                "than the commit's flush, so the lock's extra round trips cost little here (they would "
-                "across a network)")
-    t = health
-    notes["health"] = (f"{verdict(t, 'wrk (one thread)')}. {t.usage()}.")
+        versus = f" ({s.rate / fn.rate:.2f} x the one-call function)" if fn else ""
+        notes[s.name] = serial_note(s, "statements sent one by one, the lock held across five round trips"
+                                    + versus.replace(" (", ": ").rstrip(")"))
+    notes[pgb.name] = batch_note(pgb, pgb.rate, a.batch_max)
+    notes["health"] = f"{verdict(health)}. {health.usage()}"
     for p, s in single.items():
         ref = pgf.get(p)
-        versus = f" = {s.rate / ref.rate:.2f} x pgbench at {p} clients" if ref else ""
+        versus = f"{s.rate / ref.rate:.2f} x pgbench at {p} clients; " if ref else ""
         closed = a.connections / s.rate if s.rate else 0
-        notes[f"single_{p}"] = (
-            f"fsync + lock, as pgbench{versus}. {s.usage()}. Latency is closed-loop queueing: "
-            f"{a.connections} connections / {s.rate:,.0f} per s = {closed * 1000:.0f} ms (Little's law)")
+        notes[s.name] = (serial_note(s, versus.rstrip("; ")) +
+                         f". p50 is closed-loop queueing: {a.connections} connections / "
+                         f"{s.rate:,.0f} per s = {closed * 1000:.0f} ms (Little's law)")
     for p, s in batched.items():
         per_txn = s.booked / s.transactions if s.transactions else 0
-        txn_rate = s.transactions / s.seconds if s.seconds else 0
-        reason = verdict(s, "wrk (one thread)")
-        if not s.busy() and txn_rate >= 0.5 * F:
-            reason = "fsync: one flush per batch"
-        notes[f"batched_{p}"] = (
-            f"{reason}. {per_txn:,.1f} bookings per transaction, {txn_rate:,.0f} transactions/s "
-            f"(one lock and one flush each). {s.usage()}")
-    notes["soldout"] = f"{verdict(soldout, 'wrk (one thread)')}. {soldout.usage()}"
+        notes[s.name] = batch_note(s, s.rate, per_txn) + (
+            f"; {s.rate / pgb.rate:.2f} x pgbench's book_seats() x{a.batch_max}")
+    notes["soldout"] = f"{verdict(soldout)}. {soldout.usage()}"
     dropped = fixed.raw["dropped_iterations"]
     asked = a.fixed_rate * a.fixed_duration
-    k6_note = (f"k6 at {a.fixed_rate}/s: bookings p50/p99 {fixed.raw['p50_ms']:.1f}/{fixed.raw['p99_ms']:.1f} ms, "
-               f"GET /health at the same rate {fixed_health.raw['p50_ms']:.1f}/{fixed_health.raw['p99_ms']:.1f} ms")
+    k6_note = (f"asked {a.fixed_rate}/s, got {fixed.raw['achieved_rate']:,.0f}/s; bookings p50/p99 "
+               f"{fixed.raw['p50_ms']:.1f}/{fixed.raw['p99_ms']:.1f} ms, GET /health at the same rate "
+               f"{fixed_health.raw['p50_ms']:.1f}/{fixed_health.raw['p99_ms']:.1f} ms")
     if dropped > 0.01 * asked or fixed_health.raw["p99_ms"] >= 0.5 * fixed.raw["p99_ms"]:
-        k6_note += ("; the load tool: k6 itself (its p99 on a trivial handler is comparable, or it dropped "
-                    f"{dropped} of {asked} iterations)")
+        k6_note = ("load tool: k6 itself (" + (f"it dropped {dropped} of {asked} iterations, "
+                   if dropped else "") + "its p99 on a trivial handler is comparable). " + k6_note)
     notes["fixed_rate"] = f"{k6_note}. {fixed.usage()}"
     return notes
 
 
-def verdict(s, tool):
-    if s.cores("load_tool") is not None and s.cores("load_tool") >= 0.9:
-        return f"load tool: {tool} uses a whole core"
+def verdict(s):
+    tool = s.cores("load_tool")
+    if tool is not None and tool >= 0.9:
+        return f"load tool: {s.tool_name} uses a whole core"
     if s.busy():
-        return f"CPU: the {os.cpu_count()} cores are shared by the load tool, the service and PostgreSQL"
-    return "neither CPU nor the load tool is saturated: waiting (lock, flush, round trips)"
+        return (f"CPU: the machine's {os.cpu_count()} cores are busy, shared by the load tool, "
+                "the service and PostgreSQL")
+    return "neither the CPU nor the load tool is saturated"
+
+
+def serial_note(s, what):
+    """A step where every booking takes the event's lock in turn: each one
+    holds it for 1/rate; the WAL flush of its commit is part of that time."""
+    hold_us = 1e6 / s.rate if s.rate else 0
+    w = s.wal
+    flush_us = w["avg_sync_ms"] * 1000 if w and w["avg_sync_ms"] else 0
+    pg_us = s.us_per("postgres") or 0
+    if flush_us >= 0.5 * hold_us:
+        why = "fsync: the lock is held until the commit's WAL flush, and the flush is most of it"
+    elif s.busy():
+        why = ("CPU: the machine is busy, and the lock holder competes for a core with the "
+               "waiters, the service and the load tool")
+    else:
+        why = "the row lock: bookings take the event's lock one after the other"
+    tail = f" ({what})" if what else ""
+    return (f"{why}{tail}. Each booking holds the lock about {hold_us:,.0f} us: WAL flush "
+            f"{flush_us:,.0f} us, PostgreSQL CPU {pg_us:,.0f} us per booking in all backends; "
+            f"{s.flushes()}; {s.usage()}")
+
+
+def batch_note(s, seats_per_s, per_txn):
+    w = s.wal
+    txn_per_s = seats_per_s / per_txn if per_txn else 0
+    batch_ms = 1000 / txn_per_s if txn_per_s else 0
+    pg_ms = (s.cpu["postgres"] or 0) / s.seconds / txn_per_s * 1000 if txn_per_s else 0
+    flush_ms = w["avg_sync_ms"] if w and w["avg_sync_ms"] else 0
+    if s.cores("load_tool") is not None and s.cores("load_tool") >= 0.9:
+        why = f"load tool: {s.tool_name} uses a whole core"
+    elif pg_ms >= 0.6 * batch_ms:
+        why = ("PostgreSQL CPU in one backend: an event's batches run one at a time, and "
+               "book_seats() spends most of each batch computing, not waiting")
+    elif flush_ms >= 0.5 * batch_ms:
+        why = "fsync: one WAL flush per batch, and the flush is most of each batch's time"
+    elif s.busy():
+        why = "CPU: the machine's cores are busy"
+    else:
+        why = "neither CPU nor fsync is saturated: waiting between batches"
+    return (f"{why}. {per_txn:,.1f} seats per transaction, {txn_per_s:,.0f} transactions/s, "
+            f"{batch_ms:.1f} ms each: PostgreSQL CPU {pg_ms:.1f} ms, WAL flush {flush_ms:.2f} ms; "
+            f"{s.usage()}")
 
 
 def write_results(path, a, summary, table, goals, limits, best_single, knee_single, knee_batched,
@@ -401,9 +448,10 @@ CPU per booking, service: {fmt(summary['cpu_us_per_booking'])} us batched,
 {fmt(summary['postgres_cpu_us_per_booking'])} us batched,
 {fmt(summary['postgres_cpu_us_per_booking_one_per_transaction'])} us one per transaction.
 
-Raw figures: `target/bench/summary.json` and `target/bench/steps/` of the run; re-run with
-`bench/run.sh` (about {len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 2}
-steps of {a.step_seconds:g} s plus two k6 runs of {a.fixed_duration} s).
+Raw figures: `target/bench/summary.json` and `target/bench/steps/` of the run. Re-run with
+`bench/run.sh`: {len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 3} steps of
+{a.step_seconds:g} s and two k6 runs of {a.fixed_duration} s, about
+{((len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 3) * (a.step_seconds + 4) + 2 * (a.fixed_duration + 5) + 60) / 60:.0f} minutes.
 """)
 
 

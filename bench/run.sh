@@ -5,6 +5,7 @@
 #   1. ceiling: pgbench runs the service's booking transaction (book_seat, and
 #      the same transaction as separate statements) for distinct users on one
 #      event, at several client counts. What one lock per booking can do here.
+#      Also book_seats() with 256 users per call: the batched path's ceiling.
 #   2. load tool ceiling: wrk against GET /health.
 #   3. hot event: wrk, distinct users, an event that never sells out; bookings/s
 #      and p50/p95/p99 for pool sizes 4, 8, 16, 32, one transaction per booking
@@ -30,9 +31,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# shellcheck source=../ci/lib/postgres.sh
+# shellcheck source-path=SCRIPTDIR/..
 source ci/lib/postgres.sh
-# shellcheck source=../ci/lib/tools.sh
 source ci/lib/tools.sh
 
 usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -58,8 +58,10 @@ fi
 step_seconds=${BENCH_STEP_SECONDS:-$step_seconds}
 connections=${BENCH_CONNECTIONS:-256} # concurrent wrk connections: buyers at once
 readonly FIXED_RATE_VUS=1000
+# Real durability (every commit waits for its WAL flush); track_wal_io_timing
+# lets each step report how long its flushes took (pg_stat_wal).
 pg_options=(-c max_connections=200 -c shared_buffers=256MB
-    -c fsync=on -c synchronous_commit=on -c full_page_writes=on)
+    -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c track_wal_io_timing=on)
 
 release=${CARGO_TARGET_DIR:-target}/release
 out=${CARGO_TARGET_DIR:-target}/bench
@@ -112,6 +114,7 @@ ensure_postgres_installed
 ensure_command wrk wrk
 ensure_command curl curl
 ensure_k6 >/dev/null
+# shellcheck disable=SC2153 # K6_BIN is set by ensure_k6
 k6_bin=$K6_BIN
 pgbench_bin=$(pg_bin_dir)/pgbench
 [[ -x $pgbench_bin ]] || pgbench_bin=$(command -v pgbench) || die "pgbench not found (apt-get install postgresql-contrib or postgresql-client)"
@@ -195,13 +198,17 @@ reset_sale() {
 }
 
 # Event 1's confirmed bookings, the transactions that made them (xmin), its
-# counter; event 2's confirmed bookings.
+# counter; event 2's confirmed bookings; the cluster's WAL flushes and commits.
 db_state() {
     sql "SELECT json_build_object(
                 'bookings', count(*) FILTER (WHERE event_id = 1),
                 'transactions', count(DISTINCT xmin::text) FILTER (WHERE event_id = 1),
                 'counter', (SELECT booked FROM events WHERE id = 1),
-                'event2_bookings', count(*) FILTER (WHERE event_id = 2))
+                'event2_bookings', count(*) FILTER (WHERE event_id = 2),
+                'wal_sync', (SELECT wal_sync FROM pg_stat_wal),
+                'wal_sync_ms', (SELECT wal_sync_time FROM pg_stat_wal),
+                'wal_bytes', (SELECT wal_bytes FROM pg_stat_wal),
+                'commits', (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()))
            FROM bookings WHERE status = 'confirmed'"
 }
 
@@ -215,6 +222,8 @@ step_begin() {
 }
 step_end() {
     snapshot >"$steps/$1.after"
+    # Backends publish their statistics at most once a second.
+    sleep 1.1
     db_state >"$steps/$1.db_after"
     python3 bench/probe.py collect "$steps" "$1" "$2"
     python3 bench/probe.py check "$steps" "$1" "$3" "$connections"
@@ -230,14 +239,15 @@ wrk_step() {
     step_end "$name" wrk "$kind"
 }
 
-pgbench_step() { # NAME SCRIPT CLIENTS
-    local name=$1 script=$2 clients=$3
+pgbench_step() { # NAME SCRIPT CLIENTS [SEATS_PER_TRANSACTION]
+    local name=$1 script=$2 clients=$3 seats=${4:-1}
     reset_sale
     step_begin "$name"
     "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
-        -l --log-prefix="$steps/$name.log" -f "$script" -h 127.0.0.1 -p "$pg_port" -U postgres flashbook \
+        -D batch="$seats" -l --log-prefix="$steps/$name.log" -f "$script" \
+        -h 127.0.0.1 -p "$pg_port" -U postgres flashbook \
         >"$steps/$name.pgbench" 2>&1 || { cat "$steps/$name.pgbench" >&2; die "pgbench failed in step $name"; }
-    step_end "$name" pgbench pgbench
+    step_end "$name" pgbench "pgbench:$seats"
 }
 
 k6_step() { # NAME TARGET RATE [-e VAR=value...]
@@ -265,6 +275,9 @@ for clients in "${explicit_clients[@]}"; do
     pgbench_step "pgbench_explicit_$clients" bench/booking_explicit.sql "$clients"
     info "$(rate_of "pgbench_explicit_$clients") transactions/s"
 done
+say "pgbench: book_seats() with $BATCH_MAX users per call, 1 client (the service runs one batch per event at a time), ${step_seconds} s"
+pgbench_step "pgbench_batch_$BATCH_MAX" bench/booking_batch.sql 1 "$BATCH_MAX"
+info "$(rate_of "pgbench_batch_$BATCH_MAX") transactions/s = $(($(rate_of "pgbench_batch_$BATCH_MAX") * BATCH_MAX)) bookings/s"
 
 # ---------------------------------------------------------------- 2-3. wrk
 for pool in "${pools[@]}"; do
@@ -275,11 +288,11 @@ for pool in "${pools[@]}"; do
         start_service "$pool" "$batch"
         if [[ $pool == "${pools[0]}" && $mode == single ]]; then
             say "wrk: GET /health, ${step_seconds} s (the load tool's ceiling)"
-            wrk_step health health bench/health.lua /health
+            wrk_step health health bench/wrk.lua /health
             info "$(rate_of health) requests/s"
         fi
         say "wrk: hot event, $mode (FLASHBOOK_BATCH_MAX=$batch), pool $pool, ${step_seconds} s"
-        wrk_step "${mode}_$pool" hot bench/book.lua /bookings EVENT_ID=1
+        wrk_step "${mode}_$pool" hot bench/wrk.lua /bookings EVENT_ID=1
         info "$(rate_of "${mode}_$pool") bookings/s"
         stop_service
     done
@@ -289,7 +302,7 @@ done
 reset_sale
 start_service "$DEFAULT_POOL" "$BATCH_MAX"
 say "wrk: sold-out event, defaults (pool $DEFAULT_POOL, batched), ${step_seconds} s"
-wrk_step soldout soldout bench/book.lua /bookings EVENT_ID=2 USER_OFFSET=1
+wrk_step soldout soldout bench/wrk.lua /bookings EVENT_ID=2 USER_OFFSET=1
 info "$(rate_of soldout) rejections/s"
 code=$(curl -sS -H 'Content-Type: application/json' -d '{"event_id":2,"user_id":2}' "$base_url/bookings" |
     python3 -c 'import json, sys; print(json.load(sys.stdin).get("code"))')

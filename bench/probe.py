@@ -1,0 +1,291 @@
+"""Measurements and checks for bench/run.sh, one subcommand each.
+
+  snapshot SERVICE_PID POSTMASTER_PID SHELL_PID
+      One JSON line: CPU ticks used so far by the service, by PostgreSQL (the
+      postmaster, its live children, and the children it has reaped), by the
+      load tools (the children SHELL_PID has reaped), and by the whole machine
+      (/proc/stat), plus a monotonic timestamp. Pass 0 for a process that is
+      not running. Two snapshots around a step give each party's CPU time.
+  fsync-rate DIR SECONDS
+      8 kB write + fdatasync, one after the other, in DIR for SECONDS:
+      prints operations per second, the most commits per second one after
+      the other that this disk allows (what a lock held across commit gets).
+  check STEP_DIR NAME KIND CONNECTIONS
+      Fails (exit 1, with the reason) when a step shows broken behaviour:
+      statuses the step must never see, socket errors, a count of 201s that
+      disagrees with the rows in the database, a counter that disagrees with
+      its rows. 503 (pool wait exceeded: overload) is tolerated with a
+      warning, never a failure: a slow machine must not fail CI.
+      KIND: health | hot | soldout | pgbench[:SEATS_PER_TRANSACTION] |
+            fixed_rate | fixed_rate_health
+  collect STEP_DIR NAME TOOL
+      Turns one step's raw files (NAME.wrk, NAME.pgbench + NAME.log.*, or
+      NAME.k6.json; NAME.before/.after snapshots; NAME.db_before/.db_after)
+      into NAME.json: seconds, statuses, latency percentiles, CPU, database,
+      WAL flushes (pg_stat_wal; needs track_wal_io_timing=on).
+  rate STEP_DIR NAME
+      Prints a step's answers per second, as an integer: 2xx answers (409
+      for the sold-out step), or pgbench's transactions.
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def stat_fields(pid):
+    text = Path(f"/proc/{pid}/stat").read_text()
+    # The command name may hold spaces and parentheses: split after the last ')'.
+    return text[text.rindex(")") + 2:].split()
+
+
+def own_ticks(fields):
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def reaped_ticks(fields):
+    return int(fields[13]) + int(fields[14])  # cutime + cstime
+
+
+def postgres_ticks(postmaster):
+    total = own_ticks(f := stat_fields(postmaster)) + reaped_ticks(f)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = stat_fields(entry)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[1] == str(postmaster):
+            total += own_ticks(fields)
+    return total
+
+
+def machine_ticks():
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values[:8]) - idle, sum(values[:8])
+
+
+def snapshot(service, postmaster, shell):
+    busy, total = machine_ticks()
+    snap = {
+        "t": time.monotonic(),
+        "service": own_ticks(stat_fields(service)) if service != "0" else None,
+        "postgres": postgres_ticks(postmaster) if postmaster != "0" else None,
+        "load_tool": reaped_ticks(stat_fields(shell)),
+        "machine_busy": busy,
+        "machine_total": total,
+        "loadavg": float(Path("/proc/loadavg").read_text().split()[0]),
+    }
+    print(json.dumps(snap))
+
+
+def fsync_rate(directory, seconds):
+    path = Path(directory) / "fsync-probe"
+    block = b"\0" * 8192
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        done, start = 0, time.monotonic()
+        while time.monotonic() - start < seconds:
+            os.pwrite(fd, block, 0)
+            os.fdatasync(fd)
+            done += 1
+        print(round(done / (time.monotonic() - start)))
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return None
+    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def parse_wrk(step_dir, name):
+    for line in (Path(step_dir) / f"{name}.wrk").read_text().splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise SystemExit(f"bench: wrk printed no RESULT line for {name} (see {step_dir}/{name}.wrk)")
+
+
+def parse_pgbench(step_dir, name):
+    text = (Path(step_dir) / f"{name}.pgbench").read_text()
+    values = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        if "=" in line and not _:
+            key, _, rest = line.partition("=")
+        values[key.strip()] = rest.strip()
+    transactions = int(values["number of transactions actually processed"].split("/")[0])
+    tps = float(values["tps"].split()[0])
+    # -l: one line per transaction, the latency in microseconds in column 3.
+    latencies = sorted(int(line.split()[2]) / 1000
+                       for log in Path(step_dir).glob(f"{name}.log.*")
+                       for line in log.read_text().splitlines())
+    return {
+        "transactions": transactions,
+        "clients": int(values["number of clients"]),
+        "failed": int(values.get("number of failed transactions", "0").split()[0]),
+        "tps": tps,
+        "seconds": transactions / tps if tps else 0.0,
+        "statuses": {},
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
+    }
+
+
+def parse_k6(step_dir, name):
+    data = json.loads((Path(step_dir) / f"{name}.k6.json").read_text())
+    metrics = data["metrics"]
+    count = lambda metric: metrics.get(metric, {}).get("values", {}).get("count", 0)
+    latency = metrics["http_req_duration"]["values"]
+    statuses = {m[len("status_"):]: count(m) for m in metrics if m.startswith("status_") and count(m)}
+    return {
+        "seconds": data["state"]["testRunDurationMs"] / 1000,
+        "statuses": statuses,
+        "requests": count("http_reqs"),
+        "achieved_rate": metrics["http_reqs"]["values"]["rate"],
+        "dropped_iterations": count("dropped_iterations"),
+        "max_vus": metrics.get("vus_max", {}).get("values", {}).get("max"),
+        "p50_ms": latency["med"],
+        "p95_ms": latency["p(95)"],
+        "p99_ms": latency["p(99)"],
+        "socket_errors": 0,
+    }
+
+
+def collect(step_dir, name, tool):
+    directory = Path(step_dir)
+    step = {"wrk": parse_wrk, "pgbench": parse_pgbench, "k6": parse_k6}[tool](step_dir, name)
+    step["tool"] = tool
+    before = json.loads((directory / f"{name}.before").read_text())
+    after = json.loads((directory / f"{name}.after").read_text())
+    hz = os.sysconf("SC_CLK_TCK")
+    wall = after["t"] - before["t"]
+    diff = lambda key: (after[key] - before[key]) / hz if before[key] is not None else None
+    step["cpu_s"] = {
+        "wall": wall,
+        "service": diff("service"),
+        "postgres": diff("postgres"),
+        "load_tool": diff("load_tool"),
+        "machine_busy_fraction": (after["machine_busy"] - before["machine_busy"])
+        / max(1, after["machine_total"] - before["machine_total"]),
+        "loadavg_before": before["loadavg"],
+    }
+    for key in ("db_before", "db_after"):
+        path = directory / f"{name}.{key}"
+        if path.exists():
+            step[key] = json.loads(path.read_text())
+    if "db_after" in step:
+        db = lambda key: step["db_after"][key] - step["db_before"][key]
+        syncs, sync_ms = db("wal_sync"), db("wal_sync_ms")
+        step["wal"] = {
+            "syncs": syncs,
+            "syncs_per_s": syncs / wall,
+            "avg_sync_ms": sync_ms / syncs if syncs else None,
+            # Share of the step's wall time during which a WAL flush was under
+            # way (flushes of one cluster do not overlap: WALWriteLock).
+            "sync_busy_fraction": sync_ms / 1000 / wall,
+            "bytes": db("wal_bytes"),
+            "commits": db("commits"),
+        }
+    (directory / f"{name}.json").write_text(json.dumps(step, indent=1) + "\n")
+
+
+def load_step(step_dir, name):
+    return json.loads((Path(step_dir) / f"{name}.json").read_text())
+
+
+def good_rate(step_dir, name):
+    step = load_step(step_dir, name)
+    if step["tool"] == "pgbench":
+        good = step["transactions"]
+    else:
+        good = (sum(n for status, n in step["statuses"].items() if status.startswith("2"))
+                or step["statuses"].get("409", 0))
+    print(int(good / step["seconds"]) if step["seconds"] else 0)
+
+
+ALLOWED = {
+    "health": ({"200"}, "200"),
+    "hot": ({"201", "503"}, "201"),
+    "soldout": ({"409", "503"}, "409"),
+    "fixed_rate": ({"201", "503"}, "201"),
+    "fixed_rate_health": ({"200"}, "200"),
+}
+
+
+def check(step_dir, name, kind, connections):
+    step = load_step(step_dir, name)
+    problems, warnings = [], []
+    if kind.startswith("pgbench"):
+        # KIND pgbench:N: every transaction books N seats.
+        per_txn = int(kind.partition(":")[2] or 1)
+        if step["failed"]:
+            problems.append(f"{step['failed']} failed transactions")
+        booked = step["db_after"]["bookings"] - step["db_before"]["bookings"]
+        expected = step["transactions"] * per_txn
+        # pgbench may stop with a few transactions in flight.
+        if not expected <= booked <= expected + step["clients"] * per_txn:
+            problems.append(f"pgbench processed {step['transactions']} transactions but "
+                            f"{booked} bookings were made (users 1..N all seeded? see seed.log)")
+    else:
+        allowed, good = ALLOWED[kind]
+        statuses = step["statuses"]
+        wrong = {s: n for s, n in statuses.items() if s not in allowed}
+        if wrong:
+            problems.append(f"unexpected statuses {wrong} (expected only {sorted(allowed)}); "
+                            "404 here means the step ran past the seeded users")
+        if step.get("socket_errors"):
+            problems.append(f"{step['socket_errors']} socket errors (connect/read/write/timeout)")
+        if not statuses.get(good):
+            problems.append(f"no {good} answer at all")
+        if statuses.get("503"):
+            warnings.append(f"{statuses['503']} answers were 503 (the pool wait ran out: overload)")
+        if step.get("dropped_iterations"):
+            warnings.append(f"k6 dropped {step['dropped_iterations']} iterations: "
+                            "it could not start requests at the asked rate")
+        if "db_after" in step:
+            booked = step["db_after"]["bookings"] - step["db_before"]["bookings"]
+            created = statuses.get("201", 0)
+            # A 201 is sent only after the commit; requests still in flight
+            # when the load tool stops may commit without their 201 being counted.
+            if kind in ("hot", "fixed_rate") and not created <= booked <= created + int(connections):
+                problems.append(f"{created} answers were 201 but {booked} bookings were committed")
+            extra = step["db_after"]["event2_bookings"] - step["db_before"]["event2_bookings"]
+            if extra:
+                problems.append(f"{extra} bookings were made on the sold-out event")
+    if "db_after" in step and step["db_after"]["counter"] != step["db_after"]["bookings"]:
+        problems.append(f"the event's counter ({step['db_after']['counter']}) disagrees with "
+                        f"its confirmed bookings ({step['db_after']['bookings']})")
+    for warning in warnings:
+        print(f"    warning: {name}: {warning}", file=sys.stderr)
+    if problems:
+        print(f"bench: step {name} is broken: " + "; ".join(problems), file=sys.stderr)
+        sys.exit(1)
+
+
+def main(argv):
+    command, args = argv[1], argv[2:]
+    if command == "snapshot":
+        snapshot(*args)
+    elif command == "fsync-rate":
+        fsync_rate(args[0], float(args[1]))
+    elif command == "check":
+        check(*args)
+    elif command == "collect":
+        collect(*args)
+    elif command == "rate":
+        good_rate(*args)
+    else:
+        sys.exit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
