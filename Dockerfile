@@ -1,11 +1,15 @@
-# flashbook: build with the official Rust image, run on Debian slim as a
-# non-root user. Both base images are build arguments.
+# flashbook: built with the official Rust image, run on Debian slim as a
+# non-root user. Both base images are build arguments:
+#   docker build --build-arg RUST_IMAGE=rust:1.95-bookworm -t flashbook .
 ARG RUST_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${RUST_IMAGE} AS build
 WORKDIR /build
-# Dependencies first, in their own layer: a source change does not rebuild them.
+# Dependencies first, in a layer of their own that only Cargo.toml,
+# Cargo.lock and build.rs invalidate: placeholder targets with the real
+# paths (the library, the two binaries, an empty migrations/ for build.rs)
+# make cargo download and compile every dependency.
 COPY Cargo.toml Cargo.lock build.rs ./
 RUN mkdir -p src seed migrations \
  && echo 'fn main() {}' > src/main.rs \
@@ -13,23 +17,29 @@ RUN mkdir -p src seed migrations \
  && touch src/lib.rs \
  && cargo build --release --locked \
  && rm -rf src seed migrations
+# The real sources. refinery embeds migrations/ at compile time, and build.rs
+# makes a change there rebuild the crate.
 COPY migrations migrations
 COPY src src
 COPY seed seed
-# Newer than the placeholder build, so cargo rebuilds the real crate.
+# COPY keeps the files' own times, which may be older than the placeholder
+# build: touch them so cargo rebuilds the crate rather than keep the stubs.
 RUN touch src/main.rs src/lib.rs seed/main.rs \
  && cargo build --release --locked \
  && cp target/release/flashbook target/release/seed /usr/local/bin/
 
 FROM ${RUNTIME_IMAGE}
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin flashbook
+# A fixed numeric uid, so orchestrators can check the image runs as non-root.
+RUN groupadd --system --gid 10001 flashbook \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin flashbook
 COPY --from=build /usr/local/bin/flashbook /usr/local/bin/seed /usr/local/bin/
-USER flashbook
+USER 10001:10001
 ENV FLASHBOOK_HOST=0.0.0.0 \
     FLASHBOOK_PORT=8080 \
     RUST_LOG=info
 EXPOSE 8080
-# bash's /dev/tcp: no curl needed in the image.
+# bash's /dev/tcp speaks enough HTTP for a health check: no curl in the image.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${FLASHBOOK_PORT} && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${FLASHBOOK_PORT} && printf 'GET /health HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+# SIGTERM (docker stop) lets in-flight requests finish.
 CMD ["flashbook"]

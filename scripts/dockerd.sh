@@ -20,7 +20,7 @@ start() {
     fi
     mkdir -p "$state"
     echo "==> starting dockerd (log: $state/dockerd.log)" >&2
-    dockerd >"$state/dockerd.log" 2>&1 &
+    dockerd </dev/null >"$state/dockerd.log" 2>&1 &
     echo $! >"$state/dockerd.pid"
     for _ in $(seq 1 60); do
         if docker info >/dev/null 2>&1; then
