@@ -182,6 +182,7 @@ def main():
             "best_one_per_transaction": best_single,
             "knee_one_per_transaction": knee_single,
             "batched": "not a factor: one connection per hot event",
+            "batched_range_per_s": [min(batched_rates.values()), max(batched_rates.values())],
             "knee_rule": f"smallest pool within {100 - KNEE * 100:.0f} % of the best",
         },
         "pgbench_tps_by_clients": {c: s.rate for c, s in pgf.items()},
@@ -244,7 +245,7 @@ def main():
     print()
     print("\n".join(goals))
     print(f"\npool size (one transaction per booking): best {best_single}, knee {knee_single}; "
-          f"batched: {min(batched_rates.values()):,.0f} to {max(batched_rates.values()):,.0f}/s "
+          "batched: {:,.0f} to {:,.0f}/s ".format(*summary["pool_sizes"]["batched_range_per_s"]) +
           "whatever the pool (one connection per hot event)")
     print(f"CPU per booking (service): {fmt(summary['cpu_us_per_booking'])} us batched, "
           f"{fmt(summary['cpu_us_per_booking_one_per_transaction'])} us one per transaction")
@@ -253,6 +254,10 @@ def main():
         write_results(Path(a.results), a, summary, table, goals, limits, best_single, knee_single,
                       single, batched)
         print(f"written: {a.results}")
+
+
+def clients(count):
+    return f"{count} client{'s' if count > 1 else ''}"
 
 
 def fmt(value, digits=0):
@@ -272,9 +277,9 @@ def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_
                     f"{fmt(s.us_per('service')):>7} {fmt(s.us_per('postgres')):>7} {busy:>5}")
 
     for c, s in pgf.items():
-        row(f"pgbench book_seat(), {c} client{'s' if c > 1 else ''}", s)
+        row(f"pgbench book_seat(), {clients(c)}", s)
     for c, s in pge.items():
-        row(f"pgbench BEGIN..FOR UPDATE..COMMIT, {c} client{'s' if c > 1 else ''}", s)
+        row(f"pgbench BEGIN..FOR UPDATE..COMMIT, {clients(c)}", s)
     row(f"pgbench book_seats() x{a.batch_max}, 1 client", pgb)
     row(f"wrk GET /health ({a.connections} conns)", health)
     for p, s in single.items():
@@ -314,7 +319,7 @@ def limit_notes(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed
     one-lock-per-booking steps how long each booking holds the event's lock."""
     notes = {}
     for c, s in pgf.items():
-        notes[s.name] = serial_note(s, f"pgbench, {c} client{'s' if c > 1 else ''}")
+        notes[s.name] = serial_note(s, f"pgbench, {clients(c)}")
     for c, s in pge.items():
         fn = pgf.get(c)
         versus = f" ({s.rate / fn.rate:.2f} x the one-call function)" if fn else ""
@@ -404,6 +409,9 @@ def batch_note(s, seats_per_s, per_txn):
 def write_results(path, a, summary, table, goals, limits, best_single, knee_single,
                   single, batched):
     m = summary["machine"]
+    batched_low, batched_high = summary["pool_sizes"]["batched_range_per_s"]
+    step_count = len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 3
+    minutes = (step_count * (a.step_seconds + 4) + 2 * (a.fixed_duration + 5) + 60) / 60
     others = max(summary["other_processes_cores_by_step"].values())
     load_note = (f"Other processes on the machine used at most {others:.2f} cores during any step "
                  "(measured from /proc/stat minus this run's processes).\n")
@@ -457,8 +465,8 @@ Knee ({summary['pool_sizes']['knee_rule']}), one transaction per booking: **{kne
 every waiter costs PostgreSQL CPU on each hand-over of the lock (see the PostgreSQL CPU per
 booking growing with the pool below). Batched: the pool size is not a factor. Batching books a
 hot event through one connection at a time (one batch in flight per event), so the batched
-figures differ by run-to-run variation only ({min(b.rate for b in batched.values()):,.0f} to
-{max(b.rate for b in batched.values()):,.0f} bookings/s).
+figures ({batched_low:,.0f} to {batched_high:,.0f} bookings/s) vary from step to step without
+following the pool size: a run that tried the pools in another order ranked them differently.
 
 ## What limits each number
 
@@ -470,9 +478,8 @@ CPU per booking, service: {fmt(summary['cpu_us_per_booking'])} us batched,
 {fmt(summary['postgres_cpu_us_per_booking_one_per_transaction'])} us one per transaction.
 
 Raw figures: `target/bench/summary.json` and `target/bench/steps/` of the run. Re-run with
-`bench/run.sh`: {len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 3} steps of
-{a.step_seconds:g} s and two k6 runs of {a.fixed_duration} s, about
-{((len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 3) * (a.step_seconds + 4) + 2 * (a.fixed_duration + 5) + 60) / 60:.0f} minutes.
+`bench/run.sh`: {step_count} steps of {a.step_seconds:g} s and two k6 runs of {a.fixed_duration} s,
+about {minutes:.0f} minutes.
 """)
 
 

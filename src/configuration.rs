@@ -9,11 +9,9 @@ use crate::authentication::AdminToken;
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 8080;
 /// PostgreSQL serialises a flash sale on one row lock, so more connections
-/// than a few per database core only queue inside the server. 16 also keeps
-/// three replicas well inside the default `max_connections` of 100.
-// bench/RESULTS.md: with one transaction per booking a hot event books most
-// at 4 connections (more only add waiters on its row lock); batched booking
-// uses one connection per hot event whatever the size.
+/// only queue inside the server: in bench/RESULTS.md one transaction per
+/// booking books most at 4, and batched booking uses one connection per hot
+/// event whatever the size.
 const DEFAULT_POOL_SIZE: usize = 4;
 const DEFAULT_POOL_WAIT_MS: u64 = 2_000;
 const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
