@@ -34,11 +34,17 @@ pub struct Settings {
     pub batch_max: usize,
     /// Bearer token for admin routes; `None` makes start-up generate one.
     pub admin_token: Option<AdminToken>,
+    pub limits: Limits,
+    pub database: DatabaseSettings,
+}
+
+/// Bounds the request handlers apply.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
     /// Longest a request may take before it is answered `503 request_timeout`.
     pub request_timeout: Duration,
     /// How long an Idempotency-Key's outcome is kept and replayed.
     pub idempotency_ttl: Duration,
-    pub database: DatabaseSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -83,15 +89,17 @@ impl Settings {
             workers: parse::<usize>(&var, "FLASHBOOK_WORKERS")?.filter(|&n| n > 0),
             batch_max: positive(&var, "FLASHBOOK_BATCH_MAX")?.unwrap_or(DEFAULT_BATCH_MAX),
             admin_token: var("FLASHBOOK_ADMIN_TOKEN").map(AdminToken::new),
-            request_timeout: millis(
-                &var,
-                "FLASHBOOK_REQUEST_TIMEOUT_MS",
-                DEFAULT_REQUEST_TIMEOUT_MS,
-            )?,
-            idempotency_ttl: Duration::from_secs(
-                positive(&var, "FLASHBOOK_IDEMPOTENCY_TTL_SECS")?
-                    .map_or(DEFAULT_IDEMPOTENCY_TTL_SECS, |secs| secs as u64),
-            ),
+            limits: Limits {
+                request_timeout: millis(
+                    &var,
+                    "FLASHBOOK_REQUEST_TIMEOUT_MS",
+                    DEFAULT_REQUEST_TIMEOUT_MS,
+                )?,
+                idempotency_ttl: Duration::from_secs(
+                    positive(&var, "FLASHBOOK_IDEMPOTENCY_TTL_SECS")?
+                        .map_or(DEFAULT_IDEMPOTENCY_TTL_SECS, |secs| secs as u64),
+                ),
+            },
             database: DatabaseSettings {
                 connection: connection_config(&var)?,
                 pool_size: positive(&var, "FLASHBOOK_POOL_SIZE")?.unwrap_or(DEFAULT_POOL_SIZE),

@@ -1,12 +1,19 @@
 //! The one error type of the HTTP API, rendered as RFC 9457
 //! `application/problem+json` with a stable machine-readable `code`.
+//!
+//! The layers below have errors of their own — [`InvalidInput`] and
+//! [`BookingRefusal`] in `domain`, [`DbError`] in `db`, [`BookingError`] in
+//! `booking` — and this is the one place that decides what each means to a
+//! client: the `From` impls at the bottom.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use deadpool_postgres::PoolError;
 use serde::Serialize;
-use tokio_postgres::error::SqlState;
 use utoipa::ToSchema;
+
+use crate::booking::BookingError;
+use crate::db::DbError;
+use crate::domain::{BookingRefusal, InvalidInput, Resource};
 
 /// Seconds a client is asked to wait before retrying a `503`.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -37,6 +44,12 @@ pub enum ApiError {
     /// the database may still commit, which the detail says.
     #[error("the request did not finish within {0:?}; a booking or cancellation may still have completed: retry with the same Idempotency-Key, or check GET /users/{{id}}/bookings")]
     RequestTimeout(std::time::Duration),
+    /// A batch worker stopped (a bug) while booking this request.
+    #[error("{0}; check GET /users/{{id}}/bookings before booking again")]
+    BookingInterrupted(BookingError),
+    /// A batch worker stopped before this request was tried. Safe to retry.
+    #[error("{0}: retry")]
+    BookingNotAttempted(BookingError),
     #[error("no route for this method and path")]
     RouteNotFound,
     #[error("this method is not allowed on this path")]
@@ -47,25 +60,6 @@ pub enum ApiError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    Venue,
-    Event,
-    User,
-    Booking,
-}
-
-impl std::fmt::Display for Resource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Resource::Venue => "venue",
-            Resource::Event => "event",
-            Resource::User => "user",
-            Resource::Booking => "booking",
-        })
-    }
 }
 
 /// RFC 9457 problem details, plus the stable `code` clients switch on.
@@ -92,19 +86,6 @@ impl ApiError {
         ApiError::Invalid {
             code,
             detail: detail.into(),
-        }
-    }
-
-    /// The same answer for another client of a failed batch. The cause is
-    /// kept as text: it has been logged once already.
-    pub fn replicate(&self) -> ApiError {
-        match self {
-            ApiError::Unavailable(cause) => ApiError::Unavailable(cause.to_string().into()),
-            ApiError::Internal(cause) => ApiError::Internal(cause.to_string().into()),
-            ApiError::SoldOut => ApiError::SoldOut,
-            ApiError::AlreadyBooked => ApiError::AlreadyBooked,
-            ApiError::NotFound(resource) => ApiError::NotFound(*resource),
-            other => ApiError::Internal(other.to_string().into()),
         }
     }
 
@@ -136,6 +117,8 @@ impl ApiError {
             ApiError::RequestTimeout(_) => "request_timeout".into(),
             ApiError::RouteNotFound => "not_found".into(),
             ApiError::MethodNotAllowed { .. } => "method_not_allowed".into(),
+            ApiError::BookingInterrupted(_) => "booking_interrupted".into(),
+            ApiError::BookingNotAttempted(_) => "booking_not_attempted".into(),
             ApiError::Unavailable(_) => "database_unavailable".into(),
             ApiError::Internal(_) => "internal_error".into(),
         }
@@ -157,16 +140,24 @@ impl ResponseError for ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) | ApiError::BookingNotAttempted(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) | ApiError::BookingInterrupted(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
             // The cause chain goes to the log only; the client gets the summary.
-            ApiError::Internal(_) => log::error!("{}", error_chain(self)),
-            ApiError::Unavailable(_) | ApiError::RequestTimeout(_) => {
+            ApiError::Internal(_) | ApiError::BookingInterrupted(_) => {
+                log::error!("{}", error_chain(self))
+            }
+            ApiError::Unavailable(_)
+            | ApiError::RequestTimeout(_)
+            | ApiError::BookingNotAttempted(_) => {
                 log::warn!("{}", error_chain(self))
             }
             _ => {}
@@ -175,7 +166,10 @@ impl ResponseError for ApiError {
         response.content_type("application/problem+json");
         if matches!(
             self,
-            ApiError::Unavailable(_) | ApiError::RequestTimeout(_) | ApiError::RequestInProgress
+            ApiError::Unavailable(_)
+                | ApiError::RequestTimeout(_)
+                | ApiError::RequestInProgress
+                | ApiError::BookingNotAttempted(_)
         ) {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
@@ -189,41 +183,42 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<PoolError> for ApiError {
-    fn from(error: PoolError) -> Self {
-        match error {
-            PoolError::Timeout(_) | PoolError::Backend(_) | PoolError::Closed => {
-                ApiError::Unavailable(Box::new(error))
-            }
-            other => ApiError::Internal(Box::new(other)),
+impl From<InvalidInput> for ApiError {
+    fn from(error: InvalidInput) -> Self {
+        ApiError::Invalid {
+            code: error.code,
+            detail: error.detail,
         }
     }
 }
 
-impl From<tokio_postgres::Error> for ApiError {
-    fn from(error: tokio_postgres::Error) -> Self {
-        let transient = match error.code() {
-            // No SQLSTATE: the connection broke or the server went away.
-            None => true,
-            Some(code) => {
-                [
-                    SqlState::QUERY_CANCELED,
-                    SqlState::LOCK_NOT_AVAILABLE,
-                    SqlState::T_R_DEADLOCK_DETECTED,
-                    SqlState::T_R_SERIALIZATION_FAILURE,
-                    SqlState::ADMIN_SHUTDOWN,
-                    SqlState::CRASH_SHUTDOWN,
-                    SqlState::CANNOT_CONNECT_NOW,
-                    SqlState::TOO_MANY_CONNECTIONS,
-                ]
-                .contains(code)
-                    || code.code().starts_with("08")
-            }
-        };
-        if transient {
-            ApiError::Unavailable(Box::new(error))
-        } else {
-            ApiError::Internal(Box::new(error))
+impl From<BookingRefusal> for ApiError {
+    fn from(refusal: BookingRefusal) -> Self {
+        match refusal {
+            BookingRefusal::SoldOut => ApiError::SoldOut,
+            BookingRefusal::AlreadyBooked => ApiError::AlreadyBooked,
+            BookingRefusal::NotFound(resource) => ApiError::NotFound(resource),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
+            DbError::NotFound(resource) => ApiError::NotFound(resource),
+            DbError::EmailTaken => ApiError::EmailTaken,
+            DbError::Failed(_) => ApiError::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<BookingError> for ApiError {
+    fn from(error: BookingError) -> Self {
+        match error {
+            BookingError::Database(error) => error.into(),
+            BookingError::WorkerStopped => ApiError::BookingInterrupted(error),
+            BookingError::NotAttempted => ApiError::BookingNotAttempted(error),
         }
     }
 }

@@ -7,10 +7,6 @@ async fn main() {
 
     if let Err(error) = run().await {
         log::error!("{}", flashbook::error::error_chain(error.as_ref()));
-        eprintln!(
-            "flashbook: {}",
-            flashbook::error::error_chain(error.as_ref())
-        );
         std::process::exit(1);
     }
 }

@@ -14,7 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::authentication::AdminToken;
 use crate::booking::Booker;
-use crate::configuration::Settings;
+use crate::configuration::{Limits, Settings};
 use crate::db::{self, StartupDbError};
 use crate::error::ApiError;
 use crate::idempotency;
@@ -66,16 +66,13 @@ impl Application {
         });
         tokio::spawn(sweep_expired_idempotency_keys(
             pool.clone(),
-            settings.idempotency_ttl,
+            settings.limits.idempotency_ttl,
         ));
         let shared = SharedState {
             booker: Booker::new(pool.clone(), settings.batch_max),
             pool,
             admin_token,
-            limits: Limits {
-                request_timeout: settings.request_timeout,
-                idempotency_ttl: settings.idempotency_ttl,
-            },
+            limits: settings.limits,
         };
         let server = serve(listener, shared, settings.workers).map_err(bind_error)?;
         Ok(Self { port, server })
@@ -98,13 +95,6 @@ struct SharedState {
     limits: Limits,
 }
 
-/// Bounds the handlers need to know.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub request_timeout: Duration,
-    pub idempotency_ttl: Duration,
-}
-
 fn serve(
     listener: TcpListener,
     shared: SharedState,
@@ -115,9 +105,12 @@ fn serve(
     let admin_token = web::Data::new(shared.admin_token);
     let limits = web::Data::new(shared.limits);
     let openapi = ApiDoc::openapi();
+    let request_timeout = shared.limits.request_timeout;
     let mut server = HttpServer::new(move || {
         App::new()
-            .wrap(from_fn(bound_request_time))
+            .wrap(from_fn(move |request, next| {
+                bound_request_time(request_timeout, request, next)
+            }))
             .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
             .app_data(pool.clone())
             .app_data(booker.clone())
@@ -142,13 +135,10 @@ fn serve(
 /// database side is bounded too (statement and lock timeouts), so an abandoned
 /// transaction rolls back on its own.
 async fn bound_request_time(
+    limit: Duration,
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let limit = request
-        .app_data::<web::Data<Limits>>()
-        .map(|limits| limits.request_timeout)
-        .unwrap_or(Duration::from_secs(10));
     match tokio::time::timeout(limit, next.call(request)).await {
         Ok(response) => response,
         Err(_) => Err(ApiError::RequestTimeout(limit).into()),

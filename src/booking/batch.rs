@@ -1,36 +1,41 @@
 //! Batched booking: many requests for one event under one lock and one commit.
 //!
 //! Each event has a queue. A request joins its event's queue; if no batch of
-//! that event is running, it starts one at once, so a lone request is never
-//! delayed by a window. While a batch holds the event's lock, new requests
-//! queue up; when it commits, the next batch takes up to `batch_max` of them
-//! in arrival order. Every client is answered only after its batch committed
-//! (or failed, in which case nobody in it was booked).
+//! that event is running, it starts a worker at once, so a lone request is
+//! never delayed by a window. While a batch holds the event's lock, new
+//! requests queue up; when it commits, the next batch takes up to `batch_max`
+//! of them in arrival order. Every client is answered only after its batch
+//! committed (or failed, in which case nobody in it was booked).
+//!
+//! "A worker runs for this event" is "the event has a queue entry". The
+//! worker owns that entry through [`Worker`], whose `Drop` removes it and
+//! answers every request still in it however the worker ends — a normal
+//! return, an error, or a panic — so an event can never be left with
+//! requests and no worker (which would make every later booking for it wait
+//! for its timeout). This is mini-redis's `DbDropGuard` idea.
 //!
 //! Several replicas each batch their own requests; the event row's lock in
 //! the database still serialises their batches.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use deadpool_postgres::Pool;
 use tokio::sync::oneshot;
 
+use super::BookingError;
 use crate::db;
 use crate::domain::{BookingOutcome, NewBooking};
-use crate::error::ApiError;
 
-type Reply = oneshot::Sender<Result<BookingOutcome, ApiError>>;
+type Reply = oneshot::Sender<Result<BookingOutcome, BookingError>>;
+type Queues = HashMap<i64, VecDeque<(i64, Reply)>>;
 
 pub struct Batcher {
     pool: Pool,
     batch_max: usize,
-    queues: Mutex<HashMap<i64, EventQueue>>,
-}
-
-#[derive(Default)]
-struct EventQueue {
-    waiting: VecDeque<(i64, Reply)>,
+    /// Each event's waiting requests (user id, reply). The lock is held only
+    /// to push, take a batch or remove an entry: never across an await.
+    queues: Mutex<Queues>,
 }
 
 impl Batcher {
@@ -42,62 +47,78 @@ impl Batcher {
         }
     }
 
-    pub async fn book(self: &Arc<Self>, request: NewBooking) -> Result<BookingOutcome, ApiError> {
+    pub async fn book(
+        self: &Arc<Self>,
+        request: NewBooking,
+    ) -> Result<BookingOutcome, BookingError> {
         let (reply, answer) = oneshot::channel();
         let start_worker = {
-            let mut queues = self.queues.lock().expect("batch queue lock poisoned");
-            // An event with a queue entry has a worker running for it.
+            let mut queues = self.queues();
             let is_new = !queues.contains_key(&request.event_id);
             queues
                 .entry(request.event_id)
                 .or_default()
-                .waiting
                 .push_back((request.user_id, reply));
             is_new
         };
         if start_worker {
-            tokio::spawn(Arc::clone(self).drain(request.event_id));
+            let worker = Worker {
+                batcher: Arc::clone(self),
+                event_id: request.event_id,
+                in_flight: Vec::new(),
+                finished: false,
+            };
+            tokio::spawn(worker.drain());
         }
-        answer.await.map_err(|_| {
-            ApiError::Internal("booking batch worker stopped without answering".into())
-        })?
+        // The worker's guard answers every request it takes, so a closed
+        // channel can only mean the runtime is shutting down.
+        answer.await.map_err(|_| BookingError::WorkerStopped)?
     }
 
+    /// The queues, even after a panic elsewhere poisoned the mutex: every
+    /// critical section leaves the map consistent, so poisoning carries no
+    /// information here and must not spread the panic to every request.
+    fn queues(&self) -> MutexGuard<'_, Queues> {
+        self.queues.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The one worker of one event; owns the event's queue entry until dropped.
+struct Worker {
+    batcher: Arc<Batcher>,
+    event_id: i64,
+    /// Replies of the batch handed to the database and not yet answered.
+    in_flight: Vec<Reply>,
+    /// Set when the worker removed its entry itself, with nothing waiting.
+    finished: bool,
+}
+
+impl Worker {
     /// Books the event's queued requests batch after batch until the queue is
     /// empty, then removes the queue so the next request starts a new worker.
-    async fn drain(self: Arc<Self>, event_id: i64) {
-        loop {
-            let batch: Vec<(i64, Reply)> = {
-                let mut queues = self.queues.lock().expect("batch queue lock poisoned");
-                let Some(queue) = queues.get_mut(&event_id) else {
-                    return;
-                };
-                // A request whose client is gone (disconnected, or answered
-                // 503 request_timeout) while it queued is not booked: nobody
-                // would learn of the seat.
-                queue.waiting.retain(|(_, reply)| !reply.is_closed());
-                if queue.waiting.is_empty() {
-                    queues.remove(&event_id);
-                    return;
-                }
-                let take = queue.waiting.len().min(self.batch_max);
-                queue.waiting.drain(..take).collect()
-            };
-            log::debug!("booking a batch of {} for event {event_id}", batch.len());
-            let user_ids: Vec<i64> = batch.iter().map(|(user_id, _)| *user_id).collect();
-            match self.book_batch(event_id, &user_ids).await {
+    async fn drain(mut self) {
+        while let Some(user_ids) = self.take_batch() {
+            log::debug!(
+                "booking a batch of {} for event {}",
+                user_ids.len(),
+                self.event_id
+            );
+            let outcome = self.book_batch(&user_ids).await;
+            let replies = std::mem::take(&mut self.in_flight);
+            match outcome {
                 Ok(outcomes) => {
-                    for ((_, reply), outcome) in batch.into_iter().zip(outcomes) {
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         // A client that went away no longer needs its answer.
                         let _ = reply.send(Ok(outcome));
                     }
                 }
                 Err(error) => {
                     log::warn!(
-                        "booking batch of {} for event {event_id} failed, none booked: {error}",
-                        user_ids.len()
+                        "booking batch of {} for event {} failed, none booked: {error}",
+                        user_ids.len(),
+                        self.event_id
                     );
-                    for (_, reply) in batch {
+                    for reply in replies {
                         let _ = reply.send(Err(error.replicate()));
                     }
                 }
@@ -105,12 +126,71 @@ impl Batcher {
         }
     }
 
-    async fn book_batch(
-        &self,
-        event_id: i64,
-        user_ids: &[i64],
-    ) -> Result<Vec<BookingOutcome>, ApiError> {
-        let client = db::client(&self.pool).await?;
-        db::bookings::book_batch(&client, event_id, user_ids).await
+    /// Moves the next batch's replies into `in_flight` and returns its user
+    /// ids; `None` (and the entry removed) when nothing is left.
+    fn take_batch(&mut self) -> Option<Vec<i64>> {
+        let mut queues = self.batcher.queues();
+        let queue = queues.get_mut(&self.event_id)?;
+        // A request whose client is gone (disconnected, or answered
+        // 503 request_timeout) while it queued is not booked: nobody
+        // would learn of the seat.
+        queue.retain(|(_, reply)| !reply.is_closed());
+        if queue.is_empty() {
+            queues.remove(&self.event_id);
+            self.finished = true;
+            return None;
+        }
+        let take = queue.len().min(self.batcher.batch_max);
+        let (user_ids, replies) = queue.drain(..take).unzip();
+        self.in_flight = replies;
+        Some(user_ids)
+    }
+
+    async fn book_batch(&self, user_ids: &[i64]) -> Result<Vec<BookingOutcome>, BookingError> {
+        #[cfg(feature = "test-hooks")]
+        test_hooks::fail_if_asked(user_ids);
+        let client = db::client(&self.batcher.pool).await?;
+        Ok(db::bookings::book_batch(&client, self.event_id, user_ids).await?)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Only a panic (or the runtime dropping the task) gets here: the
+        // entry is still this worker's, since no other worker starts while
+        // it exists.
+        let waiting = self.batcher.queues().remove(&self.event_id);
+        let waiting = waiting.unwrap_or_default();
+        log::error!(
+            "the booking worker of event {} stopped unexpectedly; answering {} request(s) of its batch \
+             (outcome unknown) and {} waiting request(s) (not booked)",
+            self.event_id,
+            self.in_flight.len(),
+            waiting.len()
+        );
+        for reply in self.in_flight.drain(..) {
+            let _ = reply.send(Err(BookingError::WorkerStopped));
+        }
+        for (_, reply) in waiting {
+            let _ = reply.send(Err(BookingError::NotAttempted));
+        }
+    }
+}
+
+/// A way for the integration tests to make a batch fail from inside the
+/// worker, compiled only with the `test-hooks` feature (which the tests
+/// enable for themselves; release builds never have it).
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks {
+    /// A batch holding this user id panics before it reaches the database.
+    pub const PANICKING_USER_ID: i64 = i64::MAX - 7;
+
+    pub(super) fn fail_if_asked(user_ids: &[i64]) {
+        if user_ids.contains(&PANICKING_USER_ID) {
+            panic!("test hook: a booking batch fails inside the worker");
+        }
     }
 }

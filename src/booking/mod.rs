@@ -1,6 +1,7 @@
 //! How a booking request reaches the database: one transaction per request,
 //! or batched with the other requests for the same event that queue up while
-//! its previous batch holds the lock (see `batch.rs`).
+//! its previous batch holds the lock (see `batch.rs`). The transaction
+//! itself, and its SQL, is `crate::db::bookings`.
 
 mod batch;
 
@@ -8,10 +9,11 @@ use std::sync::Arc;
 
 use deadpool_postgres::Pool;
 
-use crate::db;
+use crate::db::{self, DbError};
 use crate::domain::{BookingOutcome, NewBooking};
-use crate::error::ApiError;
 
+#[cfg(feature = "test-hooks")]
+pub use batch::test_hooks;
 pub use batch::Batcher;
 
 #[derive(Clone)]
@@ -20,6 +22,34 @@ pub enum Booker {
     OnePerTransaction,
     /// `book_seats`: up to `batch_max` queued requests per transaction.
     Batched(Arc<Batcher>),
+}
+
+/// Why a booking request got no outcome from the database.
+#[derive(Debug, thiserror::Error)]
+pub enum BookingError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// The worker booking this request's batch stopped (a bug); the batch
+    /// may or may not have committed.
+    #[error(
+        "the booking worker stopped while booking this request; whether it was booked is unknown"
+    )]
+    WorkerStopped,
+    /// The worker stopped before this request's batch began: nothing was
+    /// booked and the next request starts a new worker.
+    #[error("the booking worker stopped before this request was tried; nothing was booked")]
+    NotAttempted,
+}
+
+impl BookingError {
+    /// The same error for every request of a failed batch.
+    pub fn replicate(&self) -> Self {
+        match self {
+            BookingError::Database(error) => BookingError::Database(error.replicate()),
+            BookingError::WorkerStopped => BookingError::WorkerStopped,
+            BookingError::NotAttempted => BookingError::NotAttempted,
+        }
+    }
 }
 
 impl Booker {
@@ -32,11 +62,15 @@ impl Booker {
         }
     }
 
-    pub async fn book(&self, pool: &Pool, request: NewBooking) -> Result<BookingOutcome, ApiError> {
+    pub async fn book(
+        &self,
+        pool: &Pool,
+        request: NewBooking,
+    ) -> Result<BookingOutcome, BookingError> {
         match self {
             Booker::OnePerTransaction => {
                 let client = db::client(pool).await?;
-                db::bookings::book(&client, request).await
+                Ok(db::bookings::book(&client, request).await?)
             }
             Booker::Batched(batcher) => batcher.book(request).await,
         }

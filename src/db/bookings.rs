@@ -1,18 +1,22 @@
 //! The booking transaction and the booking queries.
 //!
 //! Booking and cancelling each run as one call of a server-side function
-//! (migrations/V2__booking_functions.sql) in its own implicit transaction:
-//! the function takes `SELECT ... FOR UPDATE` on the event row, checks
-//! capacity and the user's active booking under that lock, inserts, and bumps
-//! the counter. The lock is held for exactly one round trip plus the commit.
-//! The file's header comment explains why no interleaving can oversell.
+//! (`book_seat` and `cancel_booking` in migrations/V2__booking_functions.sql,
+//! `book_seats` for a batch in V3): the function takes `SELECT ... FOR
+//! UPDATE` on the event row, checks capacity and the user's active booking
+//! under that lock, inserts, and bumps the counter. Called on its own, the
+//! call is its own implicit transaction and the lock is held for that one
+//! round trip plus the commit. Called inside an idempotent request's
+//! transaction (`crate::idempotency`), the lock is held until that
+//! transaction commits: two more round trips (storing the response, COMMIT).
+//! V2's header comment explains why no interleaving can oversell.
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
-use crate::domain::{Booking, BookingOutcome, BookingStatus, NewBooking, PageRequest};
-use crate::error::{ApiError, Resource};
+use super::{column, DbError};
+use crate::domain::{Booking, BookingOutcome, BookingStatus, NewBooking, PageRequest, Resource};
 
 /// Locks the event row until this statement's implicit transaction commits.
 const BOOK_SEAT: &str = "SELECT outcome, booking_id, booked_at FROM book_seat($1, $2)";
@@ -43,7 +47,7 @@ const SELECT_USER_BOOKINGS: &str = "
 pub async fn book(
     client: &impl GenericClient,
     request: NewBooking,
-) -> Result<BookingOutcome, ApiError> {
+) -> Result<BookingOutcome, DbError> {
     let statement = client.prepare_cached(BOOK_SEAT).await?;
     let row = match client
         .query_one(&statement, &[&request.event_id, &request.user_id])
@@ -55,15 +59,15 @@ pub async fn book(
     outcome_from_row(&row, request.event_id, request.user_id)
 }
 
-fn outcome_from_row(row: &Row, event_id: i64, user_id: i64) -> Result<BookingOutcome, ApiError> {
-    let outcome: &str = row.get("outcome");
+fn outcome_from_row(row: &Row, event_id: i64, user_id: i64) -> Result<BookingOutcome, DbError> {
+    let outcome: &str = column(row, "outcome")?;
     Ok(match outcome {
         "booked" => BookingOutcome::Booked(Booking {
-            id: row.get("booking_id"),
+            id: column(row, "booking_id")?,
             event_id,
             user_id,
             status: BookingStatus::Confirmed,
-            created_at: row.get("booked_at"),
+            created_at: column(row, "booked_at")?,
             cancelled_at: None,
         }),
         "sold_out" => BookingOutcome::SoldOut,
@@ -71,9 +75,9 @@ fn outcome_from_row(row: &Row, event_id: i64, user_id: i64) -> Result<BookingOut
         "event_not_found" => BookingOutcome::EventNotFound,
         "user_not_found" => BookingOutcome::UserNotFound,
         other => {
-            return Err(ApiError::Internal(
-                format!("booking function returned unknown outcome {other:?}").into(),
-            ))
+            return Err(DbError::unexpected(format!(
+                "booking function returned unknown outcome {other:?}"
+            )))
         }
     })
 }
@@ -83,18 +87,15 @@ pub async fn book_batch(
     client: &deadpool_postgres::Client,
     event_id: i64,
     user_ids: &[i64],
-) -> Result<Vec<BookingOutcome>, ApiError> {
+) -> Result<Vec<BookingOutcome>, DbError> {
     let statement = client.prepare_cached(BOOK_SEATS).await?;
     let rows = client.query(&statement, &[&event_id, &user_ids]).await?;
     if rows.len() != user_ids.len() {
-        return Err(ApiError::Internal(
-            format!(
-                "book_seats answered {} of {} requests",
-                rows.len(),
-                user_ids.len()
-            )
-            .into(),
-        ));
+        return Err(DbError::unexpected(format!(
+            "book_seats answered {} of {} requests",
+            rows.len(),
+            user_ids.len()
+        )));
     }
     rows.iter()
         .zip(user_ids)
@@ -105,7 +106,7 @@ pub async fn book_batch(
 /// The schema's constraints are a second line behind the lock. Should one
 /// ever fire, the transaction has rolled back and the client still gets the
 /// answer the constraint stands for.
-fn backstop_outcome(error: tokio_postgres::Error) -> Result<BookingOutcome, ApiError> {
+fn backstop_outcome(error: tokio_postgres::Error) -> Result<BookingOutcome, DbError> {
     let constraint = error.as_db_error().and_then(|db| db.constraint());
     match (error.code(), constraint) {
         (Some(&SqlState::UNIQUE_VIOLATION), Some("bookings_one_active_per_user_and_event")) => {
@@ -121,25 +122,25 @@ fn backstop_outcome(error: tokio_postgres::Error) -> Result<BookingOutcome, ApiE
 }
 
 /// Cancels a booking; cancelling a cancelled booking returns it unchanged.
-pub async fn cancel(client: &impl GenericClient, id: i64) -> Result<Booking, ApiError> {
+pub async fn cancel(client: &impl GenericClient, id: i64) -> Result<Booking, DbError> {
     let statement = client.prepare_cached(CANCEL_BOOKING).await?;
     let row = client.query_opt(&statement, &[&id]).await?;
     row.map(|row| from_row(&row))
-        .ok_or(ApiError::NotFound(Resource::Booking))
+        .unwrap_or(Err(DbError::NotFound(Resource::Booking)))
 }
 
-pub async fn find(client: &deadpool_postgres::Client, id: i64) -> Result<Booking, ApiError> {
+pub async fn find(client: &deadpool_postgres::Client, id: i64) -> Result<Booking, DbError> {
     let statement = client.prepare_cached(SELECT_BOOKING).await?;
     let row = client.query_opt(&statement, &[&id]).await?;
     row.map(|row| from_row(&row))
-        .ok_or(ApiError::NotFound(Resource::Booking))
+        .unwrap_or(Err(DbError::NotFound(Resource::Booking)))
 }
 
 pub async fn list_for_event(
     client: &deadpool_postgres::Client,
     event_id: i64,
     page: PageRequest,
-) -> Result<Vec<Booking>, ApiError> {
+) -> Result<Vec<Booking>, DbError> {
     list(client, SELECT_EVENT_BOOKINGS, event_id, page).await
 }
 
@@ -147,7 +148,7 @@ pub async fn list_for_user(
     client: &deadpool_postgres::Client,
     user_id: i64,
     page: PageRequest,
-) -> Result<Vec<Booking>, ApiError> {
+) -> Result<Vec<Booking>, DbError> {
     list(client, SELECT_USER_BOOKINGS, user_id, page).await
 }
 
@@ -156,21 +157,32 @@ async fn list(
     sql: &str,
     owner_id: i64,
     page: PageRequest,
-) -> Result<Vec<Booking>, ApiError> {
+) -> Result<Vec<Booking>, DbError> {
     let statement = client.prepare_cached(sql).await?;
     let rows = client
         .query(&statement, &[&owner_id, &page.after_id, &page.limit])
         .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
-fn from_row(row: &Row) -> Booking {
-    Booking {
-        id: row.get("id"),
-        event_id: row.get("event_id"),
-        user_id: row.get("user_id"),
-        status: BookingStatus::from_column(row.get("status")),
-        created_at: row.get("created_at"),
-        cancelled_at: row.get("cancelled_at"),
+fn from_row(row: &Row) -> Result<Booking, DbError> {
+    Ok(Booking {
+        id: column(row, "id")?,
+        event_id: column(row, "event_id")?,
+        user_id: column(row, "user_id")?,
+        status: status_from_column(column(row, "status")?)?,
+        created_at: column(row, "created_at")?,
+        cancelled_at: column(row, "cancelled_at")?,
+    })
+}
+
+/// The `bookings.status` column; its CHECK allows exactly these two.
+fn status_from_column(value: &str) -> Result<BookingStatus, DbError> {
+    match value {
+        "confirmed" => Ok(BookingStatus::Confirmed),
+        "cancelled" => Ok(BookingStatus::Cancelled),
+        other => Err(DbError::unexpected(format!(
+            "bookings.status holds {other:?}"
+        ))),
     }
 }

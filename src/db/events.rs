@@ -1,7 +1,8 @@
 use tokio_postgres::Row;
 
+use super::{column, DbError};
+use crate::domain::Resource;
 use crate::domain::{Event, NewEvent};
-use crate::error::{ApiError, Resource};
 
 const INSERT_EVENT: &str = "
     INSERT INTO events (venue_id, name, starts_at, capacity) VALUES ($1, $2, $3, $4)
@@ -18,7 +19,7 @@ pub async fn insert(
     client: &deadpool_postgres::Client,
     event: &NewEvent,
     capacity: i32,
-) -> Result<Event, ApiError> {
+) -> Result<Event, DbError> {
     let statement = client.prepare_cached(INSERT_EVENT).await?;
     let row = client
         .query_one(
@@ -26,35 +27,35 @@ pub async fn insert(
             &[&event.venue_id, &event.name, &event.starts_at, &capacity],
         )
         .await?;
-    Ok(from_row(&row))
+    from_row(&row)
 }
 
-pub async fn find(client: &deadpool_postgres::Client, id: i64) -> Result<Event, ApiError> {
+pub async fn find(client: &deadpool_postgres::Client, id: i64) -> Result<Event, DbError> {
     let statement = client.prepare_cached(SELECT_EVENT).await?;
     let row = client.query_opt(&statement, &[&id]).await?;
     row.map(|row| from_row(&row))
-        .ok_or(ApiError::NotFound(Resource::Event))
+        .unwrap_or(Err(DbError::NotFound(Resource::Event)))
 }
 
-pub async fn ensure_exists(client: &deadpool_postgres::Client, id: i64) -> Result<(), ApiError> {
+pub async fn ensure_exists(client: &deadpool_postgres::Client, id: i64) -> Result<(), DbError> {
     let statement = client.prepare_cached(EVENT_EXISTS).await?;
-    let exists: bool = client.query_one(&statement, &[&id]).await?.get(0);
+    let exists: bool = column(&client.query_one(&statement, &[&id]).await?, "exists")?;
     exists
         .then_some(())
-        .ok_or(ApiError::NotFound(Resource::Event))
+        .ok_or(DbError::NotFound(Resource::Event))
 }
 
-fn from_row(row: &Row) -> Event {
-    let capacity: i32 = row.get("capacity");
-    let booked: i32 = row.get("booked");
-    Event {
-        id: row.get("id"),
-        venue_id: row.get("venue_id"),
-        name: row.get("name"),
-        starts_at: row.get("starts_at"),
+fn from_row(row: &Row) -> Result<Event, DbError> {
+    let capacity: i32 = column(row, "capacity")?;
+    let booked: i32 = column(row, "booked")?;
+    Ok(Event {
+        id: column(row, "id")?,
+        venue_id: column(row, "venue_id")?,
+        name: column(row, "name")?,
+        starts_at: column(row, "starts_at")?,
         capacity,
         booked,
         remaining: capacity - booked,
-        created_at: row.get("created_at"),
-    }
+        created_at: column(row, "created_at")?,
+    })
 }

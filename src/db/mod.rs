@@ -1,5 +1,6 @@
 //! Database access: the connection pool, migrations, and one module per table
-//! family with its SQL beside it.
+//! family with its SQL beside it. Every function here returns [`DbError`];
+//! the HTTP edge (`crate::error`) decides what a client is told.
 
 pub mod bookings;
 pub mod events;
@@ -8,11 +9,90 @@ pub mod venues;
 
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 use crate::configuration::DatabaseSettings;
-use crate::error::ApiError;
+use crate::domain::Resource;
+
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// What can go wrong in a database call, in the terms its callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection in time, a lost connection, a statement or lock
+    /// timeout, a server shutting down or not (yet) accepting writes: the
+    /// same call may well succeed shortly.
+    #[error("the database is busy or unreachable")]
+    Unavailable(#[source] Cause),
+    #[error("{0} not found")]
+    NotFound(Resource),
+    #[error("a user with this email already exists")]
+    EmailTaken,
+    /// A failure retrying will not fix: a bug, or a schema this code does
+    /// not match (an unexpected column type or value).
+    #[error("database call failed")]
+    Failed(#[source] Cause),
+}
+
+impl DbError {
+    pub fn unexpected(what: impl Into<String>) -> Self {
+        DbError::Failed(what.into().into())
+    }
+
+    /// The same error for another caller (every request of a failed batch).
+    /// The cause is kept as text: it is logged once, by the first.
+    pub fn replicate(&self) -> Self {
+        match self {
+            DbError::Unavailable(cause) => DbError::Unavailable(cause.to_string().into()),
+            DbError::NotFound(resource) => DbError::NotFound(*resource),
+            DbError::EmailTaken => DbError::EmailTaken,
+            DbError::Failed(cause) => DbError::Failed(cause.to_string().into()),
+        }
+    }
+}
+
+impl From<PoolError> for DbError {
+    fn from(error: PoolError) -> Self {
+        match error {
+            PoolError::Timeout(_) | PoolError::Backend(_) | PoolError::Closed => {
+                DbError::Unavailable(Box::new(error))
+            }
+            other => DbError::Failed(Box::new(other)),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        let transient = match error.code() {
+            // No SQLSTATE: the connection broke or the server went away.
+            None => true,
+            Some(code) => {
+                [
+                    SqlState::QUERY_CANCELED,
+                    SqlState::LOCK_NOT_AVAILABLE,
+                    SqlState::T_R_DEADLOCK_DETECTED,
+                    SqlState::T_R_SERIALIZATION_FAILURE,
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                    SqlState::TOO_MANY_CONNECTIONS,
+                ]
+                .contains(code)
+                    || code.code().starts_with("08")
+            }
+        };
+        if transient {
+            DbError::Unavailable(Box::new(error))
+        } else {
+            DbError::Failed(Box::new(error))
+        }
+    }
+}
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -131,13 +211,23 @@ fn describe_target(config: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{database}")
 }
 
-/// A pooled connection, or `503` when none is free within the pool wait.
-pub async fn client(pool: &Pool) -> Result<Object, ApiError> {
+/// Reads one column. A missing column or a type this code does not expect
+/// is a `Failed` call (a schema/code mismatch), never a panic.
+pub fn column<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a tokio_postgres::Row,
+    name: &str,
+) -> Result<T, DbError> {
+    row.try_get(name)
+        .map_err(|error| DbError::Failed(Box::new(error)))
+}
+
+/// A pooled connection, or `Unavailable` when none is free within the pool wait.
+pub async fn client(pool: &Pool) -> Result<Object, DbError> {
     Ok(pool.get().await?)
 }
 
-/// True when the database answers a trivial query.
-pub async fn is_ready(pool: &Pool) -> Result<(), ApiError> {
+/// Ok when the database answers a trivial query.
+pub async fn is_ready(pool: &Pool) -> Result<(), DbError> {
     let client = client(pool).await?;
     client.simple_query("SELECT 1").await?;
     Ok(())

@@ -1,7 +1,8 @@
 use tokio_postgres::Row;
 
+use super::{column, DbError};
+use crate::domain::Resource;
 use crate::domain::{NewVenue, Venue};
-use crate::error::{ApiError, Resource};
 
 const INSERT_VENUE: &str = "
     INSERT INTO venues (name, capacity) VALUES ($1, $2)
@@ -13,26 +14,26 @@ const SELECT_VENUE: &str = "
 pub async fn insert(
     client: &deadpool_postgres::Client,
     venue: &NewVenue,
-) -> Result<Venue, ApiError> {
+) -> Result<Venue, DbError> {
     let statement = client.prepare_cached(INSERT_VENUE).await?;
     let row = client
         .query_one(&statement, &[&venue.name, &venue.capacity])
         .await?;
-    Ok(from_row(&row))
+    from_row(&row)
 }
 
-pub async fn find(client: &deadpool_postgres::Client, id: i64) -> Result<Venue, ApiError> {
+pub async fn find(client: &deadpool_postgres::Client, id: i64) -> Result<Venue, DbError> {
     let statement = client.prepare_cached(SELECT_VENUE).await?;
     let row = client.query_opt(&statement, &[&id]).await?;
     row.map(|row| from_row(&row))
-        .ok_or(ApiError::NotFound(Resource::Venue))
+        .unwrap_or(Err(DbError::NotFound(Resource::Venue)))
 }
 
-fn from_row(row: &Row) -> Venue {
-    Venue {
-        id: row.get("id"),
-        name: row.get("name"),
-        capacity: row.get("capacity"),
-        created_at: row.get("created_at"),
-    }
+fn from_row(row: &Row) -> Result<Venue, DbError> {
+    Ok(Venue {
+        id: column(row, "id")?,
+        name: column(row, "name")?,
+        capacity: column(row, "capacity")?,
+        created_at: column(row, "created_at")?,
+    })
 }

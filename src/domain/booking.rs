@@ -2,8 +2,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::validation::ensure_positive_id;
-use crate::error::{ApiError, Resource};
+use super::validation::{ensure_positive_id, InvalidInput};
+use super::Resource;
 
 /// The body of `POST /bookings`, exactly as flash-sale load scripts send it.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -16,7 +16,7 @@ pub struct NewBooking {
 }
 
 impl NewBooking {
-    pub fn validate(self) -> Result<Self, ApiError> {
+    pub fn validate(self) -> Result<Self, InvalidInput> {
         ensure_positive_id("event_id", self.event_id)?;
         ensure_positive_id("user_id", self.user_id)?;
         Ok(self)
@@ -28,16 +28,6 @@ impl NewBooking {
 pub enum BookingStatus {
     Confirmed,
     Cancelled,
-}
-
-impl BookingStatus {
-    /// Maps the `bookings.status` column; the table's CHECK allows only these two.
-    pub fn from_column(value: &str) -> Self {
-        match value {
-            "cancelled" => BookingStatus::Cancelled,
-            _ => BookingStatus::Confirmed,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -60,14 +50,25 @@ pub enum BookingOutcome {
     UserNotFound,
 }
 
+/// Why a booking request got no seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BookingRefusal {
+    #[error("the event is sold out")]
+    SoldOut,
+    #[error("this user already holds a booking for this event")]
+    AlreadyBooked,
+    #[error("{0} not found")]
+    NotFound(Resource),
+}
+
 impl BookingOutcome {
-    pub fn into_result(self) -> Result<Booking, ApiError> {
+    pub fn into_result(self) -> Result<Booking, BookingRefusal> {
         match self {
             BookingOutcome::Booked(booking) => Ok(booking),
-            BookingOutcome::SoldOut => Err(ApiError::SoldOut),
-            BookingOutcome::AlreadyBooked => Err(ApiError::AlreadyBooked),
-            BookingOutcome::EventNotFound => Err(ApiError::NotFound(Resource::Event)),
-            BookingOutcome::UserNotFound => Err(ApiError::NotFound(Resource::User)),
+            BookingOutcome::SoldOut => Err(BookingRefusal::SoldOut),
+            BookingOutcome::AlreadyBooked => Err(BookingRefusal::AlreadyBooked),
+            BookingOutcome::EventNotFound => Err(BookingRefusal::NotFound(Resource::Event)),
+            BookingOutcome::UserNotFound => Err(BookingRefusal::NotFound(Resource::User)),
         }
     }
 }

@@ -4,8 +4,9 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::validation::{clean_text, ensure_positive_id, MAX_EMAIL_CHARS, MAX_NAME_CHARS};
-use crate::error::ApiError;
+use super::validation::{
+    clean_text, ensure_positive_id, InvalidInput, MAX_EMAIL_CHARS, MAX_NAME_CHARS,
+};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -17,9 +18,9 @@ pub struct NewVenue {
 }
 
 impl NewVenue {
-    pub fn validate(self) -> Result<Self, ApiError> {
+    pub fn validate(self) -> Result<Self, InvalidInput> {
         if self.capacity <= 0 {
-            return Err(ApiError::invalid(
+            return Err(InvalidInput::new(
                 "invalid_capacity",
                 format!("capacity must be a positive integer, got {}", self.capacity),
             ));
@@ -54,16 +55,16 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn validate(self) -> Result<Self, ApiError> {
+    pub fn validate(self) -> Result<Self, InvalidInput> {
         ensure_positive_id("venue_id", self.venue_id)?;
         if !(1970..=9999).contains(&self.starts_at.year()) {
-            return Err(ApiError::invalid(
+            return Err(InvalidInput::new(
                 "invalid_field",
                 "starts_at must fall between the years 1970 and 9999",
             ));
         }
         if let Some(capacity) = self.capacity.filter(|&c| c <= 0) {
-            return Err(ApiError::invalid(
+            return Err(InvalidInput::new(
                 "invalid_capacity",
                 format!("capacity must be a positive integer, got {capacity}"),
             ));
@@ -104,14 +105,14 @@ pub struct NewUser {
 }
 
 impl NewUser {
-    pub fn validate(self) -> Result<Self, ApiError> {
+    pub fn validate(self) -> Result<Self, InvalidInput> {
         let email = clean_text("email", &self.email, MAX_EMAIL_CHARS)?;
         let well_formed = email
             .split_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
             && !email.chars().any(char::is_whitespace);
         if !well_formed {
-            return Err(ApiError::invalid(
+            return Err(InvalidInput::new(
                 "invalid_field",
                 "email must look like name@domain",
             ));

@@ -1,7 +1,22 @@
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::ApiError;
+/// Input that breaks a rule; `code` is the stable name clients switch on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct InvalidInput {
+    pub code: &'static str,
+    pub detail: String,
+}
+
+impl InvalidInput {
+    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
 
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_EMAIL_CHARS: usize = 320;
@@ -9,11 +24,11 @@ pub const DEFAULT_PAGE_SIZE: i64 = 100;
 pub const MAX_PAGE_SIZE: i64 = 1_000;
 
 /// Ids are positive; anything else can only be a client mistake.
-pub fn ensure_positive_id(field: &str, id: i64) -> Result<i64, ApiError> {
+pub fn ensure_positive_id(field: &str, id: i64) -> Result<i64, InvalidInput> {
     if id > 0 {
         Ok(id)
     } else {
-        Err(ApiError::invalid(
+        Err(InvalidInput::new(
             "invalid_id",
             format!("{field} must be a positive integer, got {id}"),
         ))
@@ -23,18 +38,18 @@ pub fn ensure_positive_id(field: &str, id: i64) -> Result<i64, ApiError> {
 /// Trims and checks a human-readable text field. PostgreSQL text cannot hold
 /// NUL, so control characters are refused here rather than failing in SQL.
 /// The length bound applies to the text as sent, as the OpenAPI schema says.
-pub fn clean_text(field: &str, value: &str, max_chars: usize) -> Result<String, ApiError> {
+pub fn clean_text(field: &str, value: &str, max_chars: usize) -> Result<String, InvalidInput> {
     let sent_chars = value.chars().count();
     let value = value.trim();
     let chars = value.chars().count();
     if chars == 0 || sent_chars > max_chars {
-        return Err(ApiError::invalid(
+        return Err(InvalidInput::new(
             "invalid_field",
             format!("{field} must be 1 to {max_chars} characters, got {sent_chars}"),
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
+        return Err(InvalidInput::new(
             "invalid_field",
             format!("{field} must not contain control characters"),
         ));
@@ -55,17 +70,17 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    pub fn validate(&self) -> Result<crate::domain::PageRequest, ApiError> {
+    pub fn validate(&self) -> Result<crate::domain::PageRequest, InvalidInput> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-            return Err(ApiError::invalid(
+            return Err(InvalidInput::new(
                 "invalid_query",
                 format!("limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}"),
             ));
         }
         let after_id = self.after_id.unwrap_or(0);
         if after_id < 0 {
-            return Err(ApiError::invalid(
+            return Err(InvalidInput::new(
                 "invalid_query",
                 format!("after_id must not be negative, got {after_id}"),
             ));
@@ -82,11 +97,11 @@ mod tests {
     fn ids_must_be_positive() {
         assert_eq!(ensure_positive_id("event_id", 1).unwrap(), 1);
         assert_eq!(
-            ensure_positive_id("event_id", 0).unwrap_err().code(),
+            ensure_positive_id("event_id", 0).unwrap_err().code,
             "invalid_id"
         );
         assert_eq!(
-            ensure_positive_id("event_id", -7).unwrap_err().code(),
+            ensure_positive_id("event_id", -7).unwrap_err().code,
             "invalid_id"
         );
     }

@@ -1,6 +1,6 @@
 use actix_web::http::header::HeaderMap;
 
-use crate::error::ApiError;
+use crate::domain::InvalidInput;
 
 pub const HEADER: &str = "Idempotency-Key";
 const MAX_LENGTH: usize = 255;
@@ -11,17 +11,17 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     /// The request's key, if it sent one.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, ApiError> {
+    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, InvalidInput> {
         headers
             .get(HEADER)
             .map(|value| Self::parse(value.as_bytes()))
             .transpose()
     }
 
-    pub fn parse(value: &[u8]) -> Result<Self, ApiError> {
+    pub fn parse(value: &[u8]) -> Result<Self, InvalidInput> {
         let visible_ascii = value.iter().all(|byte| (0x21..=0x7e).contains(byte));
         if value.is_empty() || value.len() > MAX_LENGTH || !visible_ascii {
-            return Err(ApiError::invalid(
+            return Err(InvalidInput::new(
                 "invalid_idempotency_key",
                 format!("{HEADER} must be 1 to {MAX_LENGTH} visible ASCII characters"),
             ));

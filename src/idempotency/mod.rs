@@ -1,5 +1,9 @@
 //! Idempotent retries of `POST /bookings` and `DELETE /bookings/{id}`.
 //!
+//! This is part of the HTTP edge: what it stores and replays is the answer a
+//! client got (status and body). It returns a [`StoredResponse`]; the route
+//! turns it into an HTTP response (`routes::idempotent`).
+//!
 //! A request with an `Idempotency-Key` runs in one explicit transaction:
 //! take the key's advisory lock (held → `409 request_in_progress`), look for
 //! a stored outcome (same request → replay it; different request →
@@ -14,7 +18,7 @@ mod persistence;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::ResponseError;
 use deadpool_postgres::{Pool, Transaction};
 use serde::Serialize;
 
@@ -24,14 +28,13 @@ use crate::error::ApiError;
 pub use key::IdempotencyKey;
 pub use persistence::delete_expired;
 
-/// Marks a response replayed from a stored outcome.
-pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
-
 /// A response as stored for replay.
 #[derive(Debug)]
 pub struct StoredResponse {
     pub status: u16,
     pub body: String,
+    /// True when this is a stored answer given again, not a new one.
+    pub replayed: bool,
 }
 
 impl StoredResponse {
@@ -45,29 +48,16 @@ impl StoredResponse {
             Ok(value) => Ok(Self {
                 status: status.as_u16(),
                 body: serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?,
+                replayed: false,
             }),
             Err(error @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => Err(error),
             Err(refusal) => Ok(Self {
                 status: refusal.status_code().as_u16(),
                 body: serde_json::to_string(&refusal.problem())
                     .map_err(|e| ApiError::Internal(e.into()))?,
+                replayed: false,
             }),
         }
-    }
-
-    pub fn into_response(self, replayed: bool) -> HttpResponse {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let content_type = if status.is_success() {
-            "application/json"
-        } else {
-            "application/problem+json"
-        };
-        let mut response = HttpResponse::build(status);
-        response.content_type(content_type);
-        if replayed {
-            response.insert_header((REPLAYED_HEADER, "true"));
-        }
-        response.body(self.body)
     }
 }
 
@@ -80,22 +70,22 @@ pub async fn run_once<T, F>(
     ttl: Duration,
     success: StatusCode,
     work: F,
-) -> Result<HttpResponse, ApiError>
+) -> Result<StoredResponse, ApiError>
 where
     T: Serialize,
     F: AsyncFnOnce(&Transaction<'_>) -> Result<T, ApiError>,
 {
     let mut client = db::client(pool).await?;
-    let transaction = client.transaction().await?;
+    let transaction = client.transaction().await.map_err(db::DbError::from)?;
     match persistence::claim(&transaction, key, fingerprint, ttl).await? {
         persistence::Claim::InProgress => Err(ApiError::RequestInProgress),
         persistence::Claim::Reused => Err(ApiError::IdempotencyKeyReused),
-        persistence::Claim::Replay(stored) => Ok(stored.into_response(true)),
+        persistence::Claim::Replay(stored) => Ok(stored),
         persistence::Claim::Claimed => {
             let stored = StoredResponse::from_outcome(success, work(&transaction).await)?;
             persistence::save(&transaction, key, fingerprint, &stored).await?;
-            transaction.commit().await?;
-            Ok(stored.into_response(false))
+            transaction.commit().await.map_err(db::DbError::from)?;
+            Ok(stored)
         }
     }
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 
 use super::{IdempotencyKey, StoredResponse};
-use crate::error::ApiError;
+use crate::db::{column, DbError};
 
 /// Holds the key until the transaction ends; fails at once when another
 /// transaction holds it (the first request is still in flight).
@@ -43,12 +43,10 @@ pub async fn claim(
     key: &IdempotencyKey,
     fingerprint: &str,
     ttl: Duration,
-) -> Result<Claim, ApiError> {
+) -> Result<Claim, DbError> {
     let statement = transaction.prepare_cached(TRY_LOCK_KEY).await?;
-    let locked: bool = transaction
-        .query_one(&statement, &[&key.as_str()])
-        .await?
-        .get(0);
+    let row = transaction.query_one(&statement, &[&key.as_str()]).await?;
+    let locked: bool = column(&row, "pg_try_advisory_xact_lock")?;
     if !locked {
         return Ok(Claim::InProgress);
     }
@@ -60,14 +58,15 @@ pub async fn claim(
     else {
         return Ok(Claim::Claimed);
     };
-    let stored_fingerprint: &str = row.get("request_fingerprint");
+    let stored_fingerprint: &str = column(&row, "request_fingerprint")?;
     if stored_fingerprint != fingerprint {
         return Ok(Claim::Reused);
     }
-    let status: i16 = row.get("response_status");
+    let status: i16 = column(&row, "response_status")?;
     Ok(Claim::Replay(StoredResponse {
         status: status as u16,
-        body: row.get("response_body"),
+        body: column(&row, "response_body")?,
+        replayed: true,
     }))
 }
 
@@ -76,7 +75,7 @@ pub async fn save(
     key: &IdempotencyKey,
     fingerprint: &str,
     response: &StoredResponse,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let statement = transaction.prepare_cached(STORE).await?;
     let status = response.status as i16;
     transaction
@@ -89,7 +88,7 @@ pub async fn save(
 }
 
 /// Deletes keys older than `ttl`, chunk by chunk; returns how many.
-pub async fn delete_expired(pool: &Pool, ttl: Duration) -> Result<u64, ApiError> {
+pub async fn delete_expired(pool: &Pool, ttl: Duration) -> Result<u64, DbError> {
     let client = crate::db::client(pool).await?;
     let statement = client.prepare_cached(DELETE_EXPIRED).await?;
     let ttl_seconds = ttl.as_secs_f64();

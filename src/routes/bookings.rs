@@ -2,13 +2,14 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use deadpool_postgres::Pool;
 
+use super::idempotent;
 use super::json_object::JsonObject;
 use crate::booking::Booker;
+use crate::configuration::Limits;
 use crate::db;
 use crate::domain::{ensure_positive_id, Booking, NewBooking};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::startup::Limits;
 
 /// Books one seat. The body is exactly `{"event_id": .., "user_id": ..}`.
 ///
@@ -43,19 +44,20 @@ pub async fn create(
         );
         // A keyed request books in its own transaction, so the key is stored
         // in the very transaction that books the seat.
-        return idempotency::run_once(
+        let stored = idempotency::run_once(
             &pool,
             &key,
             &fingerprint,
             limits.idempotency_ttl,
             StatusCode::CREATED,
             async |transaction| {
-                db::bookings::book(transaction, request)
+                Ok(db::bookings::book(transaction, request)
                     .await?
-                    .into_result()
+                    .into_result()?)
             },
         )
-        .await;
+        .await?;
+        return Ok(idempotent::respond(stored));
     }
     let booking = booker.book(&pool, request).await?.into_result()?;
     Ok(HttpResponse::Created()
@@ -97,15 +99,16 @@ pub async fn cancel(
     let id = ensure_positive_id("id", id.into_inner())?;
     if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
         let fingerprint = format!("DELETE /bookings/{id}");
-        return idempotency::run_once(
+        let stored = idempotency::run_once(
             &pool,
             &key,
             &fingerprint,
             limits.idempotency_ttl,
             StatusCode::OK,
-            async |transaction| db::bookings::cancel(transaction, id).await,
+            async |transaction| Ok(db::bookings::cancel(transaction, id).await?),
         )
-        .await;
+        .await?;
+        return Ok(idempotent::respond(stored));
     }
     let client = db::client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::bookings::cancel(&client, id).await?))

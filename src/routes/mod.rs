@@ -4,6 +4,7 @@
 pub mod bookings;
 pub mod events;
 pub mod health;
+mod idempotent;
 mod json_object;
 pub mod users;
 pub mod venues;

@@ -2,6 +2,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use flashbook::booking::test_hooks::PANICKING_USER_ID;
+use futures_util::future::join_all;
+
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with, AppOptions, TestApp};
 
 #[tokio::test]
@@ -259,9 +262,9 @@ async fn bookings_are_listed_per_event_and_per_user_page_by_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_database_gives_503_with_retry_after_within_the_bounds() {
     let app = spawn_app_with(AppOptions {
-        pool_size: 1,
-        pool_wait: Duration::from_millis(300),
-        lock_timeout: Duration::from_millis(1_500),
+        pool_size: Some(1),
+        pool_wait: Some(Duration::from_millis(300)),
+        lock_timeout: Some(Duration::from_millis(1_500)),
         ..AppOptions::default()
     })
     .await;
@@ -297,7 +300,7 @@ async fn a_busy_database_gives_503_with_retry_after_within_the_bounds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timed_out_requests_still_queued_are_not_booked() {
     let app = spawn_app_with(AppOptions {
-        request_timeout: Duration::from_millis(300),
+        request_timeout: Some(Duration::from_millis(300)),
         ..AppOptions::default()
     })
     .await;
@@ -332,6 +335,62 @@ async fn timed_out_requests_still_queued_are_not_booked() {
     );
     let state = app.sale_state(event).await;
     assert_eq!(state.counter, state.confirmed);
+}
+
+/// A batch that fails inside its worker (a panic, forced through the
+/// `test-hooks` feature) answers every request it had taken and every request
+/// queued behind it, and the event books again at once: nothing waits for a
+/// worker that is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_worker_that_fails_does_not_wedge_its_event() {
+    // Batches of two; a wedged event would answer 503 request_timeout.
+    let app = spawn_app_with(AppOptions {
+        batch_max: Some(2),
+        request_timeout: Some(Duration::from_secs(3)),
+        ..AppOptions::default()
+    })
+    .await;
+    let event = app.create_sale(5).await;
+    let users = app.insert_users(4).await;
+
+    // Batch 1 (users[0]) waits on the lock in the database while batch 2
+    // (the failing one, with users[1]) and the start of batch 3 (users[2])
+    // queue behind it, in this order.
+    let mut blocker = app.db().await;
+    let lock = lock_event_row(&mut blocker, event).await;
+    let queued_in_order = [users[0], PANICKING_USER_ID, users[1], users[2]];
+    let answers = join_all(queued_in_order.iter().enumerate().map(|(place, &user)| {
+        let app = &app;
+        async move {
+            tokio::time::sleep(Duration::from_millis(100 * place as u64)).await;
+            app.book(event, user).await
+        }
+    }));
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        lock.rollback().await.unwrap();
+    };
+    let (answers, ()) = tokio::join!(answers, release);
+    let [first, failing, same_batch, queued_behind] = <[_; 4]>::try_from(answers).unwrap();
+
+    assert_eq!(first.status(), 201);
+    for response in [failing, same_batch] {
+        let body = assert_problem(response, 500, "booking_interrupted").await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("unknown"),
+            "{body}"
+        );
+    }
+    assert_eq!(queued_behind.headers()["retry-after"], "1");
+    assert_problem(queued_behind, 503, "booking_not_attempted").await;
+
+    assert_eq!(
+        app.book(event, users[3]).await.status(),
+        201,
+        "the next booking for the event gets a new worker"
+    );
+    let state = app.sale_state(event).await;
+    assert_eq!((state.confirmed, state.counter), (2, 2));
 }
 
 /// Holds the event row's lock, as a long booking transaction would, until the

@@ -103,7 +103,7 @@ async fn sale_of_50_to_500_buyers(app: &TestApp, base: &str) -> (Tally, SaleStat
 /// The service in each booking mode: 1 = one transaction per request.
 async fn spawn_app_batching(batch_max: usize) -> TestApp {
     spawn_app_with(AppOptions {
-        batch_max,
+        batch_max: Some(batch_max),
         ..AppOptions::default()
     })
     .await

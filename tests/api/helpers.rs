@@ -24,26 +24,16 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
-/// Settings a test may change before the app starts.
+/// Settings a test changes before the app starts; everything left `None`
+/// keeps the service's own default (`flashbook::configuration`).
+#[derive(Debug, Default)]
 pub struct AppOptions {
-    pub pool_size: usize,
-    pub pool_wait: Duration,
-    pub lock_timeout: Duration,
+    pub pool_size: Option<usize>,
+    pub pool_wait: Option<Duration>,
+    pub lock_timeout: Option<Duration>,
     /// 1 books each request in its own transaction; more batches them.
-    pub batch_max: usize,
-    pub request_timeout: Duration,
-}
-
-impl Default for AppOptions {
-    fn default() -> Self {
-        Self {
-            pool_size: 16,
-            pool_wait: Duration::from_secs(2),
-            lock_timeout: Duration::from_secs(3),
-            batch_max: 256,
-            request_timeout: Duration::from_secs(10),
-        }
-    }
+    pub batch_max: Option<usize>,
+    pub request_timeout: Option<Duration>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -70,24 +60,23 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
 
 pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
     let url = database_url.to_owned();
-    let pool_size = options.pool_size.to_string();
-    let pool_wait = options.pool_wait.as_millis().to_string();
-    let lock_timeout = options.lock_timeout.as_millis().to_string();
-    let batch_max = options.batch_max.to_string();
-    let request_timeout = options.request_timeout.as_millis().to_string();
-    Settings::from_lookup(move |name| match name {
+    let mut settings = Settings::from_lookup(move |name| match name {
         "DATABASE_URL" => Some(url.clone()),
         "FLASHBOOK_PORT" => Some("0".into()),
         "FLASHBOOK_WORKERS" => Some("2".into()),
-        "FLASHBOOK_POOL_SIZE" => Some(pool_size.clone()),
-        "FLASHBOOK_POOL_WAIT_MS" => Some(pool_wait.clone()),
-        "FLASHBOOK_LOCK_TIMEOUT_MS" => Some(lock_timeout.clone()),
-        "FLASHBOOK_BATCH_MAX" => Some(batch_max.clone()),
-        "FLASHBOOK_REQUEST_TIMEOUT_MS" => Some(request_timeout.clone()),
         "FLASHBOOK_ADMIN_TOKEN" => Some(ADMIN_TOKEN.into()),
         _ => None,
     })
-    .expect("test settings are valid")
+    .expect("test settings are valid");
+    let database = &mut settings.database;
+    database.pool_size = options.pool_size.unwrap_or(database.pool_size);
+    database.pool_wait = options.pool_wait.unwrap_or(database.pool_wait);
+    database.lock_timeout = options.lock_timeout.unwrap_or(database.lock_timeout);
+    settings.batch_max = options.batch_max.unwrap_or(settings.batch_max);
+    settings.limits.request_timeout = options
+        .request_timeout
+        .unwrap_or(settings.limits.request_timeout);
+    settings
 }
 
 impl TestApp {
