@@ -73,3 +73,29 @@ pg_create_database() {
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# pg_start_test_cluster OWNER_PID: a throwaway cluster for the integration
+# tests (tests/api/helpers.rs runs this when DATABASE_URL is unset). Their
+# databases are disposable, so it trades durability for speed (fsync off).
+# Prints the superuser URL. A watchdog stops and removes the cluster once
+# OWNER_PID (the test process) is gone, keeping its log in
+# ${TMPDIR:-/tmp}/flashbook-test-postgres.log.
+pg_start_test_cluster() {
+    local owner=$1 dir port
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-test-pg.XXXXXX")
+    chmod 755 "$dir"
+    port=$(free_port)
+    pg_init_cluster "$dir/data" || return 1
+    pg_start_cluster "$dir/data" "$port" "$dir/postgres.log" \
+        -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off || {
+        tail -n 20 "$dir/postgres.log" >&2
+        return 1
+    }
+    (
+        while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+        pg_stop_cluster "$dir/data"
+        cp "$dir/postgres.log" "${TMPDIR:-/tmp}/flashbook-test-postgres.log"
+        rm -rf "$dir"
+    ) </dev/null >/dev/null 2>&1 &
+    echo "postgres://postgres@127.0.0.1:$port/postgres"
+}

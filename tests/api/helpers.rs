@@ -2,9 +2,9 @@
 //!
 //! The admin connection comes from `DATABASE_URL` when set (a role that may
 //! CREATE DATABASE). Otherwise the tests start a throwaway PostgreSQL cluster
-//! of their own, which a watchdog stops when the test process exits.
+//! with the project's one shell helper for it (`pg_start_test_cluster` in
+//! ci/lib/postgres.sh), whose watchdog stops it when the test process exits.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -271,110 +271,22 @@ fn admin_database_url() -> &'static str {
 }
 
 fn start_throwaway_cluster() -> String {
-    let bin = postgres_bin_dir();
-    let dir = std::env::temp_dir().join(format!("flashbook-test-pg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let as_root = is_root();
-    if as_root {
-        run(Command::new("chown").arg("postgres").arg(&dir));
-    }
-    let port = free_port();
-    let data = dir.join("data");
-    run(pg_command(&bin, "initdb", as_root)
-        .args(["-A", "trust", "-U", "postgres", "-D"])
-        .arg(&data));
-    let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off",
-        dir.display()
-    );
-    run(pg_command(&bin, "pg_ctl", as_root)
-        .args(["-w", "-D"])
-        .arg(&data)
-        .args(["-l"])
-        .arg(dir.join("log"))
-        .args(["-o", &options, "start"]));
-    // Stops the cluster and removes it once this test process is gone.
-    let stop = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runas}{pg_ctl} -D {data} -m immediate stop; rm -rf {dir}",
-        pid = std::process::id(),
-        runas = if as_root { "runuser -u postgres -- " } else { "" },
-        pg_ctl = bin.join("pg_ctl").display(),
-        data = data.display(),
-        dir = dir.display(),
-    );
-    #[allow(
-        clippy::zombie_processes,
-        reason = "the watchdog must outlive this process"
-    )]
-    Command::new("sh")
-        .args(["-c", &stop])
+    let helpers = concat!(env!("CARGO_MANIFEST_DIR"), "/ci/lib/postgres.sh");
+    let output = Command::new("bash")
+        .args(["-c", r#"source "$1" && pg_start_test_cluster "$2""#, "bash"])
+        .arg(helpers)
+        .arg(std::process::id().to_string())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start cluster watchdog");
-    format!("postgres://postgres@127.0.0.1:{port}/postgres")
-}
-
-fn postgres_bin_dir() -> PathBuf {
-    let on_path = Command::new("sh")
-        .args(["-c", "command -v initdb"])
+        .stderr(Stdio::inherit())
         .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    if let Some(parent) = on_path.as_deref().and_then(Path::parent) {
-        return parent.to_owned();
-    }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path().join("bin"))
-        .filter(|bin| bin.join("initdb").exists())
-        .collect();
-    versions.sort();
-    versions.pop().expect(
-        "no PostgreSQL server found: set DATABASE_URL to a server the tests may create databases on, \
-         or install one (apt-get install postgresql)",
-    )
-}
-
-fn pg_command(bin: &Path, program: &str, as_root: bool) -> Command {
-    if as_root {
-        // initdb and postgres refuse to run as root.
-        let mut command = Command::new("runuser");
-        command
-            .args(["-u", "postgres", "--"])
-            .arg(bin.join(program));
-        command
-    } else {
-        Command::new(bin.join(program))
-    }
-}
-
-fn run(command: &mut Command) {
-    let output = command.output().expect("command starts");
+        .expect("run bash");
     assert!(
         output.status.success(),
-        "{command:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        "could not start a PostgreSQL for the tests ({helpers}); install one (apt-get install \
+         postgresql) or set DATABASE_URL to a server the tests may create databases on"
     );
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    String::from_utf8(output.stdout)
+        .expect("a URL")
+        .trim()
+        .to_owned()
 }
