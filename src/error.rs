@@ -53,7 +53,7 @@ pub enum ApiError {
     #[error("no route for this method and path")]
     RouteNotFound,
     #[error("this method is not allowed on this path")]
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed { allow: String },
     /// The database could not serve the request in time: no free connection,
     /// a lost connection, a statement or lock timeout. Safe to retry.
     #[error("the database is busy or unreachable, retry shortly")]
@@ -177,7 +177,7 @@ impl ResponseError for ApiError {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         if let ApiError::MethodNotAllowed { allow } = self {
-            response.insert_header((header::ALLOW, *allow));
+            response.insert_header((header::ALLOW, allow.as_str()));
         }
         response.json(self.problem())
     }

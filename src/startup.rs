@@ -10,6 +10,7 @@ use actix_web::middleware::{from_fn, Logger, Next};
 use actix_web::{web, App, HttpServer};
 use deadpool_postgres::Pool;
 use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::authentication::AdminToken;
@@ -104,10 +105,10 @@ fn serve(
     let booker = web::Data::new(shared.booker);
     let admin_token = web::Data::new(shared.admin_token);
     let limits = web::Data::new(shared.limits);
-    let openapi = ApiDoc::openapi();
     let request_timeout = shared.limits.request_timeout;
     let mut server = HttpServer::new(move || {
-        App::new()
+        // One registration gives the routes and the document's paths.
+        let (app, document) = App::new()
             .wrap(from_fn(move |request, next| {
                 bound_request_time(request_timeout, request, next)
             }))
@@ -116,11 +117,14 @@ fn serve(
             .app_data(booker.clone())
             .app_data(admin_token.clone())
             .app_data(limits.clone())
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
             .configure(routes::configure)
-            .service(
-                SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi.clone()),
-            )
-            .default_service(web::to(routes::route_not_found))
+            .split_for_parts();
+        let allowed = routes::AllowedMethods::from_document(&document);
+        app.service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
+            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", document))
+            .default_service(routes::fallback(allowed))
     })
     // A flash sale opens thousands of connections at once.
     .backlog(4096)

@@ -77,7 +77,7 @@ where
 {
     let mut client = db::client(pool).await?;
     let transaction = client.transaction().await.map_err(db::DbError::from)?;
-    match persistence::claim(&transaction, key, fingerprint, ttl).await? {
+    let answer = match persistence::claim(&transaction, key, fingerprint, ttl).await? {
         persistence::Claim::InProgress => Err(ApiError::RequestInProgress),
         persistence::Claim::Reused => Err(ApiError::IdempotencyKeyReused),
         persistence::Claim::Replay(stored) => Ok(stored),
@@ -85,7 +85,12 @@ where
             let stored = StoredResponse::from_outcome(success, work(&transaction).await)?;
             persistence::save(&transaction, key, fingerprint, &stored).await?;
             transaction.commit().await.map_err(db::DbError::from)?;
-            Ok(stored)
+            return Ok(stored);
         }
-    }
+    };
+    // Release the key's lock before answering: a transaction merely dropped
+    // rolls back later, and until then a retry on another connection would
+    // be told the request is still in progress.
+    transaction.rollback().await.map_err(db::DbError::from)?;
+    answer
 }

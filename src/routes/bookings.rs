@@ -1,4 +1,5 @@
 use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 use deadpool_postgres::Pool;
 
@@ -15,7 +16,7 @@ use crate::idempotency::{self, IdempotencyKey};
 ///
 /// With an `Idempotency-Key`, a retry of the same request replays the first
 /// outcome (header `Idempotent-Replayed: true`) instead of booking again.
-#[utoipa::path(post, path = "/bookings", tag = "bookings", request_body = NewBooking,
+#[utoipa::path(tag = "bookings", request_body = NewBooking,
     params(IdempotencyKeyHeader),
     responses(
         (status = 201, description = "Booked", body = Booking),
@@ -29,6 +30,7 @@ use crate::idempotency::{self, IdempotencyKey};
         (status = 503, description = "no database connection free in time; see Retry-After",
          body = Problem, content_type = "application/problem+json"),
     ))]
+#[post("/bookings")]
 pub async fn create(
     http: HttpRequest,
     pool: web::Data<Pool>,
@@ -65,7 +67,7 @@ pub async fn create(
         .json(booking))
 }
 
-#[utoipa::path(get, path = "/bookings/{id}", tag = "bookings",
+#[utoipa::path(tag = "bookings",
     params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, body = Booking),
@@ -73,6 +75,7 @@ pub async fn create(
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[get("/bookings/{id}")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let client = db::client(&pool).await?;
@@ -81,7 +84,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 
 /// Cancels a booking and puts its seat back on sale. Cancelling an already
 /// cancelled booking is not an error: it returns the booking unchanged.
-#[utoipa::path(delete, path = "/bookings/{id}", tag = "bookings",
+#[utoipa::path(tag = "bookings",
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
     responses(
         (status = 200, description = "The cancelled booking", body = Booking),
@@ -90,6 +93,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[delete("/bookings/{id}")]
 pub async fn cancel(
     http: HttpRequest,
     pool: web::Data<Pool>,

@@ -1,3 +1,4 @@
+use actix_web::{get, post};
 use actix_web::{http::header, web, HttpResponse};
 use deadpool_postgres::Pool;
 
@@ -7,7 +8,7 @@ use crate::db;
 use crate::domain::{ensure_positive_id, BookingPage, Event, NewEvent, PageQuery};
 use crate::error::{ApiError, Problem};
 
-#[utoipa::path(post, path = "/events", tag = "events", request_body = NewEvent,
+#[utoipa::path(tag = "events", request_body = NewEvent,
     security(("admin_token" = [])),
     responses(
         (status = 201, body = Event),
@@ -19,6 +20,7 @@ use crate::error::{ApiError, Problem};
          content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[post("/events")]
 pub async fn create(
     _admin: Admin,
     pool: web::Data<Pool>,
@@ -40,7 +42,7 @@ pub async fn create(
         .json(event))
 }
 
-#[utoipa::path(get, path = "/events/{id}", tag = "events",
+#[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, description = "The event with capacity, booked and remaining seats", body = Event),
@@ -48,6 +50,7 @@ pub async fn create(
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[get("/events/{id}")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let client = db::client(&pool).await?;
@@ -55,7 +58,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 }
 
 /// The event's bookings (confirmed and cancelled), oldest first.
-#[utoipa::path(get, path = "/events/{id}/bookings", tag = "events",
+#[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1), PageQuery),
     responses(
         (status = 200, body = BookingPage),
@@ -63,6 +66,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[get("/events/{id}/bookings")]
 pub async fn bookings(
     pool: web::Data<Pool>,
     id: web::Path<i64>,

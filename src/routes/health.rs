@@ -1,3 +1,4 @@
+use actix_web::get;
 use actix_web::{web, HttpResponse};
 use deadpool_postgres::Pool;
 use serde_json::json;
@@ -6,19 +7,21 @@ use crate::db;
 use crate::error::ApiError;
 
 /// The process is up and serving HTTP.
-#[utoipa::path(get, path = "/health", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses((status = 200, description = "Process alive", example = json!({"status": "ok"}))))]
+#[get("/health")]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// The database answers, so bookings can be taken.
-#[utoipa::path(get, path = "/ready", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses(
         (status = 200, description = "Database reachable", example = json!({"status": "ready"})),
         (status = 503, description = "Database unreachable", body = crate::error::Problem,
          content_type = "application/problem+json"),
     ))]
+#[get("/ready")]
 pub async fn ready(pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
     db::is_ready(&pool).await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ready"})))

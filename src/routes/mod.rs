@@ -1,5 +1,7 @@
-//! HTTP routes, one module per resource, and the extractor settings that turn
-//! every malformed request into a problem+json answer.
+//! HTTP routes, one module per resource; `configure`, which registers each
+//! route once, for the router and the OpenAPI document together; the
+//! `404`/`405` answer for requests no route takes; and the extractor settings
+//! that turn every malformed request into a problem+json answer.
 
 pub mod bookings;
 pub mod events;
@@ -9,16 +11,27 @@ mod json_object;
 pub mod users;
 pub mod venues;
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, Route};
+use utoipa::openapi::{OpenApi, PathItem};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 
 /// Largest accepted JSON body. Every request body here is a few short fields.
 pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Every API route, each registered once. A handler carries
+/// `#[utoipa::path(..)]` (tag, parameters, responses) above an actix method
+/// attribute such as `#[get("/events/{id}")]`, the one place its method and
+/// path are written; `service` adds it to the router and to the OpenAPI
+/// document in one call, and [`fallback`] reads `405`/`Allow` from that
+/// document. A new route goes here and nowhere else; `tests/api/routes.rs`
+/// fails if the served routes and the document differ.
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(MAX_JSON_BODY_BYTES)
@@ -26,40 +39,78 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .app_data(web::PathConfig::default().error_handler(path_error))
     .app_data(web::QueryConfig::default().error_handler(query_error))
-    .service(web::resource("/swagger-ui").to(|| async {
-        HttpResponse::PermanentRedirect()
-            .insert_header((header::LOCATION, "/swagger-ui/"))
-            .finish()
-    }))
-    .service(resource("/health", "GET").route(web::get().to(health::health)))
-    .service(resource("/ready", "GET").route(web::get().to(health::ready)))
-    .service(resource("/venues", "POST").route(web::post().to(venues::create)))
-    .service(resource("/venues/{id}", "GET").route(web::get().to(venues::get)))
-    .service(resource("/events", "POST").route(web::post().to(events::create)))
-    .service(resource("/events/{id}", "GET").route(web::get().to(events::get)))
-    .service(resource("/events/{id}/bookings", "GET").route(web::get().to(events::bookings)))
-    .service(resource("/users", "POST").route(web::post().to(users::create)))
-    .service(resource("/users/{id}", "GET").route(web::get().to(users::get)))
-    .service(resource("/users/{id}/bookings", "GET").route(web::get().to(users::bookings)))
-    .service(resource("/bookings", "POST").route(web::post().to(bookings::create)))
-    .service(
-        resource("/bookings/{id}", "GET, DELETE")
-            .route(web::get().to(bookings::get))
-            .route(web::delete().to(bookings::cancel)),
-    );
+    .service(health::health)
+    .service(health::ready)
+    .service(venues::create)
+    .service(venues::get)
+    .service(events::create)
+    .service(events::get)
+    .service(events::bookings)
+    .service(users::create)
+    .service(users::get)
+    .service(users::bookings)
+    .service(bookings::create)
+    .service(bookings::get)
+    .service(bookings::cancel);
 }
 
-/// A resource whose unmatched methods get a problem+json `405` naming the
-/// methods it `allow`s.
-fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        Err::<String, _>(ApiError::MethodNotAllowed { allow })
-    }))
+/// The `Allow` value of each path in the OpenAPI document, keyed by the path
+/// as written there (`/bookings/{id}`), which is the route's actix pattern.
+#[derive(Clone, Debug)]
+pub struct AllowedMethods(Rc<HashMap<String, String>>);
+
+impl AllowedMethods {
+    /// Reads the registered routes' document (`UtoipaApp::split_for_parts`).
+    pub fn from_document(document: &OpenApi) -> Self {
+        let allow = document
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| (path.clone(), allow_header(item)))
+            .collect();
+        Self(Rc::new(allow))
+    }
+
+    /// The methods the route with this pattern answers, e.g. `GET, DELETE`.
+    pub fn get(&self, pattern: &str) -> Option<&str> {
+        self.0.get(pattern).map(String::as_str)
+    }
 }
 
-/// Answer for any path no route matches.
-pub async fn route_not_found() -> Result<String, ApiError> {
-    Err(ApiError::RouteNotFound)
+/// The operations of a path item, in the order `PathItem` lists them.
+fn allow_header(item: &PathItem) -> String {
+    [
+        ("GET", &item.get),
+        ("PUT", &item.put),
+        ("POST", &item.post),
+        ("DELETE", &item.delete),
+        ("OPTIONS", &item.options),
+        ("HEAD", &item.head),
+        ("PATCH", &item.patch),
+        ("TRACE", &item.trace),
+    ]
+    .into_iter()
+    .filter(|(_, operation)| operation.is_some())
+    .map(|(method, _)| method)
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// Answers every request no route took: a problem+json `405` with `Allow` when
+/// a documented route has this path (the router still knows its pattern after
+/// the route's method guard refused the request), else `404 not_found`.
+pub fn fallback(allowed: AllowedMethods) -> Route {
+    web::to(move |request: HttpRequest| {
+        let allow = request
+            .match_pattern()
+            .and_then(|pattern| allowed.get(&pattern).map(str::to_owned));
+        async move {
+            Err::<HttpResponse, _>(match allow {
+                Some(allow) => ApiError::MethodNotAllowed { allow },
+                None => ApiError::RouteNotFound,
+            })
+        }
+    })
 }
 
 fn json_error(error: JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {

@@ -1,3 +1,4 @@
+use actix_web::{get, post};
 use actix_web::{http::header, web, HttpResponse};
 use deadpool_postgres::Pool;
 
@@ -6,7 +7,7 @@ use crate::db;
 use crate::domain::{ensure_positive_id, BookingPage, NewUser, PageQuery, User};
 use crate::error::{ApiError, Problem};
 
-#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
+#[utoipa::path(tag = "users", request_body = NewUser,
     responses(
         (status = 201, body = User),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
@@ -14,6 +15,7 @@ use crate::error::{ApiError, Problem};
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[post("/users")]
 pub async fn create(
     pool: web::Data<Pool>,
     body: JsonObject<NewUser>,
@@ -26,7 +28,7 @@ pub async fn create(
         .json(user))
 }
 
-#[utoipa::path(get, path = "/users/{id}", tag = "users",
+#[utoipa::path(tag = "users",
     params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, body = User),
@@ -34,6 +36,7 @@ pub async fn create(
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[get("/users/{id}")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let client = db::client(&pool).await?;
@@ -41,7 +44,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 }
 
 /// The user's bookings (confirmed and cancelled), oldest first.
-#[utoipa::path(get, path = "/users/{id}/bookings", tag = "users",
+#[utoipa::path(tag = "users",
     params(("id" = i64, Path, minimum = 1), PageQuery),
     responses(
         (status = 200, body = BookingPage),
@@ -49,6 +52,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[get("/users/{id}/bookings")]
 pub async fn bookings(
     pool: web::Data<Pool>,
     id: web::Path<i64>,

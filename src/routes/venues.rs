@@ -1,3 +1,4 @@
+use actix_web::{get, post};
 use actix_web::{http::header, web, HttpResponse};
 use deadpool_postgres::Pool;
 
@@ -7,7 +8,7 @@ use crate::db;
 use crate::domain::{ensure_positive_id, NewVenue, Venue};
 use crate::error::{ApiError, Problem};
 
-#[utoipa::path(post, path = "/venues", tag = "venues", request_body = NewVenue,
+#[utoipa::path(tag = "venues", request_body = NewVenue,
     security(("admin_token" = [])),
     responses(
         (status = 201, body = Venue),
@@ -17,6 +18,7 @@ use crate::error::{ApiError, Problem};
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[post("/venues")]
 pub async fn create(
     _admin: Admin,
     pool: web::Data<Pool>,
@@ -30,7 +32,7 @@ pub async fn create(
         .json(venue))
 }
 
-#[utoipa::path(get, path = "/venues/{id}", tag = "venues",
+#[utoipa::path(tag = "venues",
     params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, body = Venue),
@@ -38,6 +40,7 @@ pub async fn create(
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
+#[get("/venues/{id}")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let client = db::client(&pool).await?;

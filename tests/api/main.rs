@@ -7,4 +7,5 @@ mod concurrency;
 mod helpers;
 mod idempotency;
 mod operations;
+mod routes;
 mod unsafe_booking;
