@@ -34,6 +34,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source-path=SCRIPTDIR/..
 source ci/lib/postgres.sh
+source ci/lib/service.sh
 source ci/lib/tools.sh
 
 usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -79,14 +80,11 @@ die() {
 
 # ---------------------------------------------------------------- cleanup
 work=""
-service_pid=""
 pg_data=""
 finished=false
 stop_service() {
-    [[ -n $service_pid ]] || return 0
-    kill -TERM "$service_pid" 2>/dev/null || true
-    wait "$service_pid" 2>/dev/null || true
-    service_pid=""
+    service_stop "$SERVICE_PID"
+    SERVICE_PID=""
 }
 cleanup() {
     local status=$?
@@ -157,21 +155,10 @@ base_url=""
 start_service() { # POOL_SIZE BATCH_MAX
     service_port=$(free_port)
     base_url="http://127.0.0.1:$service_port"
-    env -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
+    service_start "$release/flashbook" "$base_url" "$steps/service.log" \
+        -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
         DATABASE_URL="$database_url" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$service_port" \
-        FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn \
-        "$release/flashbook" >>"$steps/service.log" 2>&1 &
-    service_pid=$!
-    local deadline=$((SECONDS + 30))
-    until curl -fsS --max-time 2 -o /dev/null "$base_url/ready" 2>/dev/null; do
-        if ! kill -0 "$service_pid" 2>/dev/null; then
-            service_pid=""
-            tail -n 20 "$steps/service.log" >&2
-            die "the service exited at start (log: $steps/service.log)"
-        fi
-        ((SECONDS < deadline)) || die "the service was not ready within 30 s (GET $base_url/ready; log: $steps/service.log)"
-        sleep 0.1
-    done
+        FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn || die "$SERVICE_ERROR"
 }
 start_service "$DEFAULT_POOL" "$BATCH_MAX"
 stop_service
@@ -216,7 +203,7 @@ db_state() {
            FROM bookings WHERE status = 'confirmed'"
 }
 
-snapshot() { python3 bench/probe.py snapshot "${service_pid:-0}" "$postmaster_pid" "$$"; }
+snapshot() { python3 bench/probe.py snapshot "${SERVICE_PID:-0}" "$postmaster_pid" "$$"; }
 
 # step_begin NAME / step_end NAME TOOL KIND: CPU and database around a step,
 # then the step's NAME.json and its checks.

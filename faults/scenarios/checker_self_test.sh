@@ -13,7 +13,7 @@ scenario_checker_self_test() {
     k6_start "$name" booking_load.js -e BASE_URLS="http://127.0.0.1:$port" \
         -e VUS="$LOAD_VUS" -e ITERATIONS=1500
     k6_wait "$name"
-    stop_service "$SERVICE_PID" # CREATE DATABASE ... TEMPLATE needs it idle
+    service_stop "$SERVICE_PID" # CREATE DATABASE ... TEMPLATE needs it idle
 
     local records=$RUN_DIR/$name.records acked user refused
     read -r acked user refused < <(python3 - "$records" <<'PY'
