@@ -115,8 +115,6 @@ ensure_postgres_installed
 ensure_command wrk wrk
 ensure_command curl curl
 ensure_k6 >/dev/null
-# shellcheck disable=SC2153 # K6_BIN is set by ensure_k6
-k6_bin=$K6_BIN
 pgbench_bin=$(pg_bin_dir)/pgbench
 [[ -x $pgbench_bin ]] || pgbench_bin=$(command -v pgbench) || die "pgbench not found (apt-get install postgresql-contrib or postgresql-client)"
 
@@ -245,7 +243,7 @@ k6_step() { # NAME TARGET RATE [-e VAR=value...]
     local name=$1 target=$2 rate=$3
     shift 3
     step_begin "$name"
-    "$k6_bin" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
+    "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
         -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" "$@" bench/fixed_rate.js \
         >"$steps/$name.k6.log" 2>&1 || { tail -n 20 "$steps/$name.k6.log" >&2; die "k6 failed in step $name"; }
     local kind=fixed_rate

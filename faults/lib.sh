@@ -8,6 +8,8 @@ ROOT=$(cd "$FAULTS_DIR/.." && pwd)
 source "$ROOT/ci/lib/postgres.sh"
 # shellcheck source=ci/lib/service.sh
 source "$ROOT/ci/lib/service.sh"
+# shellcheck source=ci/lib/tools.sh
+source "$ROOT/ci/lib/tools.sh"
 
 # cargo builds into CARGO_TARGET_DIR when set (relative to the repository,
 # where run_all.sh runs cargo).
@@ -107,7 +109,7 @@ K6_PID=""
 k6_start() {
     local name=$1 script=$2; shift 2
     : >"$RUN_DIR/$name.records"
-    k6 run --quiet --no-color --log-format=raw \
+    "$K6_BIN" run --quiet --no-color --log-format=raw \
         --console-output="$RUN_DIR/$name.records" \
         -e SUMMARY_FILE="$RUN_DIR/$name.summary.json" "$@" \
         "$FAULTS_DIR/k6/$script" >"$RUN_DIR/$name.k6.log" 2>&1 &
