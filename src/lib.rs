@@ -11,3 +11,4 @@ pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 pub mod startup;
+pub mod verify;

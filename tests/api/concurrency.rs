@@ -6,6 +6,8 @@
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
+use flashbook::verify::{self, Expected, Responses};
+
 use crate::helpers::{spawn_app_with, AppOptions, SaleState, TestApp};
 use crate::unsafe_booking::spawn_unsafe_booking_server;
 
@@ -51,41 +53,43 @@ pub async fn book_all_at_once(
     tally
 }
 
-/// The flash-sale contract: exactly `capacity` sold, the counter agrees with
+impl Tally {
+    /// The answers as the exact-sale check counts them.
+    pub fn responses(&self) -> Responses {
+        Responses {
+            created: self.created,
+            sold_out: self.sold_out,
+            already_booked: self.already_booked,
+            other_conflicts: 0,
+            other: self.other.len() as i64,
+        }
+    }
+}
+
+/// The flash-sale contract, checked by the library's one implementation
+/// (the same the `verify` binary runs for `run_tests.sh`): never more than
+/// `capacity`, exactly `capacity` when `sold_out`, the counter agrees with
 /// the rows, every 201 is a row, nobody holds two seats, no other status.
-pub fn check_exact_sale(capacity: i64, tally: &Tally, state: &SaleState) -> Result<(), String> {
-    let mut failures = Vec::new();
-    if state.confirmed_rows > capacity {
-        failures.push(format!(
-            "oversold: {} bookings for {capacity} seats",
-            state.confirmed_rows
-        ));
-    }
-    if state.confirmed_rows != tally.created {
-        failures.push(format!(
-            "{} bookings in the database but {} clients got 201",
-            state.confirmed_rows, tally.created
-        ));
-    }
-    if state.counter != state.confirmed_rows {
-        failures.push(format!(
-            "counter {} disagrees with {} booking rows",
-            state.counter, state.confirmed_rows
-        ));
-    }
-    if state.users_booked_twice != 0 {
-        failures.push(format!(
-            "{} users hold two bookings",
-            state.users_booked_twice
-        ));
-    }
-    if !tally.other.is_empty() {
-        failures.push(format!("unexpected responses: {:?}", tally.other));
-    }
-    if failures.is_empty() {
+pub fn check_exact_sale(
+    capacity: i64,
+    sold_out: bool,
+    tally: &Tally,
+    state: &SaleState,
+) -> Result<(), String> {
+    let expected = Expected {
+        capacity: Some(capacity),
+        sold_out,
+        attempts: None,
+    };
+    let verdict = verify::check(state, Some(&tally.responses()), &expected);
+    if verdict.is_ok() {
         Ok(())
     } else {
-        Err(failures.join("; "))
+        Err(format!(
+            "{}; other answers: {:?}",
+            verdict.failures().join("; "),
+            tally.other
+        ))
     }
 }
 
@@ -118,12 +122,12 @@ async fn five_hundred_buyers_for_fifty_seats_get_exactly_fifty_batched() {
 async fn five_hundred_buyers_for_fifty_seats(batch_max: usize) {
     let app = spawn_app_batching(batch_max).await;
     let (tally, state) = sale_of_50_to_500_buyers(&app, &app.address).await;
-    check_exact_sale(50, &tally, &state).unwrap();
+    check_exact_sale(50, true, &tally, &state).unwrap();
     assert_eq!(
         (tally.created, tally.sold_out, tally.already_booked),
         (50, 450, 0)
     );
-    assert_eq!(state.confirmed_rows, 50);
+    assert_eq!(state.confirmed, 50);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -131,8 +135,12 @@ async fn the_same_check_catches_an_unsafe_read_check_write_path() {
     let app = spawn_app_batching(1).await;
     let unsafe_base = spawn_unsafe_booking_server(&app.database_url).await;
     let (tally, state) = sale_of_50_to_500_buyers(&app, &unsafe_base).await;
-    let failure = check_exact_sale(50, &tally, &state).expect_err("the unsafe path must be caught");
-    assert!(failure.contains("oversold"), "{failure}");
+    let failure =
+        check_exact_sale(50, true, &tally, &state).expect_err("the unsafe path must be caught");
+    assert!(
+        failure.contains("confirmed bookings in DB is") && failure.contains("expected 50"),
+        "{failure}"
+    );
     assert!(
         tally.created > 50,
         "the unsafe path sold {} seats",
@@ -157,7 +165,7 @@ async fn repeated_buyers_get_already_booked_never_a_second_seat(batch_max: usize
     let five_times_each: Vec<i64> = users.iter().flat_map(|&u| [u; 5]).collect();
     let tally = book_all_at_once(&app.http, &app.address, event, &five_times_each).await;
     let state = app.sale_state(event).await;
-    check_exact_sale(200, &tally, &state).unwrap();
+    check_exact_sale(200, false, &tally, &state).unwrap();
     assert_eq!(
         (tally.created, tally.already_booked, tally.sold_out),
         (100, 400, 0)
@@ -196,6 +204,6 @@ async fn concurrent_cancels_and_bookings_keep_the_counter_exact(batch_max: usize
     assert!(cancelled.iter().all(|r| r.status() == 200));
     let state = app.sale_state(event).await;
     assert!(tally.other.is_empty(), "{:?}", tally.other);
-    assert!(state.confirmed_rows <= 20 && state.confirmed_rows == tally.created);
-    assert_eq!(state.counter, state.confirmed_rows);
+    assert!(state.confirmed <= 20 && state.confirmed == tally.created);
+    assert_eq!(state.counter, state.confirmed);
 }

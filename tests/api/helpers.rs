@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use flashbook::configuration::Settings;
 use flashbook::startup::Application;
+pub use flashbook::verify::SaleState;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use tokio_postgres::NoTls;
@@ -200,34 +201,13 @@ impl TestApp {
         connect(&with_dbname(&self.database_url, "postgres")).await
     }
 
-    /// (confirmed bookings, the event's counter, users holding two or more).
+    /// What the database holds for the event, as the exact-sale check reads it.
     pub async fn sale_state(&self, event_id: i64) -> SaleState {
-        let row = self
-            .db()
+        SaleState::read(&self.db().await, event_id)
             .await
-            .query_one(
-                "SELECT (SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'confirmed'),
-                        (SELECT booked::BIGINT FROM events WHERE id = $1),
-                        (SELECT count(*) FROM (SELECT user_id FROM bookings
-                          WHERE event_id = $1 AND status = 'confirmed'
-                          GROUP BY user_id HAVING count(*) > 1) doubled)",
-                &[&event_id],
-            )
-            .await
-            .unwrap();
-        SaleState {
-            confirmed_rows: row.get(0),
-            counter: row.get(1),
-            users_booked_twice: row.get(2),
-        }
+            .expect("read the sale state")
+            .expect("the event exists")
     }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub struct SaleState {
-    pub confirmed_rows: i64,
-    pub counter: i64,
-    pub users_booked_twice: i64,
 }
 
 pub async fn created_id(response: Response) -> i64 {

@@ -20,7 +20,7 @@ async fn a_retried_booking_replays_the_first_answer_and_books_once() {
     assert_eq!(retry.status(), 201);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.json::<Value>().await.unwrap(), first);
-    assert_eq!(app.sale_state(event).await.confirmed_rows, 1);
+    assert_eq!(app.sale_state(event).await.confirmed, 1);
 
     // Without the key, the same request is a new attempt.
     assert_problem(app.book(event, user).await, 409, "already_booked").await;
@@ -66,7 +66,7 @@ async fn a_key_reused_for_another_request_is_422() {
         .await
         .unwrap();
     assert_problem(cancel_with_same_key, 422, "idempotency_key_reused").await;
-    assert_eq!(app.sale_state(event).await.confirmed_rows, 1);
+    assert_eq!(app.sale_state(event).await.confirmed, 1);
 }
 
 #[tokio::test]
@@ -82,7 +82,7 @@ async fn invalid_keys_are_422() {
         )
         .await;
     }
-    assert_eq!(app.sale_state(event).await.confirmed_rows, 0);
+    assert_eq!(app.sale_state(event).await.confirmed, 0);
 }
 
 #[tokio::test]
@@ -124,7 +124,7 @@ async fn concurrent_retries_with_one_key_book_exactly_once() {
         "{statuses:?}"
     );
     assert!(statuses.contains(&201));
-    assert_eq!(app.sale_state(event).await.confirmed_rows, 1);
+    assert_eq!(app.sale_state(event).await.confirmed, 1);
     // Once the first has finished, every retry gets its answer.
     assert_eq!(app.book_with_key(event, user, "storm").await.status(), 201);
 }

@@ -1,0 +1,178 @@
+//! `verify`: the exact-sale check of `flashbook::verify` against a database,
+//! for the shell proofs (`run_tests.sh`, `faults/`, `bench/`).
+
+use std::process::ExitCode;
+
+use flashbook::configuration::Settings;
+use flashbook::verify::{self, Expected, K6Summary, SaleState, Verdict};
+use serde_json::json;
+use tokio_postgres::NoTls;
+
+const USAGE: &str = "\
+usage: verify [--event-id N] [--capacity N] [--sold-out] [--k6-summary FILE]
+              [--attempts N] [--title TEXT] [--json]
+
+Checks one event in the database: its counter equals its confirmed bookings, it
+sold no more than its capacity, and nobody holds two seats.
+  --event-id N       the event (default 1)
+  --capacity N       the event's capacity must be N
+  --sold-out         every seat must be sold
+  --k6-summary FILE  the JSON summary k6/booking.js wrote: its 201s must equal the
+                     confirmed bookings, no status but 201 and 409 sold_out or
+                     already_booked, no failed k6 threshold
+  --attempts N       the load made N attempts, each by a different user: every
+                     answer but a 201 must be 409 sold_out
+  --title TEXT       the table's heading
+  --json             print one JSON object instead of the table
+Prints the table and PASS, or FAIL: <every mismatch>. Exit status: 0 pass,
+1 fail, 2 usage or database error.
+Database settings come from DATABASE_URL or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE.";
+
+struct Options {
+    event_id: i64,
+    expected: Expected,
+    k6_summary: Option<String>,
+    title: String,
+    json: bool,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("verify: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("verify: {}", flashbook::error::error_chain(error.as_ref()));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Returns whether every check passed.
+async fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
+    let summary = match &options.k6_summary {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| format!("cannot read the k6 summary {path}: {error}"))?;
+            Some(K6Summary::from_json(&text).map_err(|error| {
+                format!("the k6 summary {path} is not the JSON k6/booking.js writes: {error}")
+            })?)
+        }
+        None => None,
+    };
+    let settings = Settings::from_env()?;
+    let (client, connection) = settings.database.connection.connect(NoTls).await?;
+    tokio::spawn(connection);
+    let state = SaleState::read(&client, options.event_id)
+        .await?
+        .ok_or_else(|| format!("event {} is not in the database", options.event_id))?;
+    let verdict = verify::check(
+        &state,
+        summary.as_ref().map(|summary| &summary.responses),
+        &options.expected,
+    );
+    let mut failures = verdict.failures();
+    if let Some(summary) = &summary {
+        if !summary.failed_thresholds.is_empty() {
+            failures.push(format!(
+                "k6 thresholds failed: {}",
+                summary.failed_thresholds.join(",")
+            ));
+        }
+    }
+    if options.json {
+        let report = json!({
+            "event_id": state.event_id,
+            "capacity": state.capacity,
+            "counter": state.counter,
+            "confirmed": state.confirmed,
+            "users_booked_twice": state.users_booked_twice,
+            "checks": verdict.checks,
+            "k6": summary,
+            "failures": failures,
+            "ok": failures.is_empty(),
+        });
+        println!("{report}");
+    } else {
+        print_table(&options.title, &verdict, summary.as_ref());
+        if failures.is_empty() {
+            println!("PASS");
+        } else {
+            println!("FAIL: {}", failures.join("; "));
+        }
+    }
+    Ok(failures.is_empty())
+}
+
+fn print_table(title: &str, verdict: &Verdict, summary: Option<&K6Summary>) {
+    println!("{title:<28} {:>10} {:>10}", "actual", "expected");
+    for check in &verdict.checks {
+        let mark = if check.ok { "ok" } else { "MISMATCH" };
+        println!(
+            "{:<28} {:>10} {:>10}  {mark}",
+            check.label, check.actual, check.expected
+        );
+    }
+    if let Some(summary) = summary {
+        let measured = [
+            (
+                "k6 load duration",
+                format!("{:.2} s", summary.duration_seconds),
+            ),
+            (
+                "throughput",
+                format!("{:.0} req/s", summary.requests_per_second),
+            ),
+            ("booking latency p95", format!("{:.1} ms", summary.p95_ms)),
+            ("booking latency p99", format!("{:.1} ms", summary.p99_ms)),
+        ];
+        for (label, value) in measured {
+            println!("{label:<28} {value:>10}");
+        }
+    }
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        event_id: 1,
+        expected: Expected::default(),
+        k6_summary: None,
+        title: "flashbook sale check".to_owned(),
+        json: false,
+    };
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--sold-out" => options.expected.sold_out = true,
+            "--json" => options.json = true,
+            "--event-id" => options.event_id = positive(&flag, args.next())?,
+            "--capacity" => options.expected.capacity = Some(positive(&flag, args.next())?),
+            "--attempts" => options.expected.attempts = Some(positive(&flag, args.next())?),
+            "--k6-summary" => {
+                options.k6_summary = Some(args.next().ok_or(format!("{flag} needs a file"))?)
+            }
+            "--title" => options.title = args.next().ok_or(format!("{flag} needs a text"))?,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(options)
+}
+
+fn positive(flag: &str, value: Option<String>) -> Result<i64, String> {
+    let value = value.ok_or(format!("{flag} needs a value"))?;
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or(format!("{flag} must be a positive integer, got {value:?}"))
+}
