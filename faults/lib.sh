@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared shell functions of the fault-injection suite, sourced by run_all.sh
 # and the scenario files. Everything started here is recorded and stopped by
 # faults_cleanup (run_all.sh installs it as the EXIT trap).
@@ -17,6 +18,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-target}
 [[ $TARGET_DIR == /* ]] || TARGET_DIR=$ROOT/$TARGET_DIR
 FLASHBOOK_BIN=${FLASHBOOK_BIN:-$TARGET_DIR/release/flashbook}
 SEED_BIN=${SEED_BIN:-$TARGET_DIR/release/seed}
+VERIFY_BIN=${VERIFY_BIN:-$TARGET_DIR/release/verify}
 # Every booking scenario loads one event with at least this many VUs (issue 5).
 # shellcheck disable=SC2034 # used by the scenario files
 readonly LOAD_VUS=${FAULTS_VUS:-200}
@@ -159,7 +161,7 @@ check_load() {
     for log in "$RUN_DIR/$name".*.log; do
         [[ $log == *.k6.log ]] || logs+=(--service-log "$log")
     done
-    python3 "$FAULTS_DIR/check.py" load --scenario "$name" "${logs[@]}" \
+    python3 "$FAULTS_DIR/check.py" load --scenario "$name" "${logs[@]}" --verify "$VERIFY_BIN" \
         --records "$RUN_DIR/$name.records" --summary "$RUN_DIR/$name.summary.json" \
         --result "$RUN_DIR/$name.result.json" "$@"
 }

@@ -95,7 +95,7 @@ if $build; then
     (cd "$ROOT" && cargo build --release --locked --quiet) ||
         die "the release build failed (see above)"
 fi
-[[ -x $FLASHBOOK_BIN && -x $SEED_BIN ]] || die "no release binaries in $TARGET_DIR/release: run without --no-build"
+[[ -x $FLASHBOOK_BIN && -x $SEED_BIN && -x $VERIFY_BIN ]] || die "no release binaries in $TARGET_DIR/release: run without --no-build"
 
 say "starting a throwaway PostgreSQL cluster in $RUN_DIR/pg"
 cluster_start

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Scenario: Schemathesis against the served OpenAPI document, with a fixed
 # seed and a bounded number of examples per operation, the admin token on
 # every request. Zero 5xx, zero responses outside the documented schema,
