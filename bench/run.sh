@@ -14,7 +14,8 @@
 #   5. fixed arrival rate: k6 constant-arrival-rate at half the batched maximum,
 #      1,000 pre-allocated VUs, p50/p99; the same rate on GET /health as control.
 #   Every step records the CPU time of the service, PostgreSQL and the load tool
-#   (/proc), and checks in the database that what clients were told committed.
+#   (/proc), checks in the database that what clients were told committed, and
+#   runs verify (counter == rows, nobody twice) on the event.
 # Prints a table, writes target/bench/summary.json (raw step files beside it,
 # in target/bench/steps/) and, in full mode, bench/RESULTS.md.
 #
@@ -121,7 +122,7 @@ pgbench_bin=$(pg_bin_dir)/pgbench
 say "cargo build --release --locked"
 cargo build --release --locked --quiet ||
     die "cargo build --release --locked failed (see above): fix the build, then run again"
-[[ -x $release/flashbook && -x $release/seed ]] || die "no $release/flashbook or $release/seed after the build"
+for bin in flashbook seed verify; do [[ -x $release/$bin ]] || die "no $release/$bin after the build"; done
 
 rm -rf "$steps"
 mkdir -p "$steps"
@@ -186,13 +187,12 @@ reset_sale() {
     sql "CHECKPOINT" >/dev/null
 }
 
-# Event 1's confirmed bookings, the transactions that made them (xmin), its
-# counter; event 2's confirmed bookings; the cluster's WAL flushes and commits.
+# Event 1's confirmed bookings and the transactions that made them (xmin);
+# event 2's confirmed bookings; the cluster's WAL flushes and commits.
 db_state() {
     sql "SELECT json_build_object(
                 'bookings', count(*) FILTER (WHERE event_id = 1),
                 'transactions', count(DISTINCT xmin::text) FILTER (WHERE event_id = 1),
-                'counter', (SELECT booked FROM events WHERE id = 1),
                 'event2_bookings', count(*) FILTER (WHERE event_id = 2),
                 'wal_sync', (SELECT wal_sync FROM pg_stat_wal),
                 'wal_sync_ms', (SELECT wal_sync_time FROM pg_stat_wal),
@@ -204,7 +204,8 @@ db_state() {
 snapshot() { python3 bench/probe.py snapshot "${SERVICE_PID:-0}" "$postmaster_pid" "$$"; }
 
 # step_begin NAME / step_end NAME TOOL KIND: CPU and database around a step,
-# then the step's NAME.json and its checks.
+# then the step's NAME.json and its checks, and verify on event 1 (its counter
+# agrees with its rows, nobody holds two; it never sells out).
 step_begin() {
     db_state >"$steps/$1.db_before"
     snapshot >"$steps/$1.before"
@@ -216,6 +217,8 @@ step_end() {
     db_state >"$steps/$1.db_after"
     python3 bench/probe.py collect "$steps" "$1" "$2"
     python3 bench/probe.py check "$steps" "$1" "$3" "$connections"
+    DATABASE_URL=$database_url "$release/verify" --event-id 1 --title "bench step $1" >"$steps/$1.verify" 2>&1 ||
+        { cat "$steps/$1.verify" >&2; die "step $1: verify found the sale broken (above)"; }
 }
 
 # wrk_step NAME KIND SCRIPT PATH [VAR=value...]: one wrk thread.
