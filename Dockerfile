@@ -8,12 +8,13 @@ FROM ${RUST_IMAGE} AS build
 WORKDIR /build
 # Dependencies first, in a layer of their own that only Cargo.toml,
 # Cargo.lock and build.rs invalidate: placeholder targets with the real
-# paths (the library, the two binaries, an empty migrations/ for build.rs)
+# paths (the library, the three binaries, an empty migrations/ for build.rs)
 # make cargo download and compile every dependency.
 COPY Cargo.toml Cargo.lock build.rs ./
-RUN mkdir -p src seed migrations \
+RUN mkdir -p src/bin seed migrations \
  && echo 'fn main() {}' > src/main.rs \
  && echo 'fn main() {}' > seed/main.rs \
+ && echo 'fn main() {}' > src/bin/verify.rs \
  && touch src/lib.rs \
  && cargo build --release --locked \
  && rm -rf src seed migrations
@@ -24,15 +25,15 @@ COPY src src
 COPY seed seed
 # COPY keeps the files' own times, which may be older than the placeholder
 # build: touch them so cargo rebuilds the crate rather than keep the stubs.
-RUN touch src/main.rs src/lib.rs seed/main.rs \
+RUN touch src/main.rs src/lib.rs seed/main.rs src/bin/verify.rs \
  && cargo build --release --locked \
- && cp target/release/flashbook target/release/seed /usr/local/bin/
+ && cp target/release/flashbook target/release/seed target/release/verify /usr/local/bin/
 
 FROM ${RUNTIME_IMAGE}
 # A fixed numeric uid, so orchestrators can check the image runs as non-root.
 RUN groupadd --system --gid 10001 flashbook \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin flashbook
-COPY --from=build /usr/local/bin/flashbook /usr/local/bin/seed /usr/local/bin/
+COPY --from=build /usr/local/bin/flashbook /usr/local/bin/seed /usr/local/bin/verify /usr/local/bin/
 USER 10001:10001
 ENV FLASHBOOK_HOST=0.0.0.0 \
     FLASHBOOK_PORT=8080 \

@@ -2,24 +2,19 @@
 # run_tests.sh: the one-shot proof that flashbook sells exactly an event's
 # capacity under a flash-sale load.
 #
-# It seeds one venue (capacity 1,000), one event and 10,000 users, fires
-# 10,000 POST /bookings from 1,000 k6 virtual users (each attempt by a
-# different user), and then checks IN THE DATABASE that exactly 1,000 seats
-# were sold, that the event's counter agrees and that nobody holds two seats,
-# and in k6's summary that exactly 1,000 requests got 201 and every other one
-# got 409. It prints a result table and a last line PASS or FAIL: <reason>,
-# and exits non-zero on any failure.
+#   1. seed: one venue (capacity 1,000), one event, 10,000 users;
+#   2. load: 10,000 POST /bookings from 1,000 k6 virtual users, each attempt
+#      by a different user (k6/booking.js);
+#   3. check: `verify` (src/verify.rs) reads the database and k6's summary:
+#      exactly 1,000 seats confirmed, the event's counter agrees, nobody holds
+#      two, k6 saw exactly 1,000 201s and 9,000 409 sold_out, nothing else.
+# It prints verify's table and a last line PASS or FAIL: <reason>, and exits
+# non-zero on any failure.
 #
-# Backends: each one is a set of functions named <backend>_<step>:
-#   prepare   install/build what the backend needs
-#   up        start PostgreSQL and the service, wait until /ready answers
-#   seed      run the seed program with the given arguments
-#   run_k6    run k6/booking.js with the given -e arguments, summary to $SUMMARY_FILE
-#   sql       run one SQL statement, print unaligned rows (psql -At)
-#   down      stop whatever up started (must be safe to call more than once)
-#   keep_note print how to reach and stop what --keep left running
-# `local` runs everything as processes on this machine; `compose` runs the
-# docker-compose.yml stack.
+# Two backends, each spelled out in a `case "$BACKEND"` where they differ:
+# `local` runs PostgreSQL, the service, k6 and verify as processes on this
+# machine; `compose` runs the docker-compose.yml stack, with seed, k6 and
+# verify as its one-shot `tools` services.
 
 set -Eeuo pipefail
 
@@ -65,15 +60,102 @@ readonly EVENT_ID=1
 readonly USERS=10000     # users 1..USERS exist
 readonly ATTEMPTS=10000  # booking attempts, each by a different user
 readonly VUS=1000        # concurrent k6 virtual users
-readonly READY_TIMEOUT_S=30
+readonly SUMMARY_NAME=k6-summary.json # k6's JSON summary, in the run directory
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly ROOT
 cd "$ROOT"
 # shellcheck source=ci/lib/postgres.sh
 source ci/lib/postgres.sh
+# shellcheck source=ci/lib/service.sh
+source ci/lib/service.sh
 # shellcheck source=ci/lib/tools.sh
 source ci/lib/tools.sh
+
+main() {
+    choose_backend_and_run_dir
+    case "$BACKEND" in
+    local)
+        stage "prepare (local)" local_prepare
+        stage "start PostgreSQL and the service" local_up
+        ;;
+    compose)
+        stage "prepare (compose)" compose_prepare
+        stage "start PostgreSQL and the service" compose_up
+        ;;
+    esac
+    stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
+    stage "k6: $ATTEMPTS booking attempts by $VUS VUs" run_load
+    stage "verify in the database and the k6 summary" check_sale
+}
+
+run_seed() {
+    local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS") output status=0
+    case "$BACKEND" in
+    local) output=$(DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
+    compose) output=$(compose run --rm seed "${args[@]}" 2>&1) || status=$? ;;
+    esac
+    printf '%s\n' "$output" >"$RUN_DIR/seed.log"
+    ((status == 0)) || { printf '%s\n' "$output" >&2; fail "seed failed"; }
+    info "$(grep -E '^seeded' <<<"$output" || printf '%s' "$output")"
+}
+
+K6_STATUS=0
+run_load() {
+    local args=(run --quiet --no-color -e EVENT_ID="$EVENT_ID" -e USERS="$USERS" -e VUS="$VUS" -e ITERATIONS="$ATTEMPTS")
+    # tee ignores Ctrl-C so k6's summary of an interrupted run still shows.
+    case "$BACKEND" in
+    local) "$K6_BIN" "${args[@]}" -e BASE_URL="$BASE_URL" -e SUMMARY_FILE="$SUMMARY_FILE" k6/booking.js ;;
+    compose)
+        chmod 0777 "$RUN_DIR" # the k6 image runs as an unprivileged user
+        compose run --rm k6 "${args[@]}" -e BASE_URL=http://lb:8080 \
+            -e SUMMARY_FILE="/results/$SUMMARY_NAME" /scripts/booking.js
+        ;;
+    esac 2>&1 | (trap '' INT && exec tee "$RUN_DIR/k6.log") || K6_STATUS=${PIPESTATUS[0]}
+    info "k6 exit status $K6_STATUS (log: $RUN_DIR/k6.log)"
+    # k6 handles Ctrl-C itself and exits 105, so bash never runs our INT trap.
+    if [[ $K6_STATUS -eq 105 ]]; then
+        INTERRUPTED=true
+        fail "interrupted (k6 stopped by a signal before all $ATTEMPTS attempts were made)" 130
+    fi
+}
+
+# verify prints the table and its verdict; the verdict line becomes ours.
+check_sale() {
+    [[ -s $SUMMARY_FILE ]] || fail "k6 wrote no summary to $SUMMARY_FILE (k6 exit status $K6_STATUS)"
+    local args=(--event-id "$EVENT_ID" --capacity "$CAPACITY" --sold-out --attempts "$ATTEMPTS"
+        --title "flashbook proof ($BACKEND)") status=0 verdict
+    case "$BACKEND" in
+    local) DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/verify" "${args[@]}" --k6-summary "$SUMMARY_FILE" ;;
+    compose) compose run --rm -T verify "${args[@]}" --k6-summary "/results/$SUMMARY_NAME" ;;
+    esac >"$RUN_DIR/verify.out" || status=$?
+    echo
+    grep -vE '^(PASS$|FAIL: )' "$RUN_DIR/verify.out" || true
+    verdict=$(grep -E '^FAIL: ' "$RUN_DIR/verify.out" | sed 's/^FAIL: //' || true)
+    local -a failures=()
+    if ((status == 1)); then
+        failures+=("${verdict:-verify failed (output: $RUN_DIR/verify.out)}")
+    elif ((status != 0)); then
+        failures+=("verify could not check the sale (exit status $status, see above)")
+    fi
+    if [[ $BACKEND == compose ]]; then
+        local replica requests mark
+        while read -r replica requests; do
+            mark=ok
+            ((requests > 0)) || { mark=MISMATCH; failures+=("replica $replica served no booking request"); }
+            printf '%-28s %10s %10s  %s\n' "requests served by $replica" "$requests" ">0" "$mark"
+        done < <(compose_replica_requests)
+    fi
+    # k6 exits 99 when a threshold failed, which verify reports itself.
+    if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
+        failures+=("k6 exited with status $K6_STATUS")
+    fi
+    if ((${#failures[@]} > 0)); then
+        local joined
+        joined=$(printf '%s; ' "${failures[@]}")
+        fail "${joined%; }"
+    fi
+}
 
 # ---------------------------------------------------------------- helpers
 step() { printf '\n==> %s\n' "$*"; }
@@ -105,60 +187,11 @@ elapsed_since() {
     awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
 }
 
-# Prints "name value" lines read from the k6 summary JSON.
-read_summary() {
-    local file="$1"
-    if command -v jq >/dev/null 2>&1; then
-        jq -r '
-          def count(n): (.metrics[n].values.count // 0);
-          def val(n; k): (.metrics[n].values[k] // 0);
-          "iterations \(count("iterations"))",
-          "http_reqs \(count("http_reqs"))",
-          "req_rate \(val("http_reqs"; "rate"))",
-          "s201 \(count("status_201"))",
-          "s409 \(count("status_409"))",
-          "sold_out \(count("status_409_sold_out"))",
-          "already_booked \(count("status_409_already_booked"))",
-          "conflict_other \(count("status_409_other_code"))",
-          "other \(count("status_other"))",
-          "p95 \(val("booking_duration"; "p(95)"))",
-          "p99 \(val("booking_duration"; "p(99)"))",
-          "duration_ms \(.state.testRunDurationMs // 0)",
-          "failed_thresholds \([.metrics | to_entries[] | .key as $m
-              | (.value.thresholds // {}) | to_entries[] | select(.value.ok | not)
-              | "\($m):\(.key)" | gsub(" "; "")] | join(","))"
-        ' "$file"
-    else
-        python3 - "$file" <<'EOF'
-import json, sys
-data = json.load(open(sys.argv[1]))
-m = data.get("metrics", {})
-count = lambda n: m.get(n, {}).get("values", {}).get("count", 0)
-val = lambda n, k: m.get(n, {}).get("values", {}).get(k, 0)
-for name, value in [
-    ("iterations", count("iterations")), ("http_reqs", count("http_reqs")),
-    ("req_rate", val("http_reqs", "rate")), ("s201", count("status_201")),
-    ("s409", count("status_409")), ("sold_out", count("status_409_sold_out")),
-    ("already_booked", count("status_409_already_booked")),
-    ("conflict_other", count("status_409_other_code")), ("other", count("status_other")),
-    ("p95", val("booking_duration", "p(95)")), ("p99", val("booking_duration", "p(99)")),
-    ("duration_ms", data.get("state", {}).get("testRunDurationMs", 0)),
-]:
-    print(name, value)
-failed = [f"{n}:{e}".replace(" ", "") for n, mt in m.items()
-          for e, r in (mt.get("thresholds") or {}).items() if not r.get("ok")]
-print("failed_thresholds", ",".join(failed))
-EOF
-    fi
-}
-
 # ---------------------------------------------------------------- local backend
 RELEASE_DIR="${CARGO_TARGET_DIR:-target}/release"
 PG_DIR=""  # a private directory: data/, the socket, postgres.log
 PG_PORT=""
 DATABASE_URL_LOCAL=""
-SERVICE_PID=""
-SERVICE_PORT=""
 K6_BIN=""
 
 local_prepare() {
@@ -169,18 +202,17 @@ local_prepare() {
     info "PostgreSQL: $(pg_bin_dir) ($("$(pg_bin_dir)/initdb" --version))"
     ensure_command psql postgresql-client || fail "psql is not available (see above)"
     ensure_command curl curl || fail "curl is not available (see above)"
-    # The k6 summary is read with jq, or python3 where jq is missing.
-    command -v jq >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 ||
-        apt_install jq || fail "neither jq nor python3 is available (see above)"
     ensure_k6 || fail "k6 is not available (see above)"
     command -v cargo >/dev/null 2>&1 || fail "cargo not found: install a Rust toolchain (rustup), then run again"
     info "cargo build --release --locked"
     cargo build --release --locked || fail "cargo build --release --locked failed (see above)"
-    [[ -x $RELEASE_DIR/flashbook && -x $RELEASE_DIR/seed ]] ||
-        fail "cargo build succeeded but $RELEASE_DIR/flashbook or $RELEASE_DIR/seed is missing"
+    local bin
+    for bin in flashbook seed verify; do
+        [[ -x $RELEASE_DIR/$bin ]] || fail "cargo build succeeded but $RELEASE_DIR/$bin is missing"
+    done
 }
 
-local_start_postgres() {
+local_up() {
     PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-pg.XXXXXX")
     PG_PORT=$(free_port) || fail "found no free TCP port for PostgreSQL"
     info "initdb in $PG_DIR/data"
@@ -195,71 +227,22 @@ local_start_postgres() {
     info "CREATE DATABASE flashbook"
     pg_create_database "$PG_PORT" flashbook || fail "could not create database flashbook"
     DATABASE_URL_LOCAL="postgres://postgres@127.0.0.1:$PG_PORT/flashbook"
-}
 
-local_start_service() {
-    SERVICE_PORT=$(free_port) || fail "found no free TCP port for the service"
-    BASE_URL="http://127.0.0.1:$SERVICE_PORT"
+    local port passed
+    port=$(free_port) || fail "found no free TCP port for the service"
+    BASE_URL="http://127.0.0.1:$port"
     info "$RELEASE_DIR/flashbook on $BASE_URL (log: $RUN_DIR/service.log)"
-    local passed
     passed=$(env | grep -E '^(FLASHBOOK_|RUST_LOG=)' | grep -vE '^FLASHBOOK_(HOST|PORT|RUN_DIR|ADMIN_TOKEN)=' | cut -d= -f1 | tr '\n' ' ' || true)
     [[ -n $passed ]] && info "passing on from the environment: $passed"
-    DATABASE_URL="$DATABASE_URL_LOCAL" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$SERVICE_PORT" \
-        RUST_LOG="${RUST_LOG:-info}" \
-        "$RELEASE_DIR/flashbook" >"$RUN_DIR/service.log" 2>&1 &
-    SERVICE_PID=$!
-
-    local deadline=$((SECONDS + READY_TIMEOUT_S))
-    until curl -fsS --max-time 2 -o /dev/null "$BASE_URL/ready" 2>/dev/null; do
-        if ! kill -0 "$SERVICE_PID" 2>/dev/null; then
-            local status=0
-            wait "$SERVICE_PID" || status=$?
-            SERVICE_PID=""
-            echo "--- last lines of $RUN_DIR/service.log" >&2
-            tail -n 20 "$RUN_DIR/service.log" >&2
-            fail "the service exited with status $status before it was ready (log: $RUN_DIR/service.log)"
-        fi
-        if ((SECONDS >= deadline)); then
-            echo "--- last lines of $RUN_DIR/service.log" >&2
-            tail -n 20 "$RUN_DIR/service.log" >&2
-            fail "the service was not ready within ${READY_TIMEOUT_S} s (GET $BASE_URL/ready; log: $RUN_DIR/service.log)"
-        fi
-        sleep 0.2
-    done
+    service_start "$RELEASE_DIR/flashbook" "$BASE_URL" "$RUN_DIR/service.log" DATABASE_URL="$DATABASE_URL_LOCAL" \
+        FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" RUST_LOG="${RUST_LOG:-info}" || fail "$SERVICE_ERROR"
     info "GET /ready answered 200 (pid $SERVICE_PID)"
-}
-
-local_up() {
-    local_start_postgres
-    local_start_service
-}
-
-local_seed() {
-    DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "$@"
-}
-
-local_run_k6() {
-    "$K6_BIN" run --quiet --no-color -e BASE_URL="$BASE_URL" -e SUMMARY_FILE="$SUMMARY_FILE" "$@" k6/booking.js
-}
-
-local_sql() {
-    PGCONNECT_TIMEOUT=10 psql -X -At -v ON_ERROR_STOP=1 "$DATABASE_URL_LOCAL" -c "$1"
 }
 
 local_down() {
     if [[ -n $SERVICE_PID ]]; then
         info "stopping the service (pid $SERVICE_PID)"
-        kill -TERM "$SERVICE_PID" 2>/dev/null || true
-        local _
-        for _ in $(seq 1 100); do
-            kill -0 "$SERVICE_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SERVICE_PID" 2>/dev/null; then
-            warn "the service did not stop within 10 s of SIGTERM: SIGKILL"
-            kill -KILL "$SERVICE_PID" 2>/dev/null || true
-        fi
-        wait "$SERVICE_PID" 2>/dev/null || true
+        service_stop "$SERVICE_PID"
         SERVICE_PID=""
     fi
     if [[ -n $PG_DIR ]]; then
@@ -293,9 +276,9 @@ local_keep_note() {
 
 # ---------------------------------------------------------------- compose backend
 # The stack of docker-compose.yml under its own project name (so a user's own
-# `docker compose up` is never touched), PostgreSQL reached through the db
-# container, k6 from the grafana/k6 image on the compose network against the
-# load balancer, with k6/ and $RUN_DIR mounted.
+# `docker compose up` is never touched); seed, k6 (the grafana/k6 image,
+# against the load balancer) and verify run as its `tools` services on the
+# compose network, with $RUN_DIR mounted at /results.
 readonly COMPOSE_PROJECT=flashbook-proof
 readonly COMPOSE_READY_TIMEOUT_S=180
 COMPOSE=()
@@ -351,26 +334,12 @@ compose_up() {
     info "GET /ready through the load balancer answered 200; $(compose ps -q api | wc -l) api replicas"
 }
 
-compose_seed() {
-    compose run --rm seed "$@"
-}
-
-compose_run_k6() {
-    chmod 0777 "$RUN_DIR" # the k6 image runs as an unprivileged user
-    compose run --rm k6 run --quiet --no-color -e BASE_URL=http://lb:8080 \
-        -e SUMMARY_FILE="/results/$(basename "$SUMMARY_FILE")" "$@" /scripts/booking.js
-}
-
-compose_sql() {
-    compose exec -T db sh -c 'psql -X -At -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "$1"' sh "$1"
-}
-
 # Prints "container requests" for each api replica: the booking requests its
 # access log shows.
 compose_replica_requests() {
     local id
     for id in $(compose ps -q api); do
-        printf '%s %s\n' "$(docker inspect --format '{{.Name}}' "$id" | sed "s|^/$COMPOSE_PROJECT[_-]||")" \
+        printf '%s %s\n' "$(docker inspect --format '{{.Name}}' "$id" | sed "s|^/${COMPOSE_PROJECT}[_-]||")" \
             "$(docker logs "$id" 2>&1 | grep -c '"POST /bookings ' || true)"
     done
 }
@@ -393,99 +362,22 @@ docker_engine_answers() {
 }
 
 # ---------------------------------------------------------------- the run
-backend() {
-    local fn="${BACKEND}_$1"
-    shift
-    "$fn" "$@"
-}
-
-verify() {
-    local -A k6
-    local name value
-    [[ -s $SUMMARY_FILE ]] || fail "k6 wrote no summary to $SUMMARY_FILE (k6 exit status $K6_STATUS)"
-    while read -r name value; do
-        k6[$name]=$value
-    done < <(read_summary "$SUMMARY_FILE")
-
-    local row
-    row=$(backend sql "
-        SELECT e.capacity, e.booked,
-               (SELECT count(*) FROM bookings b WHERE b.event_id = e.id AND b.status = 'confirmed'),
-               (SELECT count(*) FROM (SELECT user_id FROM bookings
-                                       WHERE event_id = e.id AND status = 'confirmed'
-                                       GROUP BY user_id HAVING count(*) > 1) AS doubled)
-          FROM events e WHERE e.id = $EVENT_ID") || fail "could not query the database"
-    [[ -n $row ]] || fail "event $EVENT_ID is not in the database"
-    local db_capacity db_booked db_confirmed db_doubled
-    IFS='|' read -r db_capacity db_booked db_confirmed db_doubled <<<"$row"
-
-    local attempts=$((k6[s201] + k6[s409] + k6[other]))
-    local seconds rps p95 p99
-    seconds=$(awk -v ms="${k6[duration_ms]}" 'BEGIN { printf "%.2f", ms / 1000 }')
-    rps=$(awk -v r="${k6[req_rate]}" 'BEGIN { printf "%.0f", r }')
-    p95=$(awk -v v="${k6[p95]}" 'BEGIN { printf "%.1f", v }')
-    p99=$(awk -v v="${k6[p99]}" 'BEGIN { printf "%.1f", v }')
-
-    local -a failures=()
-    local -a table=()
-    # check "label" actual expected: one table row, and a failure on mismatch.
-    check() {
-        local mark="ok"
-        if [[ $2 != "$3" ]]; then
-            mark="MISMATCH"
-            failures+=("$1 is $2, expected $3")
-        fi
-        table+=("$(printf '%-28s %10s %10s  %s' "$1" "$2" "$3" "$mark")")
-    }
-    measure() { table+=("$(printf '%-28s %10s' "$1" "$2")"); }
-
-    check "booking attempts (k6)" "$attempts" "$ATTEMPTS"
-    check "201 booked" "${k6[s201]}" "$CAPACITY"
-    check "409 sold_out" "${k6[sold_out]}" "$((ATTEMPTS - CAPACITY))"
-    check "409 already_booked" "${k6[already_booked]}" 0
-    check "409 with another code" "${k6[conflict_other]}" 0
-    check "other statuses" "${k6[other]}" 0
-    check "confirmed bookings in DB" "$db_confirmed" "$CAPACITY"
-    check "events.booked counter" "$db_booked" "$db_confirmed"
-    check "event capacity" "$db_capacity" "$CAPACITY"
-    check "users with 2+ bookings" "$db_doubled" 0
-    if [[ $BACKEND == compose ]]; then
-        local replica requests
-        while read -r replica requests; do
-            table+=("$(printf '%-28s %10s %10s  %s' "requests served by $replica" "$requests" ">0" "$([[ $requests -gt 0 ]] && echo ok || echo MISMATCH)")")
-            [[ $requests -gt 0 ]] || failures+=("replica $replica served no booking request")
-        done < <(compose_replica_requests)
-    fi
-    measure "k6 load duration" "$seconds s" ""
-    measure "throughput" "$rps req/s" ""
-    measure "booking latency p95" "$p95 ms" ""
-    measure "booking latency p99" "$p99 ms" ""
-    if [[ -n ${k6[failed_thresholds]} ]]; then
-        failures+=("k6 thresholds failed: ${k6[failed_thresholds]}")
-    elif [[ $K6_STATUS -ne 0 ]]; then
-        failures+=("k6 exited with status $K6_STATUS")
-    fi
-
-    echo
-    printf '%-28s %10s %10s\n' "flashbook proof ($BACKEND)" "actual" "expected"
-    printf '%s\n' "${table[@]}"
-    if ((${#failures[@]} > 0)); then
-        local joined
-        joined=$(printf '%s; ' "${failures[@]}")
-        fail "${joined%; }"
-    fi
-}
-
 on_exit() {
     local status=$?
     trap - EXIT INT TERM ERR
     set +e
     if [[ $KEEP == true && $INTERRUPTED == false && -n ${BACKEND:-} ]]; then
         echo
-        backend keep_note
+        case "$BACKEND" in
+        local) local_keep_note ;;
+        compose) compose_keep_note ;;
+        esac
         info "run directory: $RUN_DIR"
     else
-        [[ -n ${BACKEND:-} ]] && backend down
+        case "$BACKEND" in
+        local) local_down ;;
+        compose) compose_down ;;
+        esac
         if [[ $status -eq 0 && $RUN_DIR_OWNED == true && -n ${RUN_DIR:-} ]]; then
             rm -rf "$RUN_DIR"
         elif [[ -n ${RUN_DIR:-} && -d $RUN_DIR ]]; then
@@ -532,7 +424,7 @@ parse_args() {
     done
 }
 
-main() {
+choose_backend_and_run_dir() {
     case "$MODE" in
     local) BACKEND=local ;;
     compose) BACKEND=compose ;;
@@ -557,42 +449,13 @@ main() {
         RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-run.XXXXXX")
         RUN_DIR_OWNED=true
     fi
-    SUMMARY_FILE="$RUN_DIR/k6-summary.json"
+    SUMMARY_FILE="$RUN_DIR/$SUMMARY_NAME"
     rm -f "$SUMMARY_FILE"
     echo "run directory: $RUN_DIR"
 
     # Enough file descriptors for 1,000 concurrent connections on each side.
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     (($(ulimit -n) >= 4096)) || warn "open file limit is $(ulimit -n); 1,000 VUs may run out of sockets"
-
-    stage "prepare ($BACKEND)" backend prepare
-    stage "start PostgreSQL and the service" backend up
-    stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
-    stage "k6: $ATTEMPTS booking attempts by $VUS VUs" run_load
-    stage "verify in the database and the k6 summary" verify
-}
-
-run_seed() {
-    local output
-    output=$(backend seed --venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS" 2>&1) || {
-        printf '%s\n' "$output" >&2
-        fail "seed failed"
-    }
-    printf '%s\n' "$output" >"$RUN_DIR/seed.log"
-    info "$(grep -E '^seeded' <<<"$output" || printf '%s' "$output")"
-}
-
-K6_STATUS=0
-run_load() {
-    # tee ignores Ctrl-C so k6's summary of an interrupted run still shows.
-    backend run_k6 -e EVENT_ID="$EVENT_ID" -e USERS="$USERS" -e VUS="$VUS" -e ITERATIONS="$ATTEMPTS" \
-        2>&1 | (trap '' INT && exec tee "$RUN_DIR/k6.log") || K6_STATUS=${PIPESTATUS[0]}
-    info "k6 exit status $K6_STATUS (log: $RUN_DIR/k6.log)"
-    # k6 handles Ctrl-C itself and exits 105, so bash never runs our INT trap.
-    if [[ $K6_STATUS -eq 105 ]]; then
-        INTERRUPTED=true
-        fail "interrupted (k6 stopped by a signal before all $ATTEMPTS attempts were made)" 130
-    fi
 }
 
 INTERRUPTED=false

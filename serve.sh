@@ -25,6 +25,7 @@ pg_port=${FLASHBOOK_PG_PORT:-55433}
 export FLASHBOOK_PORT=${FLASHBOOK_PORT:-8080}
 
 source ci/lib/postgres.sh
+source ci/lib/service.sh
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -40,12 +41,8 @@ if ! pg_is_running "$state_dir/pgdata"; then
     pg_start_cluster "$state_dir/pgdata" "$pg_port" "$state_dir/postgres.log"
     started_postgres=true
 fi
-service_pid=
 stop_everything() {
-    if [[ -n $service_pid ]] && kill -0 "$service_pid" 2>/dev/null; then
-        kill -TERM "$service_pid"   # graceful: in-flight requests finish
-        wait "$service_pid" || true
-    fi
+    service_stop "$SERVICE_PID" # graceful: in-flight requests finish
     if $started_postgres; then
         say "stopping PostgreSQL"
         pg_stop_cluster "$state_dir/pgdata"
@@ -73,6 +70,9 @@ if $seed; then
     ./target/release/seed
 fi
 
+say "starting the service"
+service_start ./target/release/flashbook "http://${FLASHBOOK_HOST:-127.0.0.1}:$FLASHBOOK_PORT" - ||
+    { echo "serve.sh: $SERVICE_ERROR" >&2; exit 1; }
 cat <<INFO
 ==> flashbook on http://127.0.0.1:$FLASHBOOK_PORT
     Swagger UI    http://127.0.0.1:$FLASHBOOK_PORT/swagger-ui/
@@ -81,6 +81,4 @@ cat <<INFO
     database      $DATABASE_URL
     seed data     DATABASE_URL=$DATABASE_URL ./target/release/seed --help
 INFO
-./target/release/flashbook &
-service_pid=$!
-wait "$service_pid"
+wait "$SERVICE_PID"

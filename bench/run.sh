@@ -14,7 +14,8 @@
 #   5. fixed arrival rate: k6 constant-arrival-rate at half the batched maximum,
 #      1,000 pre-allocated VUs, p50/p99; the same rate on GET /health as control.
 #   Every step records the CPU time of the service, PostgreSQL and the load tool
-#   (/proc), and checks in the database that what clients were told committed.
+#   (/proc), checks in the database that what clients were told committed, and
+#   runs verify (counter == rows, nobody twice) on the event.
 # Prints a table, writes target/bench/summary.json (raw step files beside it,
 # in target/bench/steps/) and, in full mode, bench/RESULTS.md.
 #
@@ -34,6 +35,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source-path=SCRIPTDIR/..
 source ci/lib/postgres.sh
+source ci/lib/service.sh
 source ci/lib/tools.sh
 
 usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -79,14 +81,11 @@ die() {
 
 # ---------------------------------------------------------------- cleanup
 work=""
-service_pid=""
 pg_data=""
 finished=false
 stop_service() {
-    [[ -n $service_pid ]] || return 0
-    kill -TERM "$service_pid" 2>/dev/null || true
-    wait "$service_pid" 2>/dev/null || true
-    service_pid=""
+    service_stop "$SERVICE_PID"
+    SERVICE_PID=""
 }
 cleanup() {
     local status=$?
@@ -117,15 +116,13 @@ ensure_postgres_installed
 ensure_command wrk wrk
 ensure_command curl curl
 ensure_k6 >/dev/null
-# shellcheck disable=SC2153 # K6_BIN is set by ensure_k6
-k6_bin=$K6_BIN
 pgbench_bin=$(pg_bin_dir)/pgbench
 [[ -x $pgbench_bin ]] || pgbench_bin=$(command -v pgbench) || die "pgbench not found (apt-get install postgresql-contrib or postgresql-client)"
 
 say "cargo build --release --locked"
 cargo build --release --locked --quiet ||
     die "cargo build --release --locked failed (see above): fix the build, then run again"
-[[ -x $release/flashbook && -x $release/seed ]] || die "no $release/flashbook or $release/seed after the build"
+for bin in flashbook seed verify; do [[ -x $release/$bin ]] || die "no $release/$bin after the build"; done
 
 rm -rf "$steps"
 mkdir -p "$steps"
@@ -157,21 +154,10 @@ base_url=""
 start_service() { # POOL_SIZE BATCH_MAX
     service_port=$(free_port)
     base_url="http://127.0.0.1:$service_port"
-    env -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
+    service_start "$release/flashbook" "$base_url" "$steps/service.log" \
+        -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
         DATABASE_URL="$database_url" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$service_port" \
-        FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn \
-        "$release/flashbook" >>"$steps/service.log" 2>&1 &
-    service_pid=$!
-    local deadline=$((SECONDS + 30))
-    until curl -fsS --max-time 2 -o /dev/null "$base_url/ready" 2>/dev/null; do
-        if ! kill -0 "$service_pid" 2>/dev/null; then
-            service_pid=""
-            tail -n 20 "$steps/service.log" >&2
-            die "the service exited at start (log: $steps/service.log)"
-        fi
-        ((SECONDS < deadline)) || die "the service was not ready within 30 s (GET $base_url/ready; log: $steps/service.log)"
-        sleep 0.1
-    done
+        FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn || die "$SERVICE_ERROR"
 }
 start_service "$DEFAULT_POOL" "$BATCH_MAX"
 stop_service
@@ -201,13 +187,12 @@ reset_sale() {
     sql "CHECKPOINT" >/dev/null
 }
 
-# Event 1's confirmed bookings, the transactions that made them (xmin), its
-# counter; event 2's confirmed bookings; the cluster's WAL flushes and commits.
+# Event 1's confirmed bookings and the transactions that made them (xmin);
+# event 2's confirmed bookings; the cluster's WAL flushes and commits.
 db_state() {
     sql "SELECT json_build_object(
                 'bookings', count(*) FILTER (WHERE event_id = 1),
                 'transactions', count(DISTINCT xmin::text) FILTER (WHERE event_id = 1),
-                'counter', (SELECT booked FROM events WHERE id = 1),
                 'event2_bookings', count(*) FILTER (WHERE event_id = 2),
                 'wal_sync', (SELECT wal_sync FROM pg_stat_wal),
                 'wal_sync_ms', (SELECT wal_sync_time FROM pg_stat_wal),
@@ -216,10 +201,11 @@ db_state() {
            FROM bookings WHERE status = 'confirmed'"
 }
 
-snapshot() { python3 bench/probe.py snapshot "${service_pid:-0}" "$postmaster_pid" "$$"; }
+snapshot() { python3 bench/probe.py snapshot "${SERVICE_PID:-0}" "$postmaster_pid" "$$"; }
 
 # step_begin NAME / step_end NAME TOOL KIND: CPU and database around a step,
-# then the step's NAME.json and its checks.
+# then the step's NAME.json and its checks, and verify on event 1 (its counter
+# agrees with its rows, nobody holds two; it never sells out).
 step_begin() {
     db_state >"$steps/$1.db_before"
     snapshot >"$steps/$1.before"
@@ -231,6 +217,8 @@ step_end() {
     db_state >"$steps/$1.db_after"
     python3 bench/probe.py collect "$steps" "$1" "$2"
     python3 bench/probe.py check "$steps" "$1" "$3" "$connections"
+    DATABASE_URL=$database_url "$release/verify" --event-id 1 --title "bench step $1" >"$steps/$1.verify" 2>&1 ||
+        { cat "$steps/$1.verify" >&2; die "step $1: verify found the sale broken (above)"; }
 }
 
 # wrk_step NAME KIND SCRIPT PATH [VAR=value...]: one wrk thread.
@@ -258,7 +246,7 @@ k6_step() { # NAME TARGET RATE [-e VAR=value...]
     local name=$1 target=$2 rate=$3
     shift 3
     step_begin "$name"
-    "$k6_bin" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
+    "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
         -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" "$@" bench/fixed_rate.js \
         >"$steps/$name.k6.log" 2>&1 || { tail -n 20 "$steps/$name.k6.log" >&2; die "k6 failed in step $name"; }
     local kind=fixed_rate

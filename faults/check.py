@@ -2,14 +2,15 @@
 """Compares what k6 clients were told with what the database holds.
 
     check.py load --scenario NAME --records FILE --summary FILE --db-url URL
-                  --result OUT.json [options]
+                  --verify BIN --result OUT.json [options]
     check.py schemathesis --scenario NAME --output FILE --exit-status N
                   --alive 0|1 --service-log FILE --result OUT.json
     check.py summary RESULT.json...
 
 `load` reads the "FB {json}" lines of faults/k6/*.js (one per HTTP request,
 see booking_load.js for the fields), reads the event's bookings with psql,
-prints the scenario's figures and every violated invariant, writes them to
+runs the `verify` binary on the event (the sale's own invariants), prints
+the scenario's figures and every violated invariant, writes them to
 --result and exits 1 when an invariant is violated (2 on a usage or input
 error). `summary` prints one table row per result file and exits 1 when any
 scenario failed.
@@ -17,8 +18,8 @@ scenario failed.
 Invariants of every booking load:
   - every booking id a client got in a 201 exists, confirmed, for that user
     (lost acknowledged bookings: 0), and no id was given to two users;
-  - confirmed bookings <= capacity and the event's counter == confirmed rows
-    (oversold: 0); no user holds two confirmed bookings;
+  - verify: confirmed bookings <= capacity (oversold: 0), the event's counter
+    == confirmed rows, no user holds two confirmed bookings;
   - no booking for a user who never asked; no booking for a user who was
     given a final refusal (409 sold_out...) or a 503 and never a 201;
   - only the allowed statuses; every 503 carries Retry-After;
@@ -58,6 +59,18 @@ def psql(db_url, sql):
     if done.returncode != 0:
         sys.exit(f"check.py: psql failed: {done.stderr.strip()}")
     return [line.split("\t") for line in done.stdout.splitlines() if line]
+
+
+def verify(args):
+    """The sale's own invariants, from `verify --json` (src/verify.rs)."""
+    command = [args.verify, "--event-id", str(args.event_id), "--json"]
+    if args.expect_sold_out:
+        command.append("--sold-out")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DATABASE_URL": args.db_url})
+    if done.returncode not in (0, 1):
+        sys.exit(f"check.py: {' '.join(command)} failed: {done.stderr.strip()}")
+    return json.loads(done.stdout)
 
 
 def status_label(record):
@@ -159,36 +172,27 @@ def check_load(args):
 
     # ---- what the database holds
     rows = psql(args.db_url, f"SELECT id, user_id, status FROM bookings WHERE event_id = {args.event_id}")
-    event = psql(args.db_url, f"SELECT capacity, booked FROM events WHERE id = {args.event_id}")
-    if not event:
-        sys.exit(f"check.py: event {args.event_id} not found in the database")
-    capacity, counter = map(int, event[0])
+    sale = verify(args)
+    capacity = sale["capacity"]
     bookings = {int(i): (int(u), s) for i, u, s in rows}
     confirmed = {i: u for i, (u, s) in bookings.items() if s == "confirmed"}
-    per_user = collections.Counter(confirmed.values())
     rows_per_user = collections.Counter(u for u, _ in bookings.values())
     report.figure("capacity", capacity)
-    report.figure("bookings in DB", len(confirmed))
-    report.figure("event counter", counter)
+    report.figure("bookings in DB", sale["confirmed"])
+    report.figure("event counter", sale["counter"])
 
     lost = [b for b, told in acked.items()
             if b not in confirmed or confirmed[b] not in told]
     report.figure("lost acknowledged", len(lost))
     if lost:
         report.violate(f"{len(lost)} acknowledged bookings are not confirmed in the database", lost)
-    oversold = max(0, len(confirmed) - capacity, counter - capacity)
-    report.figure("oversold", oversold)
-    if oversold:
-        report.violate(f"oversold by {oversold}: {len(confirmed)} confirmed, counter {counter}, capacity {capacity}")
-    if counter != len(confirmed):
-        report.violate(f"event counter {counter} != {len(confirmed)} confirmed bookings")
-    if args.expect_sold_out and not (len(confirmed) == capacity and len(acked) == capacity):
+    report.figure("oversold", max(0, sale["confirmed"] - capacity))
+    report.figure("users with 2+ bookings", sale["users_booked_twice"])
+    for failure in sale["failures"]:
+        report.violate(f"verify: {failure}")
+    if args.expect_sold_out and len(acked) != capacity:
         report.violate(f"the sale did not sell exactly its capacity: {len(acked)} acknowledged, "
-                       f"{len(confirmed)} confirmed, capacity {capacity}")
-    doubles = [u for u, n in per_user.items() if n > 1]
-    report.figure("users with 2+ bookings", len(doubles))
-    if doubles:
-        report.violate(f"{len(doubles)} users hold several confirmed bookings", doubles)
+                       f"capacity {capacity}")
     if args.idempotent:
         twice = [u for u, n in rows_per_user.items() if n > 1]
         if twice:
@@ -445,6 +449,7 @@ def main():
     load.add_argument("--records", required=True)
     load.add_argument("--summary", required=True, help="the k6 summary written by handleSummary")
     load.add_argument("--db-url", required=True)
+    load.add_argument("--verify", required=True, help="the verify binary (target/release/verify)")
     load.add_argument("--event-id", type=int, default=1)
     load.add_argument("--result", help="write figures and violations here (JSON)")
     load.add_argument("--allow-status", default="201,409",
@@ -456,7 +461,7 @@ def main():
     load.add_argument("--killed-url", type=int, default=1, help="index of the killed base URL")
     load.add_argument("--max-duration-ms", type=float)
     load.add_argument("--expect-sold-out", action="store_true",
-                      help="exactly the capacity must be acknowledged and confirmed")
+                      help="exactly the capacity must be acknowledged and confirmed (verify --sold-out)")
     load.add_argument("--idempotent", action="store_true",
                       help="clients retried with an Idempotency-Key: exactly one booking each")
     load.add_argument("--recovery-bound-ms", type=int, default=5000)

@@ -1,11 +1,16 @@
+# shellcheck shell=bash
 # Shared shell functions of the fault-injection suite, sourced by run_all.sh
 # and the scenario files. Everything started here is recorded and stopped by
 # faults_cleanup (run_all.sh installs it as the EXIT trap).
 
 FAULTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$FAULTS_DIR/.." && pwd)
-# shellcheck source=../ci/lib/postgres.sh
+# shellcheck source=ci/lib/postgres.sh
 source "$ROOT/ci/lib/postgres.sh"
+# shellcheck source=ci/lib/service.sh
+source "$ROOT/ci/lib/service.sh"
+# shellcheck source=ci/lib/tools.sh
+source "$ROOT/ci/lib/tools.sh"
 
 # cargo builds into CARGO_TARGET_DIR when set (relative to the repository,
 # where run_all.sh runs cargo).
@@ -13,10 +18,10 @@ TARGET_DIR=${CARGO_TARGET_DIR:-target}
 [[ $TARGET_DIR == /* ]] || TARGET_DIR=$ROOT/$TARGET_DIR
 FLASHBOOK_BIN=${FLASHBOOK_BIN:-$TARGET_DIR/release/flashbook}
 SEED_BIN=${SEED_BIN:-$TARGET_DIR/release/seed}
+VERIFY_BIN=${VERIFY_BIN:-$TARGET_DIR/release/verify}
 # Every booking scenario loads one event with at least this many VUs (issue 5).
 # shellcheck disable=SC2034 # used by the scenario files
 readonly LOAD_VUS=${FAULTS_VUS:-200}
-readonly READY_TIMEOUT_S=30
 
 say() { printf '\n==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
@@ -73,50 +78,22 @@ new_database() {
 
 # ------------------------------------------------------------------ services
 declare -a STARTED_PIDS=()
-SERVICE_PID=""
 ADMIN_TOKEN=${FAULTS_ADMIN_TOKEN:-faults-admin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}
 
 # start_service NAME PORT DATABASE_URL [VAR=value...]: starts flashbook in the
 # background (log $RUN_DIR/NAME.log), sets SERVICE_PID, waits for /ready.
 start_service() {
     local name=$1 port=$2 url=$3; shift 3
-    env DATABASE_URL="$url" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" \
-        FLASHBOOK_ADMIN_TOKEN="$ADMIN_TOKEN" RUST_LOG="${RUST_LOG:-warn}" "$@" \
-        "$FLASHBOOK_BIN" >"$RUN_DIR/$name.log" 2>&1 &
-    SERVICE_PID=$!
+    service_start "$FLASHBOOK_BIN" "http://127.0.0.1:$port" "$RUN_DIR/$name.log" \
+        DATABASE_URL="$url" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" \
+        FLASHBOOK_ADMIN_TOKEN="$ADMIN_TOKEN" RUST_LOG="${RUST_LOG:-warn}" "$@" || die "$SERVICE_ERROR"
     STARTED_PIDS+=("$SERVICE_PID")
-    wait_ready "http://127.0.0.1:$port" "$SERVICE_PID" "$RUN_DIR/$name.log"
     info "$name: pid $SERVICE_PID on http://127.0.0.1:$port"
-}
-
-wait_ready() { # BASE_URL PID LOG
-    local base=$1 pid=$2 log=$3 deadline=$((SECONDS + READY_TIMEOUT_S))
-    until curl -fs -o /dev/null --max-time 2 "$base/ready"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            tail -n 20 "$log" >&2
-            die "the service exited during start-up (log above, full log $log)"
-        fi
-        ((SECONDS < deadline)) || die "the service did not become ready within ${READY_TIMEOUT_S}s (log $log)"
-        sleep 0.2
-    done
-}
-
-# stop_service PID: SIGTERM, then SIGKILL after 15 s.
-stop_service() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
 }
 
 stop_all_services() {
     local pid
-    for pid in "${STARTED_PIDS[@]}"; do stop_service "$pid"; done
+    for pid in "${STARTED_PIDS[@]}"; do service_stop "$pid"; done
     STARTED_PIDS=()
 }
 
@@ -134,7 +111,7 @@ K6_PID=""
 k6_start() {
     local name=$1 script=$2; shift 2
     : >"$RUN_DIR/$name.records"
-    k6 run --quiet --no-color --log-format=raw \
+    "$K6_BIN" run --quiet --no-color --log-format=raw \
         --console-output="$RUN_DIR/$name.records" \
         -e SUMMARY_FILE="$RUN_DIR/$name.summary.json" "$@" \
         "$FAULTS_DIR/k6/$script" >"$RUN_DIR/$name.k6.log" 2>&1 &
@@ -184,7 +161,7 @@ check_load() {
     for log in "$RUN_DIR/$name".*.log; do
         [[ $log == *.k6.log ]] || logs+=(--service-log "$log")
     done
-    python3 "$FAULTS_DIR/check.py" load --scenario "$name" "${logs[@]}" \
+    python3 "$FAULTS_DIR/check.py" load --scenario "$name" "${logs[@]}" --verify "$VERIFY_BIN" \
         --records "$RUN_DIR/$name.records" --summary "$RUN_DIR/$name.summary.json" \
         --result "$RUN_DIR/$name.result.json" "$@"
 }

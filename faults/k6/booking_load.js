@@ -32,7 +32,7 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
-import { record, summary } from './records.js';
+import { bookingId, record, summary } from './records.js';
 
 function intFromEnv(name, fallback) {
   const raw = __ENV[name];
@@ -89,17 +89,9 @@ function attempt(userId, urlIndex, attemptNo) {
     timeout: TIMEOUT,
     tags: { name: 'POST /bookings' },
   });
-  let bookingId = null;
-  if (res.status === 201) {
-    try {
-      bookingId = JSON.parse(res.body).id;
-    } catch (_) {
-      bookingId = -1; // a 201 without a readable id: check.py flags it
-    }
-  }
   return record(res, t0, {
     u: userId,
-    b: bookingId,
+    b: bookingId(res),
     n: urlIndex,
     a: attemptNo,
     k: IDEMPOTENT ? 1 : 0,

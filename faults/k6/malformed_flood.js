@@ -20,7 +20,7 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
-import { record, summary } from './records.js';
+import { bookingId, record, summary } from './records.js';
 
 function intFromEnv(name, fallback) {
   const raw = __ENV[name];
@@ -134,15 +134,7 @@ export function good() {
     headers: JSON_TYPE,
     tags: { name: 'POST /bookings' },
   });
-  let bookingId = null;
-  if (res.status === 201) {
-    try {
-      bookingId = JSON.parse(res.body).id;
-    } catch (_) {
-      bookingId = -1;
-    }
-  }
-  record(res, t0, { u: userId, b: bookingId, n: 0, a: 1, k: 0, r: 0 });
+  record(res, t0, { u: userId, b: bookingId(res), n: 0, a: 1, k: 0, r: 0 });
   if (PAUSE_MS > 0) {
     // Jittered, so that the VUs do not stay in lock-step waves with quiet
     // gaps a short fault could fall into unnoticed.

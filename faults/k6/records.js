@@ -17,6 +17,19 @@ export function problemCode(res) {
   }
 }
 
+// The id a 201 names: null for any other status, -1 for a 201 without a
+// readable id (check.py flags it).
+export function bookingId(res) {
+  if (res.status !== 201) {
+    return null;
+  }
+  try {
+    return JSON.parse(res.body).id;
+  } catch (_) {
+    return -1;
+  }
+}
+
 // Writes the record of one request: `fields` plus its status, problem code,
 // start/end times (t0/t1, epoch ms), k6 duration (d, ms), Retry-After (ra)
 // and k6 error code (e, 0 when an answer came).

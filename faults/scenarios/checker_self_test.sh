@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Scenario: proof that check.py can tell. After a short clean load, copies of
 # its database are tampered with, one way each (a lost acknowledged booking,
 # an oversold event, a drifted counter, a double booking...), and check.py
@@ -13,7 +14,7 @@ scenario_checker_self_test() {
     k6_start "$name" booking_load.js -e BASE_URLS="http://127.0.0.1:$port" \
         -e VUS="$LOAD_VUS" -e ITERATIONS=1500
     k6_wait "$name"
-    stop_service "$SERVICE_PID" # CREATE DATABASE ... TEMPLATE needs it idle
+    service_stop "$SERVICE_PID" # CREATE DATABASE ... TEMPLATE needs it idle
 
     local records=$RUN_DIR/$name.records acked user refused
     read -r acked user refused < <(python3 - "$records" <<'PY'
@@ -29,10 +30,10 @@ PY
         "untouched||"
         "acknowledged booking deleted|DELETE FROM bookings WHERE id = $acked; UPDATE events SET booked = booked - 1;|acknowledged bookings are not confirmed"
         "acknowledged booking cancelled|UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE id = $acked; UPDATE events SET booked = booked - 1;|acknowledged bookings are not confirmed"
-        "counter drifted|UPDATE events SET booked = booked - 1;|event counter"
-        "oversold|$unguard UPDATE events SET capacity = capacity - 1;|oversold by 1"
+        "counter drifted|UPDATE events SET booked = booked - 1;|events.booked counter is 999, expected 1000"
+        "oversold|$unguard UPDATE events SET capacity = capacity - 1;|confirmed bookings in DB is 1000, expected <= 999"
         "refused user booked|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, $refused); UPDATE events SET booked = booked + 1;|refused but hold a booking"
-        "user booked twice|$unguard DROP INDEX bookings_one_active_per_user_and_event; INSERT INTO bookings (event_id, user_id) VALUES (1, $user); UPDATE events SET booked = booked + 1;|hold several confirmed bookings"
+        "user booked twice|$unguard DROP INDEX bookings_one_active_per_user_and_event; INSERT INTO bookings (event_id, user_id) VALUES (1, $user); UPDATE events SET booked = booked + 1;|users with 2+ bookings is 1, expected 0"
         "booking nobody asked for|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, 2000); UPDATE events SET booked = booked + 1;|users who never asked"
         "a record missing||requests but recorded"
     )
@@ -48,7 +49,7 @@ PY
             head -n -1 "$records" >"$case_records"
         fi
         status=0
-        python3 "$FAULTS_DIR/check.py" load --scenario "$case" --records "$case_records" \
+        python3 "$FAULTS_DIR/check.py" load --scenario "$case" --records "$case_records" --verify "$VERIFY_BIN" \
             --summary "$RUN_DIR/$name.summary.json" \
             --db-url "postgres://postgres@127.0.0.1:$PG_PORT/$copy" \
             --allow-status 201,409 >"$RUN_DIR/$name.case$total.out" 2>&1 || status=$?

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Scenario: clients retry every request that got no final answer (no response
 # within a short client timeout, 503, 409 request_in_progress) with the same
 # Idempotency-Key, while PostgreSQL restarts and then one of the two service

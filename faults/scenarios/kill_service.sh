@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Scenario: kill -9 one of two service processes in the middle of the load.
 # k6 spreads users over both; the survivor must keep booking, and every
 # booking either process acknowledged must be in the database.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Scenario: a flood of malformed requests (bad JSON, wrong content types,
 # invalid UTF-8, huge/negative ids, oversized bodies, SQL-looking strings,
 # bad keys and tokens) while 200 VUs book. Every malformed request must get

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Scenario: PostgreSQL restarts (pg_ctl restart -m fast) in the middle of a
 # booking load. The service must heal by itself (pool recycling drops the dead
 # connections) and keep every booking it acknowledged.

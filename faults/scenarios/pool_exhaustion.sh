@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Scenario: a pool of 2 connections and 200 VUs without pauses. Requests that
 # get no connection within the pool wait must be answered 503 + Retry-After at
 # once; nothing may wait much longer than the pool wait.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Scenario: Schemathesis against the served OpenAPI document, with a fixed
 # seed and a bounded number of examples per operation, the admin token on
 # every request. Zero 5xx, zero responses outside the documented schema,
@@ -18,13 +19,13 @@ scenario_schemathesis() {
     # info: one access-log line per request, counted by check.py.
     RUST_LOG=info start_service "$name.service" "$port" "$url"
 
-    info "schemathesis $(schemathesis --version 2>/dev/null | awk '{print $NF}'): seed $SCHEMATHESIS_SEED, at most $SCHEMATHESIS_MAX_EXAMPLES examples per operation"
+    info "schemathesis $("$SCHEMATHESIS_BIN" --version 2>/dev/null | awk '{print $NF}'): seed $SCHEMATHESIS_SEED, at most $SCHEMATHESIS_MAX_EXAMPLES examples per operation"
     mkdir -p "$RUN_DIR/$name"
     # Run from the run directory: Schemathesis and Hypothesis keep caches in
     # the working directory.
     (
         cd "$RUN_DIR/$name"
-        timeout 300 schemathesis run "$base/api-docs/openapi.json" \
+        timeout 300 "$SCHEMATHESIS_BIN" run "$base/api-docs/openapi.json" \
             --checks all --exclude-checks positive_data_acceptance \
             --seed "$SCHEMATHESIS_SEED" --max-examples "$SCHEMATHESIS_MAX_EXAMPLES" \
             --workers 1 --request-timeout 15 --no-color \

@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# Start, wait-ready and stop for the flashbook service process, sourced by
+# run_tests.sh, serve.sh, faults/lib.sh and bench/run.sh (PostgreSQL is
+# ci/lib/postgres.sh). Only processes started here are stopped, by their PID.
+
+# The service finishes in-flight requests for up to 10 s after SIGTERM
+# (SHUTDOWN_GRACE_SECONDS in src/startup.rs); then it gets SIGKILL.
+SERVICE_STOP_GRACE_S=10
+SERVICE_READY_TIMEOUT_S=${SERVICE_READY_TIMEOUT_S:-30}
+SERVICE_PID=""
+SERVICE_ERROR=""
+
+# service_start BINARY BASE_URL LOG [ENV-ARG...]: runs `env ENV-ARG... BINARY`
+# in the background (ENV-ARG: NAME=value or -u NAME), output appended to LOG
+# ("-": this terminal), sets SERVICE_PID and waits until GET BASE_URL/ready
+# answers 200. When the process exits first or SERVICE_READY_TIMEOUT_S pass,
+# prints the log's last lines, stops what it started, sets SERVICE_ERROR and
+# returns 1.
+service_start() {
+    local bin=$1 base=$2 log=$3 status=0
+    shift 3
+    if [[ $log == - ]]; then
+        env "$@" "$bin" &
+    else
+        env "$@" "$bin" >>"$log" 2>&1 &
+    fi
+    SERVICE_PID=$!
+    SERVICE_ERROR=""
+    local deadline=$((SECONDS + SERVICE_READY_TIMEOUT_S))
+    until curl -fsS --max-time 2 -o /dev/null "$base/ready" 2>/dev/null; do
+        if ! kill -0 "$SERVICE_PID" 2>/dev/null; then
+            wait "$SERVICE_PID" || status=$?
+            SERVICE_ERROR="the service exited with status $status before it was ready"
+        elif ((SECONDS >= deadline)); then
+            SERVICE_ERROR="the service was not ready within $SERVICE_READY_TIMEOUT_S s (GET $base/ready)"
+            service_stop "$SERVICE_PID"
+        else
+            sleep 0.2
+            continue
+        fi
+        SERVICE_PID=""
+        if [[ $log != - ]]; then
+            printf -- '--- last lines of %s\n' "$log" >&2
+            tail -n 20 "$log" >&2
+            SERVICE_ERROR+=" (log: $log)"
+        fi
+        return 1
+    done
+}
+
+# service_stop PID: SIGTERM, SIGKILL after SERVICE_STOP_GRACE_S, then reaps it.
+# Safe on a PID that has already ended.
+service_stop() {
+    local pid=$1 i
+    if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then return 0; fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < SERVICE_STOP_GRACE_S * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        printf 'warning: pid %s did not stop within %s s of SIGTERM: SIGKILL\n' "$pid" "$SERVICE_STOP_GRACE_S" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
