@@ -46,21 +46,11 @@ async fn openapi_document_and_swagger_ui_are_served() {
         .json()
         .await
         .unwrap();
-    for path in [
-        "/bookings",
-        "/bookings/{id}",
-        "/events/{id}",
-        "/events/{id}/bookings",
-        "/users/{id}/bookings",
-        "/venues",
-        "/health",
-        "/ready",
-    ] {
-        assert!(
-            document["paths"][path].is_object(),
-            "{path} missing from the OpenAPI document"
-        );
-    }
+    // Which paths it lists, and that they match the router: routes.rs.
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(document["paths"]
+        .as_object()
+        .is_some_and(|paths| !paths.is_empty()));
     let ui = app.get("/swagger-ui/").await;
     assert_eq!(ui.status(), 200);
     assert!(ui.text().await.unwrap().contains("swagger"));
