@@ -20,10 +20,9 @@ const RETRY_AFTER_SECONDS: &str = "1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("the event is sold out")]
-    SoldOut,
-    #[error("this user already holds a booking for this event")]
-    AlreadyBooked,
+    /// `sold_out`, `already_booked`: the booking's own refusals.
+    #[error(transparent)]
+    Refused(BookingRefusal),
     #[error("{0} not found")]
     NotFound(Resource),
     #[error("a user with this email already exists")]
@@ -104,9 +103,12 @@ impl ApiError {
 
     pub fn code(&self) -> String {
         match self {
-            ApiError::SoldOut => "sold_out".into(),
-            ApiError::AlreadyBooked => "already_booked".into(),
-            ApiError::NotFound(resource) => format!("{resource}_not_found"),
+            ApiError::Refused(BookingRefusal::SoldOut) => "sold_out".into(),
+            ApiError::Refused(BookingRefusal::AlreadyBooked) => "already_booked".into(),
+            ApiError::NotFound(resource)
+            | ApiError::Refused(BookingRefusal::NotFound(resource)) => {
+                format!("{resource}_not_found")
+            }
             ApiError::EmailTaken => "email_taken".into(),
             ApiError::Invalid { code, .. } => (*code).into(),
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type".into(),
@@ -128,15 +130,16 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::SoldOut
-            | ApiError::AlreadyBooked
+            ApiError::Refused(BookingRefusal::SoldOut | BookingRefusal::AlreadyBooked)
             | ApiError::EmailTaken
             | ApiError::RequestInProgress => StatusCode::CONFLICT,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RequestTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_)
+            | ApiError::Refused(BookingRefusal::NotFound(_))
+            | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -195,9 +198,8 @@ impl From<InvalidInput> for ApiError {
 impl From<BookingRefusal> for ApiError {
     fn from(refusal: BookingRefusal) -> Self {
         match refusal {
-            BookingRefusal::SoldOut => ApiError::SoldOut,
-            BookingRefusal::AlreadyBooked => ApiError::AlreadyBooked,
             BookingRefusal::NotFound(resource) => ApiError::NotFound(resource),
+            refusal => ApiError::Refused(refusal),
         }
     }
 }

@@ -122,6 +122,15 @@ impl TestApp {
             .expect("POST sent")
     }
 
+    /// The served OpenAPI document.
+    pub async fn openapi_document(&self) -> Value {
+        self.get("/api-docs/openapi.json")
+            .await
+            .json()
+            .await
+            .expect("the OpenAPI document is JSON")
+    }
+
     pub async fn delete(&self, path: &str) -> Response {
         self.http
             .delete(self.url(path))

@@ -40,12 +40,7 @@ async fn ready_is_503_with_retry_after_when_the_database_refuses_connections() {
 #[tokio::test]
 async fn openapi_document_and_swagger_ui_are_served() {
     let app = spawn_app().await;
-    let document: Value = app
-        .get("/api-docs/openapi.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let document = app.openapi_document().await;
     // Which paths it lists, and that they match the router: routes.rs.
     assert!(document["openapi"].as_str().unwrap().starts_with("3."));
     assert!(document["paths"]

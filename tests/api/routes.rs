@@ -17,12 +17,7 @@ const METHODS: [&str; 8] = [
 #[tokio::test]
 async fn every_documented_route_is_served_and_other_methods_get_405() {
     let app = spawn_app().await;
-    let document: Value = app
-        .get("/api-docs/openapi.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let document = app.openapi_document().await;
     let paths = document["paths"].as_object().expect("document has paths");
     assert!(paths.len() >= 12, "only {} paths documented", paths.len());
 
