@@ -56,8 +56,9 @@ async fn read_check_write(
     if sold >= capacity {
         return HttpResponse::Conflict().json(json!({"code": "sold_out"}));
     }
-    // The time a real service spends between its read and its write.
-    tokio::time::sleep(Duration::from_millis(2)).await;
+    // The time a real service spends between its read and its write, made
+    // long enough that the race shows however loaded the test machine is.
+    tokio::time::sleep(Duration::from_millis(20)).await;
     match client
         .execute(
             "INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)",
