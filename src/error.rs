@@ -215,6 +215,9 @@ impl From<tokio_postgres::Error> for ApiError {
                     SqlState::CRASH_SHUTDOWN,
                     SqlState::CANNOT_CONNECT_NOW,
                     SqlState::TOO_MANY_CONNECTIONS,
+                    // A server that is (or became) a read-only standby, as
+                    // during a failover: the write was refused, nothing changed.
+                    SqlState::READ_ONLY_SQL_TRANSACTION,
                 ]
                 .contains(code)
                     || code.code().starts_with("08")

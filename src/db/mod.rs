@@ -136,9 +136,19 @@ pub async fn client(pool: &Pool) -> Result<Object, ApiError> {
     Ok(pool.get().await?)
 }
 
-/// True when the database answers a trivial query.
+/// Ok when the database answers and accepts writes: a standby (during a
+/// failover, or a URL naming only a standby) cannot take bookings, so it is
+/// `503` like an unreachable database.
 pub async fn is_ready(pool: &Pool) -> Result<(), ApiError> {
     let client = client(pool).await?;
-    client.simple_query("SELECT 1").await?;
+    let read_only: bool = client
+        .query_one("SELECT current_setting('transaction_read_only')::bool", &[])
+        .await?
+        .get(0);
+    if read_only {
+        return Err(ApiError::Unavailable(
+            "the database is read-only (a standby): no writable primary".into(),
+        ));
+    }
     Ok(())
 }
