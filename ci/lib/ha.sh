@@ -341,6 +341,7 @@ ha_drop_replication() {
     local pids=()
     mapfile -t pids < <(ha_tree "$(ha_pid proxy)")
     ((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null
+    { wait "$(ha_pid proxy)"; } 2>/dev/null || true
     HA_PROXY=false
     return 0
 }
