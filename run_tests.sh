@@ -25,7 +25,7 @@ set -Eeuo pipefail
 
 usage() {
     cat <<'EOF'
-usage: ./run_tests.sh [--local | --compose] [--keep] [--help]
+usage: ./run_tests.sh [--local | --compose [--ha]] [--keep] [--help]
 
 The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
 1,000 seats; checks in the database that exactly 1,000 were sold, once each.
@@ -37,6 +37,10 @@ The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
               HAProxy) as project flashbook-proof, k6 from the grafana/k6 image
               inside the compose network against the load balancer; reports
               how many requests each replica served
+  --ha        with --compose: the highly available stack (docker-compose.ha.yml:
+              a Patroni pair) and the primary's container killed mid-load;
+              the same sale checked from every recorded answer
+              (ci/lib/compose_ha.sh, docs/high-availability.md)
   --keep      leave the service, the database and the run directory in place
               at the end and print how to reach and stop them (Ctrl-C still
               stops everything)
@@ -74,6 +78,8 @@ cd "$ROOT"
 source ci/lib/postgres.sh
 # shellcheck source=ci/lib/tools.sh
 source ci/lib/tools.sh
+# shellcheck source=ci/lib/compose_ha.sh
+source ci/lib/compose_ha.sh
 
 # ---------------------------------------------------------------- helpers
 step() { printf '\n==> %s\n' "$*"; }
@@ -296,7 +302,7 @@ local_keep_note() {
 # `docker compose up` is never touched), PostgreSQL reached through the db
 # container, k6 from the grafana/k6 image on the compose network against the
 # load balancer, with k6/ and $RUN_DIR mounted.
-readonly COMPOSE_PROJECT=flashbook-proof
+COMPOSE_PROJECT=flashbook-proof # flashbook-proof-ha with --ha
 readonly COMPOSE_READY_TIMEOUT_S=180
 COMPOSE=()
 COMPOSE_STARTED=false
@@ -304,7 +310,7 @@ COMPOSE_HTTP_PORT=""
 
 compose() {
     FLASHBOOK_HTTP_PORT="$COMPOSE_HTTP_PORT" FLASHBOOK_K6_RESULTS="$RUN_DIR" \
-        "${COMPOSE[@]}" -p "$COMPOSE_PROJECT" -f "$ROOT/docker-compose.yml" "$@"
+        "${COMPOSE[@]}" -p "$COMPOSE_PROJECT" -f "$ROOT/docker-compose.yml" "${COMPOSE_HA_FILE[@]}" "$@"
 }
 
 compose_prepare() {
@@ -517,6 +523,7 @@ parse_args() {
         case "$1" in
         --local) MODE=local ;;
         --compose) MODE=compose ;;
+        --ha) HA=true ;;
         --keep) KEEP=true ;;
         -h | --help)
             usage
@@ -565,6 +572,17 @@ main() {
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     (($(ulimit -n) >= 4096)) || warn "open file limit is $(ulimit -n); 1,000 VUs may run out of sockets"
 
+    if $HA; then
+        [[ $BACKEND == compose ]] || fail "--ha needs --compose" 2
+        COMPOSE_HA_FILE=(-f "$ROOT/docker-compose.ha.yml")
+        COMPOSE_PROJECT=flashbook-proof-ha
+        stage "prepare (compose, HA)" backend prepare
+        stage "start the Patroni pair and the service" compose_ha_up
+        stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
+        stage "k6: $ATTEMPTS booking clients by $HA_VUS VUs, primary killed" compose_ha_run_load
+        stage "verify every answer against the new primary" compose_ha_verify
+        return
+    fi
     stage "prepare ($BACKEND)" backend prepare
     stage "start PostgreSQL and the service" backend up
     stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
@@ -596,6 +614,8 @@ run_load() {
 }
 
 INTERRUPTED=false
+HA=false
+COMPOSE_HA_FILE=()
 BACKEND=""
 RUN_DIR=""
 RUN_DIR_OWNED=false
