@@ -7,7 +7,7 @@
 # database (faults/check.py). Prints each scenario's figures, a summary
 # table, and exits non-zero when any invariant is violated.
 #
-#   faults/run_all.sh                      every scenario (about 1.5 min after the build)
+#   faults/run_all.sh                      every scenario (about 6 min after the build)
 #   faults/run_all.sh pg_restart schemathesis   only those
 #   faults/run_all.sh --list               the scenario names
 #
