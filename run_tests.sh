@@ -391,7 +391,7 @@ compose_down() {
 
 compose_keep_note() {
     info "left running (--keep): the $COMPOSE_PROJECT stack, API on $BASE_URL"
-    info "  stop with: ${COMPOSE[*]} -p $COMPOSE_PROJECT down --volumes"
+    info "  stop with: ${COMPOSE[*]} -p $COMPOSE_PROJECT -f docker-compose.yml ${COMPOSE_HA_FILE[*]} down --volumes"
 }
 
 docker_engine_answers() {
