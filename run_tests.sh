@@ -20,7 +20,7 @@ set -Eeuo pipefail
 
 usage() {
     cat <<'EOF'
-usage: ./run_tests.sh [--local | --compose] [--keep] [--help]
+usage: ./run_tests.sh [--local | --compose [--ha]] [--keep] [--help]
 
 The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
 1,000 seats; checks in the database that exactly 1,000 were sold, once each.
@@ -32,6 +32,10 @@ The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
               HAProxy) as project flashbook-proof, k6 from the grafana/k6 image
               inside the compose network against the load balancer; reports
               how many requests each replica served
+  --ha        with --compose: the highly available stack (docker-compose.ha.yml:
+              a Patroni pair) and the primary's container killed mid-load;
+              the same sale checked from every recorded answer
+              (ci/lib/compose_ha.sh, docs/high-availability.md)
   --keep      leave the service, the database and the run directory in place
               at the end and print how to reach and stop them (Ctrl-C still
               stops everything)
@@ -71,9 +75,22 @@ source ci/lib/postgres.sh
 source ci/lib/service.sh
 # shellcheck source=ci/lib/tools.sh
 source ci/lib/tools.sh
+# shellcheck source=ci/lib/compose_ha.sh
+source ci/lib/compose_ha.sh
 
 main() {
     choose_backend_and_run_dir
+    if $HA; then
+        [[ $BACKEND == compose ]] || fail "--ha needs --compose" 2
+        COMPOSE_HA_FILE=(-f "$ROOT/docker-compose.ha.yml")
+        COMPOSE_PROJECT=flashbook-proof-ha
+        stage "prepare (compose, HA)" compose_prepare
+        stage "start the Patroni pair and the service" compose_ha_up
+        stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
+        stage "k6: $ATTEMPTS booking clients by $HA_VUS VUs, primary killed" compose_ha_run_load
+        stage "verify every answer against the new primary" compose_ha_verify
+        return
+    fi
     case "$BACKEND" in
     local)
         stage "prepare (local)" local_prepare
@@ -279,7 +296,7 @@ local_keep_note() {
 # `docker compose up` is never touched); seed, k6 (the grafana/k6 image,
 # against the load balancer) and verify run as its `tools` services on the
 # compose network, with $RUN_DIR mounted at /results.
-readonly COMPOSE_PROJECT=flashbook-proof
+COMPOSE_PROJECT=flashbook-proof # flashbook-proof-ha with --ha
 readonly COMPOSE_READY_TIMEOUT_S=180
 COMPOSE=()
 COMPOSE_STARTED=false
@@ -287,7 +304,7 @@ COMPOSE_HTTP_PORT=""
 
 compose() {
     FLASHBOOK_HTTP_PORT="$COMPOSE_HTTP_PORT" FLASHBOOK_K6_RESULTS="$RUN_DIR" \
-        "${COMPOSE[@]}" -p "$COMPOSE_PROJECT" -f "$ROOT/docker-compose.yml" "$@"
+        "${COMPOSE[@]}" -p "$COMPOSE_PROJECT" -f "$ROOT/docker-compose.yml" "${COMPOSE_HA_FILE[@]}" "$@"
 }
 
 compose_prepare() {
@@ -354,7 +371,7 @@ compose_down() {
 
 compose_keep_note() {
     info "left running (--keep): the $COMPOSE_PROJECT stack, API on $BASE_URL"
-    info "  stop with: ${COMPOSE[*]} -p $COMPOSE_PROJECT down --volumes"
+    info "  stop with: ${COMPOSE[*]} -p $COMPOSE_PROJECT -f docker-compose.yml ${COMPOSE_HA_FILE[*]} down --volumes"
 }
 
 docker_engine_answers() {
@@ -409,6 +426,7 @@ parse_args() {
         case "$1" in
         --local) MODE=local ;;
         --compose) MODE=compose ;;
+        --ha) HA=true ;;
         --keep) KEEP=true ;;
         -h | --help)
             usage
@@ -459,6 +477,8 @@ choose_backend_and_run_dir() {
 }
 
 INTERRUPTED=false
+HA=false
+COMPOSE_HA_FILE=()
 BACKEND=""
 RUN_DIR=""
 RUN_DIR_OWNED=false

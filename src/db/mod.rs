@@ -81,6 +81,9 @@ impl From<tokio_postgres::Error> for DbError {
                     SqlState::CRASH_SHUTDOWN,
                     SqlState::CANNOT_CONNECT_NOW,
                     SqlState::TOO_MANY_CONNECTIONS,
+                    // A standby, or a primary just demoted by a failover:
+                    // the write was refused, so nothing changed.
+                    SqlState::READ_ONLY_SQL_TRANSACTION,
                 ]
                 .contains(code)
                     || code.code().starts_with("08")
@@ -226,9 +229,21 @@ pub async fn client(pool: &Pool) -> Result<Object, DbError> {
     Ok(pool.get().await?)
 }
 
-/// Ok when the database answers a trivial query.
+/// Ok when the database answers and accepts writes: a standby (during a
+/// failover, or a URL naming only a standby) cannot take bookings, so it is
+/// `Unavailable` like an unreachable database.
 pub async fn is_ready(pool: &Pool) -> Result<(), DbError> {
     let client = client(pool).await?;
-    client.simple_query("SELECT 1").await?;
+    let row = client
+        .query_one(
+            "SELECT current_setting('transaction_read_only')::bool AS read_only",
+            &[],
+        )
+        .await?;
+    if column::<bool>(&row, "read_only")? {
+        return Err(DbError::Unavailable(
+            "the database is read-only (a standby): no writable primary".into(),
+        ));
+    }
     Ok(())
 }

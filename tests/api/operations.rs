@@ -95,3 +95,52 @@ async fn start_up_fails_with_a_clear_message_when_the_database_is_unreachable() 
     );
     assert!(message.contains(&unused_port.to_string()), "{message}");
 }
+
+/// A database that accepts no writes (a standby during a failover, here a
+/// database set read-only): `/ready` says not ready and a booking is a `503`
+/// to retry, never a `500`; once writes are accepted again, booking works
+/// without a restart.
+#[tokio::test]
+async fn a_read_only_database_is_not_ready_and_bookings_are_503() {
+    let app = spawn_app().await;
+    let event = app.create_sale(1).await;
+    let user = app.create_user("standby@example.com").await;
+    let dbname = app.database_url.rsplit('/').next().unwrap().to_owned();
+    let admin = app.admin_db().await;
+    let reconnect_all = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = '{dbname}' AND pid <> pg_backend_pid();"
+    );
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {dbname} SET default_transaction_read_only = on; {reconnect_all}"
+        ))
+        .await
+        .unwrap();
+
+    let response = app.get("/ready").await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, 503, "database_unavailable").await;
+    let response = app.book(event, user).await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, 503, "database_unavailable").await;
+
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {dbname} RESET default_transaction_read_only; {reconnect_all}"
+        ))
+        .await
+        .unwrap();
+    // The terminated sessions are replaced on checkout (the first answers
+    // may still be 503 while that happens).
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app.book(event, user).await.status().as_u16();
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 201);
+    assert_eq!(app.get("/ready").await.status(), 200);
+}

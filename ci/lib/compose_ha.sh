@@ -1,0 +1,151 @@
+# shellcheck shell=bash
+# `./run_tests.sh --compose --ha`: the one-shot proof on the highly available
+# stack (docker-compose.yml + docker-compose.ha.yml: a Patroni pair, see
+# docs/high-availability.md), with the primary's container killed in the
+# middle of the k6 run. Sourced by run_tests.sh, whose compose backend
+# (compose, compose_up, compose_seed, RUN_DIR, fail, info) it uses.
+#
+# The sale is the same (1,000 seats, 10,000 attempts by 10,000 users), but
+# the load is faults/k6/booking_load.js: every client sends an
+# Idempotency-Key and retries every non-final answer (503, no response), and
+# every answer is recorded, so that faults/check.py can tell that each 201
+# is on the new primary. 200 VUs pause about 1.5 s between attempts, so the
+# sale lasts several seconds and the kill lands while seats are still on
+# sale (1,000 VUs at once would sell out in their first wave).
+
+readonly HA_VUS=200
+readonly HA_PAUSE_MS=1500
+readonly HA_KILL_AFTER_RECORDS=250
+readonly HA_LOAD_TIMEOUT_S=300
+HA_PORTS=()       # host ports of db and db2 (loopback), read before the kill
+declare -A HA_CONTAINER=() # container id of db and db2
+HA_KILL_MARK=()   # --mark db_kill_1=EPOCH_MS for check.py
+HA_KILLED=""
+
+# The database URL for tools on the host: both nodes' published ports.
+compose_ha_url() {
+    echo "postgres://${POSTGRES_USER:-flashbook}:${POSTGRES_PASSWORD:-flashbook}@127.0.0.1:${HA_PORTS[0]},127.0.0.1:${HA_PORTS[1]}/${POSTGRES_DB:-flashbook}?target_session_attrs=read-write"
+}
+
+# compose_ha_primary: the service (db or db2) whose PostgreSQL is writable.
+compose_ha_primary() {
+    local i service=(db db2)
+    for i in 0 1; do
+        if [[ $(PGCONNECT_TIMEOUT=2 psql -X -At "postgres://${POSTGRES_USER:-flashbook}:${POSTGRES_PASSWORD:-flashbook}@127.0.0.1:${HA_PORTS[$i]}/postgres" \
+            -c 'SELECT NOT pg_is_in_recovery()' 2>/dev/null) == t ]]; then
+            echo "${service[$i]}"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Waits (bounded) until db2 is the synchronous standby: before that, a
+# failover would have nowhere to go.
+compose_ha_wait_sync() {
+    local deadline=$((SECONDS + 120)) state=""
+    until [[ $state == sync ]]; do
+        state=$(PGCONNECT_TIMEOUT=2 psql -X -At "$(compose_ha_url)" \
+            -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'db2' AND state = 'streaming'" 2>/dev/null || true)
+        ((SECONDS < deadline)) || fail "db2 did not become the synchronous standby within 120 s"
+        [[ $state == sync ]] || sleep 1
+    done
+    info "db primary, db2 its synchronous standby"
+}
+
+compose_ha_up() {
+    compose_up
+    local service port
+    HA_PORTS=()
+    for service in db db2; do
+        port=$(compose port "$service" 5432 2>/dev/null | sed 's/.*://')
+        [[ -n $port ]] || fail "$service publishes no port 5432 (docker-compose.ha.yml)"
+        HA_PORTS+=("$port")
+        HA_CONTAINER[$service]=$(compose ps -q "$service")
+    done
+    compose_ha_wait_sync
+}
+
+# The load, the kill of the primary's container once HA_KILL_AFTER_RECORDS
+# answers were recorded, and the wait for the load's end.
+compose_ha_run_load() {
+    local records=$RUN_DIR/ha.records k6_pid primary known_primary deadline
+    # Container ids are known before the load (compose ps is slow): the kill
+    # must not wait for a lookup while seats are selling.
+    known_primary=$(compose_ha_primary) || fail "no writable primary before the load"
+    chmod 0777 "$RUN_DIR" # the k6 image runs as an unprivileged user
+    : >"$records"
+    chmod 0666 "$records"
+    compose run --rm k6 run --quiet --no-color --log-format=raw \
+        --console-output=/results/ha.records -e SUMMARY_FILE=/results/ha.summary.json \
+        -e BASE_URLS=http://lb:8080 -e EVENT_ID="$EVENT_ID" -e ITERATIONS="$ATTEMPTS" \
+        -e VUS="$HA_VUS" -e PAUSE_MS="$HA_PAUSE_MS" -e IDEMPOTENT=1 -e MAX_ATTEMPTS=150 \
+        -e RETRY_PAUSE_MS=200 -e MAX_DURATION=240s -e KEY_PREFIX="ha$(date +%s%3N)" \
+        /faults-k6/booking_load.js >"$RUN_DIR/k6.log" 2>&1 &
+    k6_pid=$!
+    deadline=$((SECONDS + 120))
+    while (($(grep -c '^FB ' "$records" 2>/dev/null || true) < HA_KILL_AFTER_RECORDS)); do
+        kill -0 "$k6_pid" 2>/dev/null || { tail -n 20 "$RUN_DIR/k6.log" >&2; fail "k6 ended before $HA_KILL_AFTER_RECORDS answers (log $RUN_DIR/k6.log)"; }
+        ((SECONDS < deadline)) || fail "k6 recorded fewer than $HA_KILL_AFTER_RECORDS answers within 120 s"
+        sleep 0.1
+    done
+    # (A quick look again: Patroni may have moved the primary meanwhile.)
+    primary=$(compose_ha_primary) || primary=$known_primary
+    docker kill --signal KILL "${HA_CONTAINER[$primary]}" >/dev/null
+    HA_KILL_MARK=(--mark "db_kill_1=$(date +%s%3N)")
+    HA_KILLED=$primary
+    info "killed the primary's container ($primary, SIGKILL) after $(grep -c '^FB ' "$records") answers"
+    local status=0
+    timeout "$HA_LOAD_TIMEOUT_S" tail --pid="$k6_pid" -f /dev/null || fail "k6 did not end within $HA_LOAD_TIMEOUT_S s"
+    wait "$k6_pid" || status=$?
+    # shellcheck disable=SC2034 # run_tests.sh's
+    K6_STATUS=$status
+    info "k6 exit status $status (log: $RUN_DIR/k6.log)"
+    info "primary now: $(compose_ha_primary || echo none)"
+}
+
+# The same checks as the local proof, from every recorded answer and the
+# last primary: exactly the capacity acknowledged and confirmed, counter =
+# confirmed, nobody twice, every 201 on the new primary, every client ending
+# with a final answer (1,000 x 201, 9,000 x 409), and the failover time.
+compose_ha_verify() {
+    local status=0 result=$RUN_DIR/ha.result.json
+    # The sale's invariants come from the verify binary, run here against the
+    # nodes' published ports (the db container it would use may be the dead one).
+    cargo build --release --locked --quiet --bin verify || fail "cargo build --bin verify failed"
+    python3 "$ROOT/faults/check.py" load --scenario "compose HA (killed $HA_KILLED)" \
+        --verify "$RELEASE_DIR/verify" \
+        --records "$RUN_DIR/ha.records" --summary "$RUN_DIR/ha.summary.json" \
+        --db-url "$(compose_ha_url)" --event-id "$EVENT_ID" --result "$result" \
+        --idempotent --expect-sold-out --allow-status 201,409,503 --no-response allowed \
+        --require-status 201 "${HA_KILL_MARK[@]}" || status=$?
+    python3 - "$result" "$CAPACITY" "$ATTEMPTS" <<'PY' || status=1
+import json, sys
+figures = json.load(open(sys.argv[1]))["figures"]
+capacity, attempts = int(sys.argv[2]), int(sys.argv[3])
+statuses = figures["statuses"]
+# Every client stops at its first final answer: one 201 or one 409 each.
+rows = [
+    ("clients (booking attempts)", figures["clients (users)"], attempts),
+    ("201 booked", statuses.get("201", 0), capacity),
+    ("409 sold_out", statuses.get("409 sold_out", 0), attempts - capacity),
+    ("acknowledged bookings", figures["acknowledged bookings"], capacity),
+    ("bookings in DB (new primary)", figures["bookings in DB"], capacity),
+    ("events.booked counter", figures["event counter"], capacity),
+    ("lost acknowledged", figures["lost acknowledged"], 0),
+    ("oversold", figures["oversold"], 0),
+    ("users with 2+ bookings", figures["users with 2+ bookings"], 0),
+    ("clients that gave up", figures["clients that gave up"], 0),
+]
+print(f"\n{'flashbook proof (compose, HA)':<32} {'actual':>8} {'expected':>9}")
+bad = 0
+for label, actual, expected in rows:
+    ok = actual == expected
+    bad += not ok
+    print(f"{label:<32} {actual:>8} {expected:>9}  {'ok' if ok else 'MISMATCH'}")
+print(f"{'failover (kill -> first 201)':<32} {figures.get('failover 1 ms', '-'):>8} ms")
+print(f"{'answers':<32} {figures['requests sent']:>8}  {statuses}")
+sys.exit(1 if bad else 0)
+PY
+    ((status == 0)) || fail "the HA proof found violations (see above; records in $RUN_DIR/ha.records)"
+}

@@ -1,0 +1,377 @@
+# shellcheck shell=bash
+# A highly available PostgreSQL pair on loopback, for the failover proofs
+# (faults/scenarios/primary_failover*.sh): one etcd member and two Patroni
+# nodes (PostgreSQL 15 from Debian's packages), every port a free one, every
+# file below one directory. Sourced after ci/lib/postgres.sh.
+#
+#   ha_start DIR [sync|async]   start etcd, node1 (the first primary), node2;
+#                               returns once node2 streams (and, in sync mode,
+#                               is the synchronous standby)
+#   ha_database_url DB          both nodes, target_session_attrs=read-write
+#   ha_leader                   the node holding the leader key (node1/node2)
+#   ha_kill_node NODE           SIGKILL of the node's Patroni and PostgreSQL
+#                               (postmaster and every backend) at once
+#   ha_start_node NODE          start a node's Patroni again (it rejoins)
+#   ha_wait_leader NODE SECS    until NODE is leader and its PostgreSQL is writable
+#   ha_wait_sync NODE SECS      until NODE streams as the synchronous standby
+#   ha_pause_replication / ha_drop_replication   (async mode) stop, then cut,
+#                               the WAL stream out of node1
+#   ha_stop                     stop everything ha_start started
+#
+# Why Patroni + etcd and why these settings: docs/high-availability.md.
+# Everything runs as the postgres user (PostgreSQL refuses root); each
+# process is started in a session of its own so a node dies as a whole.
+
+HA_DIR=""
+HA_MODE=""
+HA_ETCD_PORT=""
+HA_PROXY=false
+declare -A HA_PG_PORT=() HA_API_PORT=()
+readonly HA_NODES=(node1 node2)
+# Patroni's timing (bootstrap.dcs), chosen for a fast failover on one machine:
+#   ttl 6         the leader key's lease: a dead primary's key expires at most
+#                 6 s after its last renewal, and only then may the standby
+#                 take over. Below ~5 s a loaded 2-core machine (k6, two
+#                 services, cargo builds) risks a healthy primary missing a
+#                 renewal and demoting itself.
+#   loop_wait 1   the HA loop runs every second (renewal, sync-standby checks)
+#   retry_timeout 2  DCS and PostgreSQL operations retried for 2 s at most;
+#                 Patroni requires loop_wait + 2 * retry_timeout <= ttl
+HA_TTL=${HA_TTL:-6}
+HA_LOOP_WAIT=${HA_LOOP_WAIT:-1}
+HA_RETRY_TIMEOUT=${HA_RETRY_TIMEOUT:-2}
+
+ha_say() { printf '    ha: %s\n' "$*"; }
+
+# ha_spawn NAME LOG COMMAND...: starts COMMAND in the background in a new
+# session, as the postgres user when we are root; its own pid (not that of a
+# wrapper) ends up in $HA_DIR/NAME.pid, and ha_pid NAME prints it.
+ha_spawn() {
+    local name=$1 log=$2 pidfile=$HA_DIR/$1.pid i
+    shift 2
+    rm -f "$pidfile"
+    local run=()
+    [[ $(id -u) -eq 0 ]] && run=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    setsid "${run[@]}" sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 </dev/null &
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $pidfile ]] && return 0
+        sleep 0.05
+    done
+    echo "ha: $name did not start (log $log)" >&2
+    return 1
+}
+
+ha_pid() { cat "$HA_DIR/$1.pid" 2>/dev/null; }
+
+# ha_tree PID: PID and its children (a postmaster's backends, socat's
+# per-connection copies), read from /proc.
+ha_tree() {
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    echo "$pid"
+    ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' '
+}
+
+# ha_install: Patroni and etcd from Debian's packages when missing.
+ha_install() {
+    local missing=()
+    command -v patroni >/dev/null 2>&1 || missing+=(patroni)
+    command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+    command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+    command -v socat >/dev/null 2>&1 || missing+=(socat)
+    ((${#missing[@]} == 0)) && return 0
+    echo "    apt-get install ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "ha: need root to install ${missing[*]} (apt-get install ${missing[*]})" >&2
+        return 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ha_start DIR [sync|async]
+ha_start() {
+    HA_DIR=$1
+    HA_MODE=${2:-sync}
+    rm -rf "$HA_DIR"
+    mkdir -p "$HA_DIR"
+    [[ $(id -u) -eq 0 ]] && chown postgres "$HA_DIR"
+    chmod 700 "$HA_DIR"
+
+    HA_ETCD_PORT=$(free_port)
+    local peer_port; peer_port=$(free_port)
+    ha_spawn etcd "$HA_DIR/etcd.log" etcd --name ha --data-dir "$HA_DIR/etcd" \
+        --listen-client-urls "http://127.0.0.1:$HA_ETCD_PORT" \
+        --advertise-client-urls "http://127.0.0.1:$HA_ETCD_PORT" \
+        --listen-peer-urls "http://127.0.0.1:$peer_port" \
+        --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+        --initial-cluster "ha=http://127.0.0.1:$peer_port" \
+        --initial-cluster-state new --logger zap --log-level warn || return 1
+    local i
+    for ((i = 0; i < 100; i++)); do
+        ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$HA_ETCD_PORT" --command-timeout 1s \
+            endpoint health >/dev/null 2>&1 && break
+        kill -0 "$(ha_pid etcd)" 2>/dev/null || { tail -n 20 "$HA_DIR/etcd.log" >&2; echo "ha: etcd exited" >&2; return 1; }
+        sleep 0.1
+    done
+    ((i < 100)) || { echo "ha: etcd did not answer within 10 s (log $HA_DIR/etcd.log)" >&2; return 1; }
+    ha_say "etcd on 127.0.0.1:$HA_ETCD_PORT (pid $(ha_pid etcd))"
+
+    local node
+    for node in "${HA_NODES[@]}"; do
+        HA_PG_PORT[$node]=$(free_port)
+        HA_API_PORT[$node]=$(free_port)
+    done
+    # Async mode: node1's WAL reaches node2 through a TCP proxy that the
+    # scenario can pause (ha_pause_replication), as a slow network would.
+    local node1_address=127.0.0.1:${HA_PG_PORT[node1]}
+    if [[ $HA_MODE == async ]]; then
+        local proxy_port; proxy_port=$(free_port)
+        ha_spawn proxy "$HA_DIR/proxy.log" socat "TCP-LISTEN:$proxy_port,bind=127.0.0.1,reuseaddr,fork" \
+            "TCP:127.0.0.1:${HA_PG_PORT[node1]}" || return 1
+        HA_PROXY=true
+        node1_address=127.0.0.1:$proxy_port
+        ha_say "replication proxy 127.0.0.1:$proxy_port -> node1 (pid $(ha_pid proxy))"
+    fi
+    ha_write_config node1 "$node1_address"
+    ha_write_config node2 "127.0.0.1:${HA_PG_PORT[node2]}"
+
+    # node1 first, so that it bootstraps the cluster and is the first primary.
+    ha_start_node node1
+    ha_wait_leader node1 60 || return 1
+    ha_start_node node2
+    if [[ $HA_MODE == sync ]]; then
+        ha_wait_sync node2 60 || return 1
+    else
+        ha_wait_streaming node2 60 || return 1
+    fi
+    ha_say "node1 primary on 127.0.0.1:${HA_PG_PORT[node1]}, node2 $HA_MODE standby on 127.0.0.1:${HA_PG_PORT[node2]}"
+}
+
+# ha_write_config NODE CONNECT_ADDRESS: the node's Patroni YAML.
+ha_write_config() {
+    local node=$1 address=$2 dir=$HA_DIR/$1 sync_mode lag
+    mkdir -p "$dir"
+    if [[ $HA_MODE == sync ]]; then
+        # Only a standby listed in the /sync key may be promoted; the primary
+        # drops synchronous replication (strict: false) only when no standby
+        # is streaming: see docs/high-availability.md.
+        sync_mode="synchronous_mode: true
+    synchronous_mode_strict: false"
+        lag=1048576
+    else
+        # The counterexample: asynchronous, and failover allowed whatever the
+        # standby missed, so that the loss shows.
+        sync_mode="synchronous_mode: false"
+        lag=107374182400
+    fi
+    cat >"$dir/patroni.yml" <<EOF
+scope: flashbook
+name: $node
+log:
+  level: INFO
+  dir: $dir
+  file_num: 2
+restapi:
+  listen: 127.0.0.1:${HA_API_PORT[$node]}
+  connect_address: 127.0.0.1:${HA_API_PORT[$node]}
+etcd3:
+  hosts: 127.0.0.1:$HA_ETCD_PORT
+bootstrap:
+  dcs:
+    ttl: $HA_TTL
+    loop_wait: $HA_LOOP_WAIT
+    retry_timeout: $HA_RETRY_TIMEOUT
+    maximum_lag_on_failover: $lag
+    $sync_mode
+    postgresql:
+      use_pg_rewind: true
+      use_slots: true
+      parameters:
+        max_connections: 200
+        synchronous_commit: "on"
+        wal_keep_size: 512MB
+        max_wal_senders: 5
+        max_replication_slots: 5
+        wal_log_hints: "on"
+        # A standby that stopped answering is dropped by the primary after
+        # 5 s rather than 60 (the default).
+        wal_sender_timeout: 5s
+        wal_receiver_timeout: 5s
+  initdb:
+    - encoding: UTF8
+    - data-checksums
+  pg_hba:
+    - local all all trust
+    - host all all 127.0.0.1/32 trust
+    - host replication all 127.0.0.1/32 trust
+postgresql:
+  listen: 127.0.0.1:${HA_PG_PORT[$node]}
+  connect_address: $address
+  data_dir: $dir/data
+  bin_dir: $(pg_bin_dir)
+  pgpass: $dir/pgpass
+  remove_data_directory_on_rewind_failure: true
+  remove_data_directory_on_diverged_timelines: true
+  authentication:
+    superuser:
+      username: postgres
+    replication:
+      username: postgres
+    rewind:
+      username: postgres
+  parameters:
+    unix_socket_directories: $dir
+    listen_addresses: 127.0.0.1
+EOF
+    [[ $(id -u) -eq 0 ]] && chown -R postgres "$dir"
+    return 0
+}
+
+ha_start_node() {
+    local node=$1
+    ha_spawn "$node" "$HA_DIR/$node/patroni.out" env HOME="$HA_DIR/$node" \
+        patroni "$HA_DIR/$node/patroni.yml" || return 1
+    ha_say "$node: Patroni pid $(ha_pid "$node"), PostgreSQL 127.0.0.1:${HA_PG_PORT[$node]}, REST 127.0.0.1:${HA_API_PORT[$node]}"
+}
+
+# The postmaster's pid from its pid file, if it runs.
+ha_postmaster_pid() {
+    local file=$HA_DIR/$1/data/postmaster.pid pid
+    [[ -r $file ]] || return 1
+    pid=$(head -n 1 "$file")
+    # After a SIGKILL the file stays: make sure the pid is still this
+    # node's postmaster, not a process that got the number since.
+    [[ -n $pid ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "-D $HA_DIR/$1/data" &&
+        echo "$pid"
+}
+
+# ha_kill_node NODE: as when the machine dies: one kill(1) call sends
+# SIGKILL to the node's Patroni, its postmaster and every postmaster child
+# (backends, walsenders: PostgreSQL puts each in a process group of its own,
+# so a group kill would miss them). No agent survives to restart PostgreSQL
+# in place, no backend survives to finish a commit.
+ha_kill_node() {
+    local node=$1 postmaster pids=()
+    mapfile -t pids < <(ha_tree "$(ha_pid "$node")")
+    if postmaster=$(ha_postmaster_pid "$node"); then
+        mapfile -t -O "${#pids[@]}" pids < <(ha_tree "$postmaster")
+    fi
+    ((${#pids[@]})) || { echo "ha: $node runs no process to kill" >&2; return 1; }
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    { wait "$(ha_pid "$node")"; } 2>/dev/null || true # reaped without bash's "Killed" line
+    ha_say "$node: SIGKILL to Patroni (pid $(ha_pid "$node")), the postmaster (${postmaster:-none}) and its children: ${#pids[@]} processes"
+    rm -f "$HA_DIR/$node.pid" # its number may be reused by another process
+}
+
+# ha_rest NODE PATH: the body of Patroni's REST answer (any status).
+ha_rest() {
+    curl -s --max-time 1 "http://127.0.0.1:${HA_API_PORT[$1]}$2" 2>/dev/null
+}
+
+# ha_leader: the node named in the leader key, or nothing.
+ha_leader() {
+    ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$HA_ETCD_PORT" --command-timeout 1s \
+        get --print-value-only /service/flashbook/leader 2>/dev/null
+}
+
+# ha_writable NODE: its PostgreSQL accepts writes.
+ha_writable() {
+    [[ $(psql -h 127.0.0.1 -p "${HA_PG_PORT[$1]}" -U postgres -XAtq -d postgres \
+        -c 'SHOW transaction_read_only' 2>/dev/null) == off ]]
+}
+
+ha_wait_leader() {
+    local node=$1 deadline=$((SECONDS + $2))
+    until [[ $(ha_leader) == "$node" ]] && ha_writable "$node"; do
+        ((SECONDS < deadline)) || { echo "ha: $node did not become a writable leader within $2 s (logs $HA_DIR/$node)" >&2; return 1; }
+        sleep 0.05
+    done
+}
+
+# ha_wait_sync NODE SECS: NODE is the synchronous standby in the /sync key
+# (the only node Patroni may promote) and the primary streams to it with
+# sync_state 'sync' (every COMMIT waits for its flush).
+ha_wait_sync() {
+    local node=$1 deadline=$((SECONDS + $2)) sync leader state
+    while true; do
+        sync=$(ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$HA_ETCD_PORT" --command-timeout 1s \
+            get --print-value-only /service/flashbook/sync 2>/dev/null | tr -d ' ')
+        leader=$(ha_leader)
+        state=""
+        [[ -n $leader && -n ${HA_PG_PORT[$leader]:-} ]] &&
+            state=$(psql -h 127.0.0.1 -p "${HA_PG_PORT[$leader]}" -U postgres -XAtq -d postgres \
+                -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$node' AND state = 'streaming'" 2>/dev/null)
+        [[ $sync == *"\"sync_standby\":\"$node\""* && $state == sync ]] && return 0
+        ((SECONDS < deadline)) || { echo "ha: $node did not become the synchronous standby within $2 s (/sync: $sync, sync_state: ${state:-none}; logs $HA_DIR/$node)" >&2; return 1; }
+        sleep 0.2
+    done
+}
+
+ha_wait_streaming() {
+    local node=$1 deadline=$((SECONDS + $2))
+    until [[ $(ha_rest "$node" /replica) == *'"state": "running"'* ]] &&
+        [[ $(psql -h 127.0.0.1 -p "${HA_PG_PORT[$node]}" -U postgres -XAtq -d postgres \
+            -c "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null) == streaming ]]; do
+        ((SECONDS < deadline)) || { echo "ha: $node did not stream within $2 s (logs $HA_DIR/$node)" >&2; return 1; }
+        sleep 0.2
+    done
+}
+
+# ha_database_url DB: the URL a client uses: both nodes, and only a session
+# on a writable server is accepted (libpq and tokio-postgres alike).
+ha_database_url() {
+    echo "postgres://postgres@127.0.0.1:${HA_PG_PORT[node1]},127.0.0.1:${HA_PG_PORT[node2]}/$1?target_session_attrs=read-write"
+}
+
+# Async mode only: the proxy stops forwarding (SIGSTOP to it and its
+# per-connection copies): node1's commits are acknowledged but their WAL no
+# longer reaches node2.
+ha_pause_replication() {
+    local pids=()
+    mapfile -t pids < <(ha_tree "$(ha_pid proxy)")
+    kill -STOP "${pids[@]}"
+    ha_say "replication proxy paused (SIGSTOP to ${#pids[@]} processes)"
+}
+
+# ...and dies with whatever it held, as a cut network link would lose it.
+ha_drop_replication() {
+    $HA_PROXY || return 0
+    local pids=()
+    mapfile -t pids < <(ha_tree "$(ha_pid proxy)")
+    ((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null
+    { wait "$(ha_pid proxy)"; } 2>/dev/null || true
+    HA_PROXY=false
+    return 0
+}
+
+# ha_stop_pid PID SECS: SIGTERM, SIGKILL after SECS.
+ha_stop_pid() {
+    local pid=$1 i
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < $2 * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+# ha_stop: Patroni stops its PostgreSQL on SIGTERM; a postmaster whose
+# Patroni was killed is stopped directly (SIGQUIT: immediate); then etcd.
+ha_stop() {
+    [[ -n $HA_DIR ]] || return 0
+    local node postmaster
+    ha_drop_replication
+    for node in "${HA_NODES[@]}"; do
+        postmaster=$(ha_postmaster_pid "$node") || postmaster=""
+        ha_stop_pid "$(ha_pid "$node")" 15
+        if [[ -n $postmaster ]] && kill -0 "$postmaster" 2>/dev/null; then
+            kill -QUIT "$postmaster" 2>/dev/null || true
+            ha_stop_pid "$postmaster" 10
+        fi
+    done
+    ha_stop_pid "$(ha_pid etcd)" 5
+    HA_DIR=""
+}
