@@ -76,6 +76,8 @@ async fn read_check_write(
         // The unique index (one confirmed booking per user and event).
         return HttpResponse::Conflict().json(json!({"code": "already_booked"}));
     }
+    // Locks the event's row for this one autocommitted statement only; the
+    // count it writes was read long before, without the lock.
     let stale_count = i32::try_from(sold + 1).unwrap_or(i32::MAX);
     if client
         .execute(
