@@ -25,11 +25,16 @@ readonly CAPACITY=200 USERS=1000 EVENT_ID=1
 release=${CARGO_TARGET_DIR:-target}/release
 out=${CARGO_TARGET_DIR:-target}/browser # screenshots, the service's log
 base_url=""
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in
 "") ;;
 --base-url) base_url=${2:?--base-url needs a URL} ;;
+-h | --help)
+    usage
+    exit 0
+    ;;
 *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+    usage >&2
     exit 2
     ;;
 esac
