@@ -262,7 +262,7 @@ check_sale() {
             printf '%-28s %10s %10s  %s\n' "requests served by $replica" "$requests" ">0" "$mark"
         done < <(compose_replica_requests)
         local booked seats
-        booked=$(json_field "$(verify_json "$EVENT_ID")" confirmed) || booked="?"
+        booked=$(json_field "$(verify_json "$EVENT_ID" 2>>"$RUN_DIR/verify.err")" confirmed) || booked="?"
         if seats=$(prometheus_seats_booked); then
             mark=ok
             [[ $seats == "$booked" ]] || {
@@ -524,6 +524,16 @@ result = json.load(sys.stdin)["data"]["result"]
 print(result[0]["value"][1] if result else "")'
 }
 
+# Prints how many targets Prometheus found and the first failing scrape.
+prometheus_targets() {
+    curl -fsS --max-time 5 "$PROMETHEUS_URL/api/v1/targets" | python3 -c 'import json, sys
+targets = json.load(sys.stdin)["data"]["activeTargets"]
+failing = [t for t in targets if t["health"] != "up"]
+print("{} api targets found by DNS".format(len(targets)) +
+      ("; {}: {}".format(failing[0]["scrapeUrl"], failing[0]["lastError"]) if failing else ""))' ||
+        echo "no answer from $PROMETHEUS_URL/api/v1/targets"
+}
+
 # Prints sum(flashbook_seats_booked_total) once every api replica has been
 # scraped, successfully, after the load ended (bounded wait); otherwise prints
 # why not and returns 1.
@@ -539,7 +549,7 @@ prometheus_seats_booked() {
             break
         fi
         if ((SECONDS >= deadline)); then
-            echo "Prometheus had no successful scrape of all $replicas api replicas after the load within ${PROMETHEUS_WAIT_S} s (${up:-0} up; $PROMETHEUS_URL/targets)"
+            echo "Prometheus had no successful scrape of all $replicas api replicas after the load within ${PROMETHEUS_WAIT_S} s (${up:-0} up; $(prometheus_targets))"
             return 1
         fi
         sleep 0.5
