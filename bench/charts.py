@@ -7,7 +7,7 @@ can be redrawn or restyled by hand: gnuplot NAME.gp > NAME.svg."""
 import subprocess
 from pathlib import Path
 
-TERMINAL = "set terminal svg size 860,460 dynamic noenhanced font 'sans,12' background '#ffffff'"
+TERMINAL = "set terminal svg size {width},{height} dynamic noenhanced font 'sans,12' background '#ffffff'"
 COMMON = """set border 3
 set tics nomirror
 set grid ytics lc rgb '#dddddd'
@@ -22,15 +22,18 @@ def draw(out_dir, figures):
     and *.gp; returns [(title, file name)] in the order to show them."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Bar charts get wider with their number of bars; full mode has ~18 steps.
+    bars = lambda rows: max(860, 64 * len(rows) + 240)
     charts = [
-        ("Bookings per second by pool size", "throughput_by_pool", throughput(figures)),
-        ("Latency percentiles per step", "latency_by_step", latency(figures)),
-        ("The sold-out path against GET /health", "soldout_vs_health", soldout(figures)),
-        ("CPU per booking", "cpu_per_booking", cpu(figures)),
+        ("Bookings per second by pool size", "throughput_by_pool", throughput(figures), 860),
+        ("Latency percentiles per step", "latency_by_step", latency(figures), bars(figures["latency"])),
+        ("The sold-out path against GET /health", "soldout_vs_health", soldout(figures), 860),
+        ("CPU per booking", "cpu_per_booking", cpu(figures), bars(figures["cpu"])),
     ]
     drawn = []
-    for title, name, body in charts:
-        script = f"{TERMINAL}\n{COMMON}set title '{title}'\n{body}"
+    for title, name, body, width in charts:
+        terminal = TERMINAL.format(width=width, height=500)
+        script = f"{terminal}\n{COMMON}set title '{title}'\n{body}"
         (out_dir / f"{name}.gp").write_text(script)
         result = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True, check=False)
         if result.returncode != 0 or not result.stdout.startswith("<?xml"):
@@ -79,7 +82,7 @@ set style histogram clustered gap 1
 set boxwidth 0.9
 set xtics rotate by -35 left font ',10'
 set bmargin 9
-set rmargin 6
+set rmargin 12
 plot $latency using 2:xtic(1) lc rgb '{COLORS[0]}' title 'p50', \\
      '' using 3 lc rgb '{COLORS[1]}' title 'p95', \\
      '' using 4 lc rgb '{COLORS[3]}' title 'p99'
@@ -120,7 +123,7 @@ set style histogram rowstacked
 set boxwidth 0.7
 set xtics rotate by -35 left font ',10'
 set bmargin 9
-set rmargin 6
+set rmargin 12
 plot $cpu using 2:xtic(1) lc rgb '{COLORS[0]}' title 'service', \\
      '' using 3 lc rgb '{COLORS[2]}' title 'PostgreSQL'
 """
