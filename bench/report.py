@@ -1,6 +1,7 @@
 """bench/run.sh's last step: the step files (target/bench/steps/*.json, written
-by bench/probe.py) become the printed table, target/bench/summary.json and, in
-full mode, bench/RESULTS.md. Every figure comes from the one run."""
+by bench/probe.py) become the printed table, target/bench/summary.json, the
+charts (bench/charts.py, into --charts) and, in full mode, bench/RESULTS.md,
+which shows the charts. Every figure comes from the one run."""
 
 import argparse
 import datetime
@@ -9,6 +10,8 @@ import os
 import platform
 import subprocess
 from pathlib import Path
+
+import charts
 
 GOALS = {  # issue 6: figure / reference >= goal, same run, same machine
     "bookings_vs_pgbench": 0.8,
@@ -40,6 +43,8 @@ def parse_args():
     parser.add_argument("--loadavg", required=True)
     parser.add_argument("--users", type=int, required=True)
     parser.add_argument("--results", default="")
+    parser.add_argument("--charts", type=Path, required=True,
+                        help="directory for the charts (beside --results in full mode)")
     return parser.parse_args()
 
 
@@ -250,10 +255,45 @@ def main():
     print(f"CPU per booking (service): {fmt(summary['cpu_us_per_booking'])} us batched, "
           f"{fmt(summary['cpu_us_per_booking_one_per_transaction'])} us one per transaction")
     print(f"\nsummary: {a.summary}")
+    figures = chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health)
+    drawn = charts.draw(a.charts, figures)
+    print(f"charts: {', '.join(str(a.charts / name) for _, name in drawn)}")
     if a.results:
         write_results(Path(a.results), a, summary, table, goals, limits, best_single, knee_single,
-                      single, batched)
+                      single, batched, drawn)
         print(f"written: {a.results}")
+
+
+def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health):
+    """The figures bench/charts.py draws, from this run's steps."""
+    def lat(label, s):
+        return (label, s.raw["p50_ms"], s.raw["p95_ms"], s.raw["p99_ms"])
+
+    latency = [lat(f"pgbench book_seat(), {clients(c)}", s) for c, s in pgf.items()]
+    latency.append(lat("GET /health", health))
+    latency += [lat(f"one per transaction, pool {p}", s) for p, s in single.items()]
+    latency += [lat(f"batched, pool {p}", s) for p, s in batched.items()]
+    latency += [lat("sold out (409)", soldout), lat(f"k6 {a.fixed_rate}/s bookings", fixed),
+                lat(f"k6 {a.fixed_rate}/s GET /health", fixed_health)]
+    cpu = [(f"one per transaction, pool {p}", s) for p, s in single.items()]
+    cpu += [(f"batched, pool {p}", s) for p, s in batched.items()]
+    cpu += [("sold out (409)", soldout), ("GET /health", health), (f"k6 {a.fixed_rate}/s bookings", fixed)]
+    return {
+        "throughput": {
+            "pools": a.pools,
+            "single": [single[p].rate for p in a.pools],
+            "batched": [batched[p].rate for p in a.pools],
+            "pgbench_clients": list(pgf),
+            "pgbench": [s.rate for s in pgf.values()],
+        },
+        "latency": latency,
+        "soldout": {
+            "health_rps": health.rate, "health_p99_ms": health.raw["p99_ms"],
+            "soldout_rps": soldout.rate, "soldout_p99_ms": soldout.raw["p99_ms"],
+            "goal": GOALS["soldout_vs_health"],
+        },
+        "cpu": [(label, s.us_per("service") or 0, s.us_per("postgres") or 0) for label, s in cpu],
+    }
 
 
 def clients(count):
@@ -407,7 +447,7 @@ def batch_note(s, seats_per_s, per_txn):
 
 
 def write_results(path, a, summary, table, goals, limits, best_single, knee_single,
-                  single, batched):
+                  single, batched, drawn):
     m = summary["machine"]
     batched_low, batched_high = summary["pool_sizes"]["batched_range_per_s"]
     step_count = len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 3
@@ -427,6 +467,8 @@ def write_results(path, a, summary, table, goals, limits, best_single, knee_sing
         f"{batched[p].rate:,.0f} | {batched[p].raw['p99_ms']:.1f} |" for p in a.pools)
     limit_lines = "\n".join(f"- **{k}**: {v}" for k, v in limits.items())
     settings = summary["settings"]
+    relative = Path(os.path.relpath(a.charts, path.parent))
+    chart_lines = "\n\n".join(f"![{title}]({relative / name})" for title, name in drawn)
     pg = ", ".join(f"{k}={v}" for k, v in settings["postgres"].items())
     path.write_text(f"""# Benchmark results
 
@@ -439,6 +481,13 @@ One throwaway PostgreSQL cluster for every step, real durability: {pg}.
 The service, PostgreSQL, and the load tool (wrk, pgbench or k6) share the same machine and its
 cores. Settings: wrk {settings['wrk']}; pgbench {settings['pgbench']}; k6 {settings['k6']};
 {settings['data']}.
+
+## Charts
+
+{chart_lines}
+
+Drawn by `bench/charts.py` with gnuplot from this run's figures; each chart's gnuplot script
+(data inline) is beside it in `{relative}/`.
 
 ## Goals (issue 6)
 

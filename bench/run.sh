@@ -17,7 +17,11 @@
 #   (/proc), checks in the database that what clients were told committed, and
 #   runs verify (counter == rows, nobody twice) on the event.
 # Prints a table, writes target/bench/summary.json (raw step files beside it,
-# in target/bench/steps/) and, in full mode, bench/RESULTS.md.
+# in target/bench/steps/) and charts drawn with gnuplot (bench/charts.py):
+# throughput per pool size, latency percentiles per step, the sold-out path
+# against /health, CPU per booking. Full mode writes bench/RESULTS.md and the
+# charts it shows in bench/charts/; --quick draws them in target/bench/charts/
+# only. Each step says which of how many it is and about how long is left.
 #
 # --quick (CI): 3 s steps at the default pool (4) only, under a minute once built. It fails
 # only on broken behaviour (statuses a step must never see, socket errors, 201s
@@ -38,7 +42,7 @@ source ci/lib/postgres.sh
 source ci/lib/service.sh
 source ci/lib/tools.sh
 
-usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
 quick=false
 case "${1:-}" in
     --quick) quick=true ;;
@@ -71,6 +75,7 @@ pg_options=(-c max_connections=200 -c shared_buffers=256MB
 release=${CARGO_TARGET_DIR:-target}/release
 out=${CARGO_TARGET_DIR:-target}/bench
 steps=$out/steps
+if $quick; then charts=$out/charts; else charts=bench/charts; fi
 
 say() { printf '==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
@@ -114,6 +119,7 @@ if awk -v l="$load1" 'BEGIN { exit !(l > 1) }'; then
 fi
 ensure_postgres_installed
 ensure_command wrk wrk
+ensure_command gnuplot gnuplot-nox
 ensure_command curl curl
 ensure_k6 >/dev/null
 pgbench_bin=$(pg_bin_dir)/pgbench
@@ -203,6 +209,28 @@ db_state() {
 
 snapshot() { python3 bench/probe.py snapshot "${SERVICE_PID:-0}" "$postmaster_pid" "$$"; }
 
+# Progress: every step is counted here, so each can say which of how many it
+# is and about how long is left: the steps' nominal lengths (plus an
+# overhead guess) scaled by how long the steps so far really took.
+readonly STEP_OVERHEAD_S=5 # reset, checkpoint, statistics wait, verify, service start
+step_total=$((${#pgbench_clients[@]} + ${#explicit_clients[@]} + 1 + 1 + 2 * ${#pools[@]} + 1 + 2))
+nominal_total=$(((step_total - 2) * (step_seconds + STEP_OVERHEAD_S) + 2 * (fixed_duration + STEP_OVERHEAD_S)))
+step_index=0
+nominal_done=0
+steps_started=""
+progress() { # SECONDS: the nominal length of the step that starts now
+    local now=$EPOCHREALTIME
+    step_index=$((step_index + 1))
+    [[ -z $steps_started ]] && steps_started=$now
+    info "$(awk -v i="$step_index" -v n="$step_total" -v total="$nominal_total" -v done="$nominal_done" \
+        -v elapsed="$(awk -v a="$steps_started" -v b="$now" 'BEGIN { print b - a }')" 'BEGIN {
+            scale = done > 0 ? elapsed / done : 1
+            left = (total - done) * scale
+            when = left >= 90 ? sprintf("%d min", left / 60 + 0.5) : sprintf("%d s", left + 0.5)
+            printf "[step %d/%d, about %s left]", i, n, when }')"
+    nominal_done=$((nominal_done + $1 + STEP_OVERHEAD_S))
+}
+
 # step_begin NAME / step_end NAME TOOL KIND: CPU and database around a step,
 # then the step's NAME.json and its checks, and verify on event 1 (its counter
 # agrees with its rows, nobody holds two; it never sells out).
@@ -225,6 +253,7 @@ step_end() {
 wrk_step() {
     local name=$1 kind=$2 script=$3 path=$4
     shift 4
+    progress "$step_seconds"
     step_begin "$name"
     env "$@" wrk -t1 -c"$connections" -d"${step_seconds}s" --timeout 10s -s "$script" "$base_url$path" \
         >"$steps/$name.wrk" 2>&1 || { cat "$steps/$name.wrk" >&2; die "wrk failed in step $name"; }
@@ -233,6 +262,7 @@ wrk_step() {
 
 pgbench_step() { # NAME SCRIPT CLIENTS [SEATS_PER_TRANSACTION]
     local name=$1 script=$2 clients=$3 seats=${4:-1}
+    progress "$step_seconds"
     reset_sale
     step_begin "$name"
     "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
@@ -245,6 +275,7 @@ pgbench_step() { # NAME SCRIPT CLIENTS [SEATS_PER_TRANSACTION]
 k6_step() { # NAME TARGET RATE [-e VAR=value...]
     local name=$1 target=$2 rate=$3
     shift 3
+    progress "$fixed_duration"
     step_begin "$name"
     "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
         -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" "$@" bench/fixed_rate.js \
@@ -318,5 +349,5 @@ python3 bench/report.py "$steps" "$out/summary.json" "$($quick && echo quick || 
     --connections "$connections" --step-seconds "$step_seconds" --fixed-rate "$fixed_rate" \
     --fixed-duration "$fixed_duration" --fixed-vus "$FIXED_RATE_VUS" --fsync-rate "$fsync_rate" \
     --pg-options "${pg_options[*]}" --loadavg "$load1 $load1_end" --users "$users" \
-    --results "$($quick && echo '' || echo "$ROOT/bench/RESULTS.md")"
+    --results "$($quick && echo '' || echo "$ROOT/bench/RESULTS.md")" --charts "$charts"
 finished=true

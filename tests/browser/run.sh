@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# tests/browser/run.sh [--base-url URL]: the dashboard in a real browser
+# (tests/browser/dashboard.test.mjs). Installs Chromium (apt) and
+# playwright-core (npm ci) when missing, builds the release service, starts a
+# throwaway PostgreSQL and the service (ci/lib/), seeds a small sale (200
+# seats, 1,000 users), then runs node's test runner: headless Chromium opens
+# /dashboard/?event=1 while the test sells the 200 seats. Screenshots go to
+# target/browser/. The last lines are node's test summary; exit status is
+# node's (0 pass).
+#
+#   --base-url URL   test a service that is already running instead (nothing
+#                    is started or seeded: event 1 must have no bookings and
+#                    users 1..400 must exist, e.g. after `seed --users 1000`)
+# Environment: CHROMIUM (default /usr/bin/chromium), CARGO_TARGET_DIR.
+set -Eeuo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=ci/lib/postgres.sh
+source ci/lib/postgres.sh
+# shellcheck source=ci/lib/service.sh
+source ci/lib/service.sh
+# shellcheck source=ci/lib/tools.sh
+source ci/lib/tools.sh
+
+readonly CAPACITY=200 USERS=1000 EVENT_ID=1
+release=${CARGO_TARGET_DIR:-target}/release
+out=${CARGO_TARGET_DIR:-target}/browser # screenshots, the service's log
+base_url=""
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+case "${1:-}" in
+"") ;;
+--base-url) base_url=${2:?--base-url needs a URL} ;;
+-h | --help)
+    usage
+    exit 0
+    ;;
+*)
+    usage >&2
+    exit 2
+    ;;
+esac
+
+say() { printf '==> %s\n' "$*"; }
+die() {
+    printf 'browser test: %s\n' "$*" >&2
+    exit 1
+}
+
+work=""
+cleanup() {
+    service_stop "$SERVICE_PID"
+    if [[ -n $work ]]; then
+        pg_is_running "$work/data" && pg_stop_cluster "$work/data"
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+[[ -x $CHROMIUM ]] || apt_install chromium || die "no Chromium at $CHROMIUM and apt could not install it"
+command -v node >/dev/null || die "node not found: install Node.js 20 or later (apt-get install nodejs npm)"
+if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+    say "npm ci (tests/browser: playwright-core)"
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error || die "npm ci failed (see above)"
+fi
+
+if [[ -z $base_url ]]; then
+    ensure_postgres_installed || die "PostgreSQL is not available (see above)"
+    say "cargo build --release --locked"
+    cargo build --release --locked --quiet || die "cargo build --release failed (see above)"
+    work=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-browser.XXXXXX")
+    chmod 755 "$work"
+    pg_port=$(free_port)
+    say "PostgreSQL on 127.0.0.1:$pg_port"
+    pg_init_cluster "$work/data" || die "initdb failed"
+    pg_start_cluster "$work/data" "$pg_port" "$work/postgres.log" -c fsync=off ||
+        { tail -n 20 "$work/postgres.log" >&2; die "PostgreSQL did not start"; }
+    pg_create_database "$pg_port" flashbook || die "could not create the database"
+    database_url="postgres://postgres@127.0.0.1:$pg_port/flashbook"
+    port=$(free_port)
+    base_url="http://127.0.0.1:$port"
+    mkdir -p "$out"
+    say "the service on $base_url (log: $out/service.log)"
+    : >"$out/service.log"
+    service_start "$release/flashbook" "$base_url" "$out/service.log" DATABASE_URL="$database_url" \
+        FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" RUST_LOG=warn || die "$SERVICE_ERROR"
+    DATABASE_URL=$database_url "$release/seed" --venue-capacity "$CAPACITY" --events 1 --users "$USERS" |
+        grep -E '^seeded' || die "seed failed"
+fi
+
+say "node --test tests/browser/dashboard.test.mjs against $base_url/dashboard/?event=$EVENT_ID"
+status=0
+env BASE_URL="$base_url" EVENT_ID="$EVENT_ID" SCREENSHOT_DIR="$out" \
+    node --test --test-reporter=spec tests/browser/dashboard.test.mjs || status=$?
+# Stopped quietly, so node's summary stays the last lines.
+cleanup >/dev/null 2>&1
+work=""
+SERVICE_PID=""
+exit "$status"
