@@ -4,10 +4,13 @@
 //! that turn every malformed request into a problem+json answer.
 
 pub mod bookings;
+pub mod dashboard;
 pub mod events;
 pub mod health;
 mod idempotent;
 mod json_object;
+pub mod live;
+pub mod metrics;
 pub mod users;
 pub mod venues;
 
@@ -31,7 +34,11 @@ pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024;
 /// document in one call, and [`fallback`] reads `405`/`Allow` from that
 /// document. A new route goes here and nowhere else; `tests/api/routes.rs`
 /// fails if the served routes and the document differ.
-pub fn configure(cfg: &mut ServiceConfig) {
+///
+/// `GET /metrics` is here unless `FLASHBOOK_METRICS_ADDR` gives it a listener
+/// of its own (`metrics_on_api_port` false): then the API port and its
+/// document do not have it.
+pub fn configure(cfg: &mut ServiceConfig, metrics_on_api_port: bool) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(MAX_JSON_BODY_BYTES)
@@ -51,7 +58,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
     .service(users::bookings)
     .service(bookings::create)
     .service(bookings::get)
-    .service(bookings::cancel);
+    .service(bookings::cancel)
+    .service(live::live)
+    .service(dashboard::dashboard);
+    if metrics_on_api_port {
+        cfg.service(metrics::metrics);
+    }
 }
 
 /// The `Allow` value of each path in the OpenAPI document, keyed by the path
