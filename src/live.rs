@@ -39,11 +39,9 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use crate::configuration::Limits;
-use crate::db::{self, column, DbError, Pool};
+use crate::db::events::Seats;
+use crate::db::{self, DbError, Pool};
 use crate::metrics::Metrics;
-
-/// Locks nothing: a plain read of the event's counter row.
-const SELECT_SNAPSHOT: &str = "SELECT capacity, booked, now() AS at FROM events WHERE id = $1";
 
 /// One snapshot as sent in a `data:` line.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -195,18 +193,11 @@ impl LiveHub {
         self.tickers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn read(&self, event_id: i64) -> Result<Option<(i32, i32, DateTime<Utc>)>, DbError> {
+    /// The one database read of a tick (`flashbook_live_snapshot_reads_total`).
+    async fn read(&self, event_id: i64) -> Result<Option<Seats>, DbError> {
         self.metrics.live.reads.inc();
         let client = db::client(&self.pool).await?;
-        let statement = client.prepare_cached(SELECT_SNAPSHOT).await?;
-        let Some(row) = client.query_opt(&statement, &[&event_id]).await? else {
-            return Ok(None);
-        };
-        Ok(Some((
-            column(&row, "capacity")?,
-            column(&row, "booked")?,
-            column(&row, "at")?,
-        )))
+        db::events::seats(&client, event_id).await
     }
 }
 
@@ -297,16 +288,12 @@ impl Ticker {
             let latency = self.hub.metrics.booking_latency.counts();
             let refused_so_far = refused.load(Ordering::Relaxed);
             match self.hub.read(self.event_id).await {
-                Ok(Some((capacity, booked, at))) => {
-                    let snapshot = self.snapshot(
-                        previous.as_ref(),
-                        (capacity, booked, at),
-                        refused_so_far,
-                        &latency,
-                    );
+                Ok(Some(seats)) => {
+                    let snapshot =
+                        self.snapshot(previous.as_ref(), seats, refused_so_far, &latency);
                     previous = Some(Previous {
-                        booked,
-                        at,
+                        booked: seats.booked,
+                        at: seats.at,
                         refused: refused_so_far,
                         latency,
                     });
@@ -354,7 +341,11 @@ impl Ticker {
     fn snapshot(
         &self,
         previous: Option<&Previous>,
-        (capacity, booked, at): (i32, i32, DateTime<Utc>),
+        Seats {
+            capacity,
+            booked,
+            at,
+        }: Seats,
         refused: u64,
         latency: &[u64],
     ) -> LiveSnapshot {

@@ -427,21 +427,32 @@ impl Collector for PoolCollector {
             let labels = [("state", state)];
             ConstGauge::new(value as i64).encode(metric.encode_family(&labels)?)?;
         }
-        let max = ConstGauge::new(status.max_size as i64);
-        max.encode(encoder.encode_descriptor(
+        encode_one(
+            &mut encoder,
             "flashbook_db_pool_max_connections",
             "The pool's size limit (FLASHBOOK_POOL_SIZE)",
             None,
-            max.metric_type(),
-        )?)?;
-        let waiting = ConstGauge::new(status.waiting as i64);
-        waiting.encode(encoder.encode_descriptor(
+            &ConstGauge::new(status.max_size as i64),
+        )?;
+        encode_one(
+            &mut encoder,
             "flashbook_db_pool_waiting_requests",
             "Requests waiting for a database connection right now",
             None,
-            waiting.metric_type(),
-        )?)
+            &ConstGauge::new(status.waiting as i64),
+        )
     }
+}
+
+/// One metric without labels, as a collector reads it at scrape time.
+fn encode_one(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    metric: &impl EncodeMetric,
+) -> Result<(), std::fmt::Error> {
+    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 //! they are simply absent.
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Unit;
+
+use super::encode_one;
 
 /// `/proc/<pid>/stat` counts CPU time in USER_HZ ticks, 100 per second on
 /// every Linux architecture (`man 5 proc`).
@@ -19,31 +21,31 @@ pub struct ProcessCollector;
 impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         if let Some(seconds) = cpu_seconds() {
-            let cpu = ConstCounter::new(seconds);
-            cpu.encode(encoder.encode_descriptor(
+            encode_one(
+                &mut encoder,
                 "process_cpu",
                 "Total user and system CPU time spent",
                 Some(&Unit::Seconds),
-                cpu.metric_type(),
-            )?)?;
+                &ConstCounter::new(seconds),
+            )?;
         }
         if let Some(bytes) = resident_bytes() {
-            let rss = ConstGauge::new(bytes);
-            rss.encode(encoder.encode_descriptor(
+            encode_one(
+                &mut encoder,
                 "process_resident_memory",
                 "Resident memory size",
                 Some(&Unit::Bytes),
-                rss.metric_type(),
-            )?)?;
+                &ConstGauge::new(bytes),
+            )?;
         }
         if let Some(count) = open_fds() {
-            let fds = ConstGauge::new(count);
-            fds.encode(encoder.encode_descriptor(
+            encode_one(
+                &mut encoder,
                 "process_open_fds",
                 "Open file descriptors",
                 None,
-                fds.metric_type(),
-            )?)?;
+                &ConstGauge::new(count),
+            )?;
         }
         Ok(())
     }
