@@ -107,10 +107,9 @@ async fn book_once(
                     live.record_refusal(request.event_id);
                 }
             }
-            Err(error) => bookings.outcome(match outcome {
-                Some(outcome) if outcome != "booked" => outcome,
-                _ => refusal_label(error),
-            }),
+            // Nothing committed, whatever the work decided: the client is
+            // told the error.
+            Err(error) => bookings.outcome(error_label(error)),
         }
         stored
     });
@@ -118,8 +117,8 @@ async fn book_once(
         .map_err(|error| ApiError::Internal(Box::new(error)))?
 }
 
-/// The outcome label of a keyed request that stored nothing.
-fn refusal_label(error: &ApiError) -> &'static str {
+/// The outcome label of a keyed request that committed nothing.
+fn error_label(error: &ApiError) -> &'static str {
     match error {
         ApiError::RequestInProgress => "request_in_progress",
         ApiError::IdempotencyKeyReused => "idempotency_key_reused",
