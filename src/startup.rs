@@ -241,10 +241,6 @@ fn serve(
                 bound_request_time(request_timeout, request, next)
             }))
             .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
-            // Outermost: sees every answer, the timeout's 503 included.
-            .wrap(from_fn(move |request, next| {
-                crate::metrics::observe_request(observed.clone(), request, next)
-            }))
             .app_data(pool.clone())
             .app_data(booker.clone())
             .app_data(admin_token.clone())
@@ -256,10 +252,16 @@ fn serve(
             .configure(|cfg| routes::configure(cfg, metrics_on_api_port))
             .split_for_parts();
         let allowed = routes::AllowedMethods::from_document(&document);
-        app.service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
-            .service(web::redirect("/dashboard", "/dashboard/"))
-            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", document))
-            .default_service(routes::fallback(allowed))
+        let templates = allowed.clone();
+        // Wrapped last, so outermost: it sees every answer, the request
+        // timeout's 503 included.
+        app.wrap(from_fn(move |request, next| {
+            crate::metrics::observe_request(observed.clone(), templates.clone(), request, next)
+        }))
+        .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
+        .service(web::redirect("/dashboard", "/dashboard/"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", document))
+        .default_service(routes::fallback(allowed))
     })
     // A flash sale opens thousands of connections at once.
     .backlog(4096)

@@ -44,6 +44,7 @@ use crate::booking::BookingError;
 use crate::db::{DbError, Pool};
 use crate::domain::BookingOutcome;
 use crate::error::ApiError;
+use crate::routes::AllowedMethods;
 
 /// `http_route` of a request no route matched.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -369,25 +370,38 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The outermost middleware: times every request and labels it with the
-/// route template its path matches (looked up before the call, so it is
-/// known even when an inner layer answers with an error; the request itself
-/// must not be cloned across the call, routing needs it unshared).
+/// The outermost middleware: times every request and labels it with its
+/// route template. The router's own answer is read after the call
+/// (`match_pattern` of a routed request follows the matched resource, no
+/// second matching); when an inner layer answered with an error instead (the
+/// request timeout), the request is gone and the template is looked up from
+/// the path in `routes`, the documented routes. The request itself must not
+/// be cloned across the call: routing needs it unshared.
 pub async fn observe_request(
     metrics: web::Data<Metrics>,
+    routes: AllowedMethods,
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request.resource_map().match_pattern(request.path());
+    // A shared handle to the URI's bytes, no copy.
+    let uri = request.uri().clone();
     metrics.http_active.inc();
     // Decremented however the request ends, a dropped future included.
     let _active = ActiveRequest(&metrics.http_active);
     let result = next.call(request).await;
-    let (status, error) = match &result {
-        Ok(response) => (response.status(), response.response().error()),
-        Err(error) => (error.as_response_error().status_code(), Some(error)),
+    let (status, error, route) = match &result {
+        Ok(response) => (
+            response.status(),
+            response.response().error(),
+            response.request().match_pattern(),
+        ),
+        Err(error) => (
+            error.as_response_error().status_code(),
+            Some(error),
+            routes.template_of(uri.path()),
+        ),
     };
     if let Some(error) = error {
         metrics.database_failed(error);

@@ -87,6 +87,34 @@ impl AllowedMethods {
     pub fn get(&self, pattern: &str) -> Option<&str> {
         self.0.get(pattern).map(String::as_str)
     }
+
+    /// The documented pattern a path matches (`/bookings/7` →
+    /// `/bookings/{id}`), segment by segment; literal segments win over
+    /// parameters. For the rare answer that no longer has its routed request.
+    pub fn template_of(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0
+            .keys()
+            .filter_map(|pattern| {
+                let parts: Vec<&str> = pattern.split('/').collect();
+                if parts.len() != segments.len() {
+                    return None;
+                }
+                let mut literal = 0;
+                for (part, segment) in parts.iter().zip(&segments) {
+                    if part.starts_with('{') && !segment.is_empty() {
+                        continue;
+                    }
+                    if part != segment {
+                        return None;
+                    }
+                    literal += 1;
+                }
+                Some((literal, pattern))
+            })
+            .max_by_key(|(literal, _)| *literal)
+            .map(|(_, pattern)| pattern.clone())
+    }
 }
 
 /// The operations of a path item, in the order `PathItem` lists them.
@@ -153,4 +181,42 @@ fn path_error(error: PathError, _request: &HttpRequest) -> actix_web::Error {
 
 fn query_error(error: QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
     ApiError::invalid("invalid_query", error.to_string()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_maps_to_its_documented_template() {
+        let routes = AllowedMethods(Rc::new(
+            [
+                "/bookings",
+                "/bookings/{id}",
+                "/events/{id}/live",
+                "/dashboard/",
+            ]
+            .into_iter()
+            .map(|pattern| (pattern.to_owned(), "GET".to_owned()))
+            .collect(),
+        ));
+        assert_eq!(
+            routes.template_of("/bookings").as_deref(),
+            Some("/bookings")
+        );
+        assert_eq!(
+            routes.template_of("/bookings/42").as_deref(),
+            Some("/bookings/{id}")
+        );
+        assert_eq!(
+            routes.template_of("/events/3/live").as_deref(),
+            Some("/events/{id}/live")
+        );
+        assert_eq!(
+            routes.template_of("/dashboard/").as_deref(),
+            Some("/dashboard/")
+        );
+        assert_eq!(routes.template_of("/bookings/42/x"), None);
+        assert_eq!(routes.template_of("/bookings/"), None);
+    }
 }
