@@ -1,5 +1,7 @@
 //! Resets the database and seeds a flash sale: venues, events and users,
-//! set-based in one transaction.
+//! set-based in one transaction. Users go in chunks of [`USER_CHUNK`], one
+//! statement each, with a progress line on stderr after each chunk when
+//! there is more than one; the summary line on stdout is what scripts read.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -25,10 +27,14 @@ const INSERT_EVENTS: &str = "
     INSERT INTO events (venue_id, name, starts_at, capacity)
     SELECT 1, 'Flash sale ' || n, now() + interval '30 days', $2
       FROM generate_series(1, $1::INTEGER) AS n";
+/// Users `$1..=$2`; ids follow `n` because the reset restarts the sequence.
 const INSERT_USERS: &str = "
     INSERT INTO users (email, name)
     SELECT 'user' || n || '@example.com', 'User ' || n
-      FROM generate_series(1, $1::INTEGER) AS n";
+      FROM generate_series($1::INTEGER, $2::INTEGER) AS n";
+
+/// Users per INSERT: a few seconds each, so a long seed reports progress.
+const USER_CHUNK: i32 = 100_000;
 
 struct SeedPlan {
     venue_capacity: i32,
@@ -69,7 +75,17 @@ async fn seed(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
     transaction
         .execute(INSERT_EVENTS, &[&plan.events, &plan.event_capacity])
         .await?;
-    transaction.execute(INSERT_USERS, &[&plan.users]).await?;
+    let mut seeded = 0;
+    while seeded < plan.users {
+        let last = seeded.saturating_add(USER_CHUNK).min(plan.users);
+        transaction
+            .execute(INSERT_USERS, &[&(seeded + 1), &last])
+            .await?;
+        seeded = last;
+        if plan.users > USER_CHUNK {
+            eprintln!("{}", progress_line(seeded, plan.users, started));
+        }
+    }
     transaction.commit().await?;
     println!(
         "seeded 1 venue (capacity {}), {} event(s) (capacity {}), {} users in {:.3} s",
@@ -80,6 +96,14 @@ async fn seed(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn progress_line(seeded: i32, users: i32, started: Instant) -> String {
+    format!(
+        "seeded {seeded}/{users} users ({:.0} %, {:.1} s)",
+        100.0 * f64::from(seeded) / f64::from(users),
+        started.elapsed().as_secs_f64()
+    )
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String> {
@@ -118,4 +142,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String
         events,
         users,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_says_how_far_the_seed_is() {
+        let line = progress_line(300_000, 1_000_000, Instant::now());
+        assert!(
+            line.starts_with("seeded 300000/1000000 users (30 %"),
+            "{line}"
+        );
+    }
 }

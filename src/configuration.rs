@@ -22,6 +22,12 @@ const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
 const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
 /// Requests for one event booked per transaction (1 turns batching off).
 const DEFAULT_BATCH_MAX: usize = 256;
+/// How often a live view (`GET /events/{id}/live`) reads its event: one read
+/// per tick per watched event, however many viewers.
+const DEFAULT_LIVE_TICK_MS: u64 = 1_000;
+/// Open live views one replica serves at once; more are answered `503`.
+/// Each costs one connection and a few KiB, never a database read.
+const DEFAULT_LIVE_MAX_VIEWERS: usize = 1_000;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -34,6 +40,9 @@ pub struct Settings {
     pub batch_max: usize,
     /// Bearer token for admin routes; `None` makes start-up generate one.
     pub admin_token: Option<AdminToken>,
+    /// `host:port` of a listener of its own for `GET /metrics`; `None`
+    /// serves it on the API port.
+    pub metrics_addr: Option<String>,
     pub limits: Limits,
     pub database: DatabaseSettings,
 }
@@ -45,6 +54,10 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// How long an Idempotency-Key's outcome is kept and replayed.
     pub idempotency_ttl: Duration,
+    /// Time between two snapshots of a live view.
+    pub live_tick: Duration,
+    /// Most live views open at once on this replica.
+    pub live_max_viewers: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +102,9 @@ impl Settings {
             workers: parse::<usize>(&var, "FLASHBOOK_WORKERS")?.filter(|&n| n > 0),
             batch_max: positive(&var, "FLASHBOOK_BATCH_MAX")?.unwrap_or(DEFAULT_BATCH_MAX),
             admin_token: var("FLASHBOOK_ADMIN_TOKEN").map(AdminToken::new),
+            metrics_addr: var("FLASHBOOK_METRICS_ADDR")
+                .map(|value| host_and_port("FLASHBOOK_METRICS_ADDR", value))
+                .transpose()?,
             limits: Limits {
                 request_timeout: millis(
                     &var,
@@ -99,6 +115,12 @@ impl Settings {
                     positive(&var, "FLASHBOOK_IDEMPOTENCY_TTL_SECS")?
                         .map_or(DEFAULT_IDEMPOTENCY_TTL_SECS, |secs| secs as u64),
                 ),
+                live_tick: Duration::from_millis(
+                    positive(&var, "FLASHBOOK_LIVE_TICK_MS")?
+                        .map_or(DEFAULT_LIVE_TICK_MS, |ms| ms as u64),
+                ),
+                live_max_viewers: positive(&var, "FLASHBOOK_LIVE_MAX_VIEWERS")?
+                    .unwrap_or(DEFAULT_LIVE_MAX_VIEWERS),
             },
             database: DatabaseSettings {
                 connection: connection_config(&var)?,
@@ -185,6 +207,23 @@ fn positive(
     }
 }
 
+/// `host:port` with a numeric port, e.g. `0.0.0.0:9464` or `localhost:9464`.
+fn host_and_port(name: &'static str, value: String) -> Result<String, ConfigError> {
+    let value = value.trim().to_owned();
+    let valid = value
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if valid {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            value,
+            reason: "expected host:port, e.g. 0.0.0.0:9464".to_owned(),
+        })
+    }
+}
+
 fn millis(
     var: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -213,6 +252,38 @@ mod tests {
         assert_eq!(settings.port, DEFAULT_PORT);
         assert_eq!(settings.database.pool_size, DEFAULT_POOL_SIZE);
         assert_eq!(settings.database.connection.get_dbname(), Some("flashbook"));
+        assert_eq!(settings.metrics_addr, None);
+        assert_eq!(
+            settings.limits.live_tick,
+            Duration::from_millis(DEFAULT_LIVE_TICK_MS)
+        );
+        assert_eq!(settings.limits.live_max_viewers, DEFAULT_LIVE_MAX_VIEWERS);
+    }
+
+    #[test]
+    fn metrics_address_and_live_bounds_are_read() {
+        let parsed = settings(&[
+            ("FLASHBOOK_METRICS_ADDR", "0.0.0.0:9464"),
+            ("FLASHBOOK_LIVE_TICK_MS", "250"),
+            ("FLASHBOOK_LIVE_MAX_VIEWERS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(parsed.metrics_addr.as_deref(), Some("0.0.0.0:9464"));
+        assert_eq!(parsed.limits.live_tick, Duration::from_millis(250));
+        assert_eq!(parsed.limits.live_max_viewers, 3);
+        for bad in ["9464", ":9464", "localhost:http", "host:70000"] {
+            let error = settings(&[("FLASHBOOK_METRICS_ADDR", bad)]).unwrap_err();
+            assert!(
+                error.to_string().contains("FLASHBOOK_METRICS_ADDR"),
+                "{bad}"
+            );
+        }
+        for (name, bad) in [
+            ("FLASHBOOK_LIVE_TICK_MS", "0"),
+            ("FLASHBOOK_LIVE_MAX_VIEWERS", "0"),
+        ] {
+            assert!(settings(&[(name, bad)]).is_err(), "{name}={bad}");
+        }
     }
 
     #[test]

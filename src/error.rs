@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::booking::BookingError;
 use crate::db::DbError;
 use crate::domain::{BookingRefusal, InvalidInput, Resource};
+use crate::live::LiveError;
 
 /// Seconds a client is asked to wait before retrying a `503`.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -49,6 +50,9 @@ pub enum ApiError {
     /// A batch worker stopped before this request was tried. Safe to retry.
     #[error("{0}: retry")]
     BookingNotAttempted(BookingError),
+    /// The replica's bound on open live views (`FLASHBOOK_LIVE_MAX_VIEWERS`).
+    #[error("this replica already serves its maximum of {0} live views; retry shortly")]
+    TooManyViewers(usize),
     #[error("no route for this method and path")]
     RouteNotFound,
     #[error("this method is not allowed on this path")]
@@ -118,6 +122,7 @@ impl ApiError {
             ApiError::Forbidden => "forbidden".into(),
             ApiError::RequestTimeout(_) => "request_timeout".into(),
             ApiError::RouteNotFound => "not_found".into(),
+            ApiError::TooManyViewers(_) => "too_many_viewers".into(),
             ApiError::MethodNotAllowed { .. } => "method_not_allowed".into(),
             ApiError::BookingInterrupted(_) => "booking_interrupted".into(),
             ApiError::BookingNotAttempted(_) => "booking_not_attempted".into(),
@@ -143,9 +148,9 @@ impl ResponseError for ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unavailable(_) | ApiError::BookingNotAttempted(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable(_)
+            | ApiError::BookingNotAttempted(_)
+            | ApiError::TooManyViewers(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) | ApiError::BookingInterrupted(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -173,6 +178,7 @@ impl ResponseError for ApiError {
                 | ApiError::RequestTimeout(_)
                 | ApiError::RequestInProgress
                 | ApiError::BookingNotAttempted(_)
+                | ApiError::TooManyViewers(_)
         ) {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
@@ -211,6 +217,16 @@ impl From<DbError> for ApiError {
             DbError::NotFound(resource) => ApiError::NotFound(resource),
             DbError::EmailTaken => ApiError::EmailTaken,
             DbError::Failed(_) => ApiError::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<LiveError> for ApiError {
+    fn from(error: LiveError) -> Self {
+        match error {
+            LiveError::TooManyViewers(max) => ApiError::TooManyViewers(max),
+            LiveError::EventNotFound => ApiError::NotFound(Resource::Event),
+            LiveError::Unavailable => ApiError::Unavailable(Box::new(error)),
         }
     }
 }

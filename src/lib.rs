@@ -14,6 +14,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod idempotency;
+pub mod live;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

@@ -1,6 +1,7 @@
 //! Builds and runs the HTTP server. `main` and the tests start it the same way.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -8,7 +9,6 @@ use actix_web::dev::Server;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Logger, Next};
 use actix_web::{web, App, HttpServer};
-use deadpool_postgres::Pool;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -16,9 +16,11 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::authentication::AdminToken;
 use crate::booking::Booker;
 use crate::configuration::{Limits, Settings};
-use crate::db::{self, StartupDbError};
+use crate::db::{self, Pool, StartupDbError};
 use crate::error::ApiError;
 use crate::idempotency;
+use crate::live::LiveHub;
+use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::routes;
 
@@ -43,6 +45,9 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// `GET /metrics` on its own listener (`FLASHBOOK_METRICS_ADDR`).
+    metrics_server: Option<(u16, Server)>,
+    live: Arc<LiveHub>,
 }
 
 impl Application {
@@ -69,23 +74,139 @@ impl Application {
             pool.clone(),
             settings.limits.idempotency_ttl,
         ));
+        let metrics = Arc::new(Metrics::new(&pool));
+        let live = Arc::new(LiveHub::new(
+            pool.clone(),
+            Arc::clone(&metrics),
+            &settings.limits,
+        ));
+        let metrics_server = settings
+            .metrics_addr
+            .as_deref()
+            .map(|address| serve_metrics(address, Arc::clone(&metrics)))
+            .transpose()?;
         let shared = SharedState {
-            booker: Booker::new(pool.clone(), settings.batch_max),
+            booker: Booker::new(pool.clone(), settings.batch_max, metrics.bookings.clone()),
             pool,
             admin_token,
             limits: settings.limits,
+            metrics,
+            live: Arc::clone(&live),
+            metrics_on_api_port: metrics_server.is_none(),
         };
         let server = serve(listener, shared, settings.workers).map_err(bind_error)?;
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            metrics_server,
+            live,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// The port of the separate metrics listener, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
+
+    /// Stops this application as SIGTERM does, for tests.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        let mut servers = vec![self.server.handle()];
+        servers.extend(
+            self.metrics_server
+                .as_ref()
+                .map(|(_, server)| server.handle()),
+        );
+        ShutdownHandle {
+            servers,
+            live: Arc::clone(&self.live),
+        }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully: open live
+    /// views end at once, other requests get the grace period.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let live = Arc::clone(&self.live);
+        // actix-web's servers see the same signal and stop themselves.
+        let end_live_views = tokio::spawn(async move {
+            shutdown_signal().await;
+            log::info!("shutting down: ending open live views");
+            live.shut_down();
+        });
+        let result = match self.metrics_server {
+            Some((_, metrics_server)) => tokio::try_join!(self.server, metrics_server).map(|_| ()),
+            None => self.server.await,
+        };
+        end_live_views.abort();
+        result
+    }
+}
+
+/// What SIGTERM does: end the live views (their streams would otherwise
+/// hold the graceful shutdown for its whole grace period), then stop the
+/// servers gracefully.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    servers: Vec<actix_web::dev::ServerHandle>,
+    live: Arc<LiveHub>,
+}
+
+impl ShutdownHandle {
+    pub async fn stop(&self) {
+        self.live.shut_down();
+        for server in &self.servers {
+            server.stop(true).await;
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(error) => {
+                log::warn!("cannot listen for SIGTERM: {error}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `GET /metrics` alone on its own listener, so it can stay off the public
+/// balancer. One worker: a scrape every few seconds needs no more.
+fn serve_metrics(address: &str, metrics: Arc<Metrics>) -> Result<(u16, Server), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        address: address.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(address).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    let metrics = web::Data::from(metrics);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(metrics.clone())
+            .service(routes::metrics::metrics)
+    })
+    .workers(1)
+    .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    log::info!("serving GET /metrics on {address} (not on the API port)");
+    Ok((port, server))
 }
 
 /// What every worker's handlers share.
@@ -94,6 +215,9 @@ struct SharedState {
     booker: Booker,
     admin_token: AdminToken,
     limits: Limits,
+    metrics: Arc<Metrics>,
+    live: Arc<LiveHub>,
+    metrics_on_api_port: bool,
 }
 
 fn serve(
@@ -105,8 +229,12 @@ fn serve(
     let booker = web::Data::new(shared.booker);
     let admin_token = web::Data::new(shared.admin_token);
     let limits = web::Data::new(shared.limits);
+    let metrics = web::Data::from(shared.metrics);
+    let live = web::Data::from(shared.live);
+    let metrics_on_api_port = shared.metrics_on_api_port;
     let request_timeout = shared.limits.request_timeout;
     let mut server = HttpServer::new(move || {
+        let observed = metrics.clone();
         // One registration gives the routes and the document's paths.
         let (app, document) = App::new()
             .wrap(from_fn(move |request, next| {
@@ -117,14 +245,23 @@ fn serve(
             .app_data(booker.clone())
             .app_data(admin_token.clone())
             .app_data(limits.clone())
+            .app_data(metrics.clone())
+            .app_data(live.clone())
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
-            .configure(routes::configure)
+            .configure(|cfg| routes::configure(cfg, metrics_on_api_port))
             .split_for_parts();
         let allowed = routes::AllowedMethods::from_document(&document);
-        app.service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
-            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", document))
-            .default_service(routes::fallback(allowed))
+        let templates = allowed.clone();
+        // Wrapped last, so outermost: it sees every answer, the request
+        // timeout's 503 included.
+        app.wrap(from_fn(move |request, next| {
+            crate::metrics::observe_request(observed.clone(), templates.clone(), request, next)
+        }))
+        .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
+        .service(web::redirect("/dashboard", "/dashboard/"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", document))
+        .default_service(routes::fallback(allowed))
     })
     // A flash sale opens thousands of connections at once.
     .backlog(4096)

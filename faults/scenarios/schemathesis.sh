@@ -7,6 +7,10 @@
 # Every check runs but positive_data_acceptance: it expects every
 # schema-valid request to succeed, while the API rightly refuses some
 # (unknown ids, capacity_exceeds_venue, idempotency_key_reused...).
+#
+# GET /events/{id}/live is left out: it is a Server-Sent Events stream that
+# stays open while the event exists, so every example of a seeded event
+# would run into the request timeout. tests/api/live.rs covers it.
 readonly SCHEMATHESIS_SEED=1
 readonly SCHEMATHESIS_MAX_EXAMPLES=50
 
@@ -27,6 +31,7 @@ scenario_schemathesis() {
         cd "$RUN_DIR/$name"
         timeout 300 "$SCHEMATHESIS_BIN" run "$base/api-docs/openapi.json" \
             --checks all --exclude-checks positive_data_acceptance \
+            --exclude-path '/events/{id}/live' \
             --seed "$SCHEMATHESIS_SEED" --max-examples "$SCHEMATHESIS_MAX_EXAMPLES" \
             --workers 1 --request-timeout 15 --no-color \
             -H "Authorization: Bearer $ADMIN_TOKEN" \

@@ -19,13 +19,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
-use deadpool_postgres::Pool;
 use tokio::sync::oneshot;
 
 use super::BookingError;
-use crate::db;
+use crate::db::{self, Pool};
 use crate::domain::{BookingOutcome, NewBooking};
+use crate::metrics::BookingMetrics;
 
 type Reply = oneshot::Sender<Result<BookingOutcome, BookingError>>;
 type Queues = HashMap<i64, VecDeque<(i64, Reply)>>;
@@ -33,16 +34,18 @@ type Queues = HashMap<i64, VecDeque<(i64, Reply)>>;
 pub struct Batcher {
     pool: Pool,
     batch_max: usize,
+    metrics: BookingMetrics,
     /// Each event's waiting requests (user id, reply). The lock is held only
     /// to push, take a batch or remove an entry: never across an await.
     queues: Mutex<Queues>,
 }
 
 impl Batcher {
-    pub fn new(pool: Pool, batch_max: usize) -> Self {
+    pub fn new(pool: Pool, batch_max: usize, metrics: BookingMetrics) -> Self {
         Self {
             pool,
             batch_max,
+            metrics,
             queues: Mutex::new(HashMap::new()),
         }
     }
@@ -103,10 +106,19 @@ impl Worker {
                 user_ids.len(),
                 self.event_id
             );
+            let started = Instant::now();
             let outcome = self.book_batch(&user_ids).await;
             let replies = std::mem::take(&mut self.in_flight);
             match outcome {
                 Ok(outcomes) => {
+                    // Committed: count the seats before anyone hears of them.
+                    let metrics = &self.batcher.metrics;
+                    metrics.batch(user_ids.len(), started);
+                    let booked = outcomes
+                        .iter()
+                        .filter(|outcome| matches!(outcome, BookingOutcome::Booked(_)))
+                        .count();
+                    metrics.seats_booked(booked as u64);
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         // A client that went away no longer needs its answer.
                         let _ = reply.send(Ok(outcome));

@@ -7,10 +7,9 @@ mod batch;
 
 use std::sync::Arc;
 
-use deadpool_postgres::Pool;
-
-use crate::db::{self, DbError};
+use crate::db::{self, DbError, Pool};
 use crate::domain::{BookingOutcome, NewBooking};
+use crate::metrics::BookingMetrics;
 
 #[cfg(feature = "test-hooks")]
 pub use batch::test_hooks;
@@ -19,7 +18,7 @@ pub use batch::Batcher;
 #[derive(Clone)]
 pub enum Booker {
     /// `book_seat`: one request, one transaction, one lock acquisition.
-    OnePerTransaction,
+    OnePerTransaction(BookingMetrics),
     /// `book_seats`: up to `batch_max` queued requests per transaction.
     Batched(Arc<Batcher>),
 }
@@ -54,11 +53,12 @@ impl BookingError {
 
 impl Booker {
     /// `batch_max` of 1 books every request in its own transaction.
-    pub fn new(pool: Pool, batch_max: usize) -> Self {
+    /// `metrics` counts the seats each path commits (`flashbook_seats_booked`).
+    pub fn new(pool: Pool, batch_max: usize, metrics: BookingMetrics) -> Self {
         if batch_max > 1 {
-            Booker::Batched(Arc::new(Batcher::new(pool, batch_max)))
+            Booker::Batched(Arc::new(Batcher::new(pool, batch_max, metrics)))
         } else {
-            Booker::OnePerTransaction
+            Booker::OnePerTransaction(metrics)
         }
     }
 
@@ -68,9 +68,19 @@ impl Booker {
         request: NewBooking,
     ) -> Result<BookingOutcome, BookingError> {
         match self {
-            Booker::OnePerTransaction => {
-                let client = db::client(pool).await?;
-                Ok(db::bookings::book(&client, request).await?)
+            Booker::OnePerTransaction(metrics) => {
+                // Its own task, so the seat is counted once committed even
+                // when the client leaves or its request times out meanwhile.
+                let (pool, metrics) = (pool.clone(), metrics.clone());
+                let booking = tokio::spawn(async move {
+                    let client = db::client(&pool).await?;
+                    let outcome = db::bookings::book(&client, request).await?;
+                    if let BookingOutcome::Booked(_) = outcome {
+                        metrics.seats_booked(1);
+                    }
+                    Ok::<_, DbError>(outcome)
+                });
+                Ok(booking.await.map_err(|_| BookingError::WorkerStopped)??)
             }
             Booker::Batched(batcher) => batcher.book(request).await,
         }

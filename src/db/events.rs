@@ -14,6 +14,17 @@ const SELECT_EVENT: &str = "
 
 const EVENT_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)";
 
+/// A live view's snapshot (`crate::live`); locks nothing.
+const SELECT_SNAPSHOT: &str = "SELECT capacity, booked, now() AS at FROM events WHERE id = $1";
+
+/// An event's seats at one instant of the database's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Seats {
+    pub capacity: i32,
+    pub booked: i32,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Inserts an event whose capacity is already checked against its venue.
 pub async fn insert(
     client: &deadpool_postgres::Client,
@@ -43,6 +54,19 @@ pub async fn ensure_exists(client: &deadpool_postgres::Client, id: i64) -> Resul
     exists
         .then_some(())
         .ok_or(DbError::NotFound(Resource::Event))
+}
+
+/// The event's capacity and booked seats now; `None` for an unknown event.
+pub async fn seats(client: &deadpool_postgres::Client, id: i64) -> Result<Option<Seats>, DbError> {
+    let statement = client.prepare_cached(SELECT_SNAPSHOT).await?;
+    let Some(row) = client.query_opt(&statement, &[&id]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Seats {
+        capacity: column(&row, "capacity")?,
+        booked: column(&row, "booked")?,
+        at: column(&row, "at")?,
+    }))
 }
 
 fn from_row(row: &Row) -> Result<Event, DbError> {

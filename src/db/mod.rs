@@ -9,9 +9,9 @@ pub mod venues;
 
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{
-    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
-};
+use deadpool_postgres::{Manager, ManagerConfig, Object, PoolError, RecyclingMethod, Runtime};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
@@ -52,6 +52,64 @@ impl DbError {
             DbError::EmailTaken => DbError::EmailTaken,
             DbError::Failed(cause) => DbError::Failed(cause.to_string().into()),
         }
+    }
+}
+
+impl DbError {
+    /// A fixed name for the kind of failure, for the `kind` label of
+    /// `flashbook_db_errors_total`: the variant, refined by the pool's
+    /// timeout or the SQLSTATE class. Never free text.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DbError::NotFound(_) => "not_found",
+            DbError::EmailTaken => "email_taken",
+            DbError::Unavailable(cause) | DbError::Failed(cause) => {
+                if let Some(error) = cause.downcast_ref::<PoolError>() {
+                    return match error {
+                        PoolError::Timeout(_) => "pool_timeout",
+                        PoolError::Backend(_) => "connect",
+                        PoolError::Closed => "pool_closed",
+                        _ => "pool",
+                    };
+                }
+                match cause
+                    .downcast_ref::<tokio_postgres::Error>()
+                    .map(tokio_postgres::Error::code)
+                {
+                    Some(None) => "connection",
+                    Some(Some(code)) => sqlstate_class(code),
+                    None if matches!(self, DbError::Unavailable(_)) => "unavailable",
+                    None => "unexpected",
+                }
+            }
+        }
+    }
+}
+
+/// The SQLSTATE class (its first two characters) by name, after Appendix A
+/// of the PostgreSQL manual; the classes this service can meet, then "other".
+fn sqlstate_class(code: &SqlState) -> &'static str {
+    if *code == SqlState::QUERY_CANCELED {
+        return "query_canceled";
+    }
+    if *code == SqlState::LOCK_NOT_AVAILABLE {
+        return "lock_not_available";
+    }
+    match &code.code()[..2] {
+        "08" => "connection_exception",
+        "22" => "data_exception",
+        "23" => "integrity_constraint_violation",
+        "25" => "invalid_transaction_state",
+        "40" => "transaction_rollback",
+        "42" => "syntax_error_or_access_rule_violation",
+        "53" => "insufficient_resources",
+        "54" => "program_limit_exceeded",
+        "55" => "object_not_in_prerequisite_state",
+        "57" => "operator_intervention",
+        "58" => "system_error",
+        "P0" => "plpgsql_error",
+        "XX" => "internal_error",
+        _ => "other",
     }
 }
 
@@ -121,6 +179,48 @@ pub enum StartupDbError {
     Pool(#[source] deadpool_postgres::BuildError),
 }
 
+/// The connection pool, with the two figures only checkout can measure: how
+/// long a request waited for a connection, and how often it gave up.
+/// Derefs to deadpool's pool; take connections with [`client`].
+#[derive(Clone)]
+pub struct Pool {
+    inner: deadpool_postgres::Pool,
+    metrics: PoolMetrics,
+}
+
+/// Exported by `crate::metrics` as `flashbook_db_pool_wait_seconds` and
+/// `flashbook_db_pool_timeouts_total`.
+#[derive(Clone, Debug)]
+pub struct PoolMetrics {
+    pub wait: Histogram,
+    pub timeouts: Counter,
+}
+
+impl PoolMetrics {
+    fn new() -> Self {
+        Self {
+            // 10 us .. ~5 s: an idle pool answers in microseconds, a pool
+            // at its limit in up to FLASHBOOK_POOL_WAIT_MS (2 s).
+            wait: Histogram::new(exponential_buckets(0.000_01, 4.0, 10)),
+            timeouts: Counter::default(),
+        }
+    }
+}
+
+impl Pool {
+    pub fn metrics(&self) -> &PoolMetrics {
+        &self.metrics
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = deadpool_postgres::Pool;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
 /// Builds the pool, waits (bounded) for the database, and applies migrations.
 pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<Pool, StartupDbError> {
     let pool = build_pool(settings)?;
@@ -148,14 +248,18 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<Pool, StartupDbError> {
             recycling_method: RecyclingMethod::Fast,
         },
     );
-    Pool::builder(manager)
+    let inner = deadpool_postgres::Pool::builder(manager)
         .max_size(settings.pool_size)
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(settings.pool_wait))
         .create_timeout(Some(settings.connect_timeout))
         .recycle_timeout(Some(settings.connect_timeout))
         .build()
-        .map_err(StartupDbError::Pool)
+        .map_err(StartupDbError::Pool)?;
+    Ok(Pool {
+        inner,
+        metrics: PoolMetrics::new(),
+    })
 }
 
 async fn wait_for_database(
@@ -224,9 +328,16 @@ pub fn column<'a, T: tokio_postgres::types::FromSql<'a>>(
         .map_err(|error| DbError::Failed(Box::new(error)))
 }
 
-/// A pooled connection, or `Unavailable` when none is free within the pool wait.
+/// A pooled connection, or `Unavailable` when none is free within the pool
+/// wait. Every checkout is timed for `flashbook_db_pool_wait_seconds`.
 pub async fn client(pool: &Pool) -> Result<Object, DbError> {
-    Ok(pool.get().await?)
+    let started = Instant::now();
+    let result = pool.inner.get().await;
+    pool.metrics.wait.observe(started.elapsed().as_secs_f64());
+    if let Err(PoolError::Timeout(_)) = &result {
+        pool.metrics.timeouts.inc();
+    }
+    Ok(result?)
 }
 
 /// Ok when the database answers and accepts writes: a standby (during a

@@ -19,10 +19,10 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::ResponseError;
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::Transaction;
 use serde::Serialize;
 
-use crate::db;
+use crate::db::{self, Pool};
 use crate::error::ApiError;
 
 pub use key::IdempotencyKey;

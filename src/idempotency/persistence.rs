@@ -1,9 +1,9 @@
 use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Pool, Transaction};
+use deadpool_postgres::{GenericClient, Transaction};
 
 use super::{IdempotencyKey, StoredResponse};
-use crate::db::{column, DbError};
+use crate::db::{column, DbError, Pool};
 
 /// Holds the key until the transaction ends; fails at once when another
 /// transaction holds it (the first request is still in flight).

@@ -1,16 +1,19 @@
+use std::sync::Arc;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
-use deadpool_postgres::Pool;
 
 use super::idempotent;
 use super::json_object::JsonObject;
-use crate::booking::Booker;
+use crate::booking::{Booker, BookingError};
 use crate::configuration::Limits;
-use crate::db;
+use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, Booking, NewBooking};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::live::LiveHub;
+use crate::metrics::Metrics;
 
 /// Books one seat. The body is exactly `{"event_id": .., "user_id": ..}`.
 ///
@@ -36,35 +39,92 @@ pub async fn create(
     pool: web::Data<Pool>,
     booker: web::Data<Booker>,
     limits: web::Data<Limits>,
+    metrics: web::Data<Metrics>,
+    live: web::Data<LiveHub>,
     body: JsonObject<NewBooking>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
     if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
+        let stored = book_once(pool.into_inner(), key, request, &limits, &metrics, &live).await?;
+        return Ok(idempotent::respond(stored));
+    }
+    let outcome = booker.book(&pool, request).await;
+    let label = crate::metrics::outcome_label(&outcome);
+    metrics.bookings.outcome(label);
+    if matches!(label, "sold_out" | "already_booked") {
+        live.record_refusal(request.event_id);
+    }
+    let booking = outcome?.into_result()?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
+        .json(booking))
+}
+
+/// A keyed booking: booked in its own transaction, which also stores the key
+/// (`crate::idempotency`). It runs in a task of its own, so the seat is
+/// counted once committed even if the client leaves meanwhile.
+async fn book_once(
+    pool: Arc<Pool>,
+    key: IdempotencyKey,
+    request: NewBooking,
+    limits: &Limits,
+    metrics: &web::Data<Metrics>,
+    live: &web::Data<LiveHub>,
+) -> Result<idempotency::StoredResponse, ApiError> {
+    let ttl = limits.idempotency_ttl;
+    let (metrics, live) = (web::Data::clone(metrics), web::Data::clone(live));
+    let task = tokio::spawn(async move {
         let fingerprint = format!(
             "POST /bookings event_id={} user_id={}",
             request.event_id, request.user_id
         );
-        // A keyed request books in its own transaction, so the key is stored
-        // in the very transaction that books the seat.
+        let mut outcome = None;
         let stored = idempotency::run_once(
             &pool,
             &key,
             &fingerprint,
-            limits.idempotency_ttl,
+            ttl,
             StatusCode::CREATED,
             async |transaction| {
-                Ok(db::bookings::book(transaction, request)
-                    .await?
-                    .into_result()?)
+                let result = db::bookings::book(transaction, request).await;
+                let result = result.map_err(BookingError::from);
+                outcome = Some(crate::metrics::outcome_label(&result));
+                Ok(result?.into_result()?)
             },
         )
-        .await?;
-        return Ok(idempotent::respond(stored));
+        .await;
+        let bookings = &metrics.bookings;
+        match &stored {
+            Ok(stored) if stored.replayed => bookings.replayed(),
+            Ok(stored) => {
+                // Committed: the outcome and, if booked, its seat.
+                if stored.status == StatusCode::CREATED.as_u16() {
+                    bookings.seats_booked(1);
+                }
+                let outcome = outcome.unwrap_or("booked");
+                bookings.outcome(outcome);
+                if matches!(outcome, "sold_out" | "already_booked") {
+                    live.record_refusal(request.event_id);
+                }
+            }
+            // Nothing committed, whatever the work decided: the client is
+            // told the error.
+            Err(error) => bookings.outcome(error_label(error)),
+        }
+        stored
+    });
+    task.await
+        .map_err(|error| ApiError::Internal(Box::new(error)))?
+}
+
+/// The outcome label of a keyed request that committed nothing.
+fn error_label(error: &ApiError) -> &'static str {
+    match error {
+        ApiError::RequestInProgress => "request_in_progress",
+        ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+        ApiError::Unavailable(_) => "database_unavailable",
+        _ => "internal_error",
     }
-    let booking = booker.book(&pool, request).await?.into_result()?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
-        .json(booking))
 }
 
 #[utoipa::path(tag = "bookings",

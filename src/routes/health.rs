@@ -1,9 +1,8 @@
 use actix_web::get;
 use actix_web::{web, HttpResponse};
-use deadpool_postgres::Pool;
 use serde_json::json;
 
-use crate::db;
+use crate::db::{self, Pool};
 use crate::error::ApiError;
 
 /// The process is up and serving HTTP.

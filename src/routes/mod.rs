@@ -4,10 +4,13 @@
 //! that turn every malformed request into a problem+json answer.
 
 pub mod bookings;
+pub mod dashboard;
 pub mod events;
 pub mod health;
 mod idempotent;
 mod json_object;
+pub mod live;
+pub mod metrics;
 pub mod users;
 pub mod venues;
 
@@ -31,7 +34,11 @@ pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024;
 /// document in one call, and [`fallback`] reads `405`/`Allow` from that
 /// document. A new route goes here and nowhere else; `tests/api/routes.rs`
 /// fails if the served routes and the document differ.
-pub fn configure(cfg: &mut ServiceConfig) {
+///
+/// `GET /metrics` is here unless `FLASHBOOK_METRICS_ADDR` gives it a listener
+/// of its own (`metrics_on_api_port` false): then the API port and its
+/// document do not have it.
+pub fn configure(cfg: &mut ServiceConfig, metrics_on_api_port: bool) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(MAX_JSON_BODY_BYTES)
@@ -51,7 +58,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
     .service(users::bookings)
     .service(bookings::create)
     .service(bookings::get)
-    .service(bookings::cancel);
+    .service(bookings::cancel)
+    .service(live::live)
+    .service(dashboard::dashboard);
+    if metrics_on_api_port {
+        cfg.service(metrics::metrics);
+    }
 }
 
 /// The `Allow` value of each path in the OpenAPI document, keyed by the path
@@ -74,6 +86,34 @@ impl AllowedMethods {
     /// The methods the route with this pattern answers, e.g. `GET, DELETE`.
     pub fn get(&self, pattern: &str) -> Option<&str> {
         self.0.get(pattern).map(String::as_str)
+    }
+
+    /// The documented pattern a path matches (`/bookings/7` →
+    /// `/bookings/{id}`), segment by segment; literal segments win over
+    /// parameters. For the rare answer that no longer has its routed request.
+    pub fn template_of(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0
+            .keys()
+            .filter_map(|pattern| {
+                let parts: Vec<&str> = pattern.split('/').collect();
+                if parts.len() != segments.len() {
+                    return None;
+                }
+                let mut literal = 0;
+                for (part, segment) in parts.iter().zip(&segments) {
+                    if part.starts_with('{') && !segment.is_empty() {
+                        continue;
+                    }
+                    if part != segment {
+                        return None;
+                    }
+                    literal += 1;
+                }
+                Some((literal, pattern))
+            })
+            .max_by_key(|(literal, _)| *literal)
+            .map(|(_, pattern)| pattern.clone())
     }
 }
 
@@ -141,4 +181,42 @@ fn path_error(error: PathError, _request: &HttpRequest) -> actix_web::Error {
 
 fn query_error(error: QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
     ApiError::invalid("invalid_query", error.to_string()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_maps_to_its_documented_template() {
+        let routes = AllowedMethods(Rc::new(
+            [
+                "/bookings",
+                "/bookings/{id}",
+                "/events/{id}/live",
+                "/dashboard/",
+            ]
+            .into_iter()
+            .map(|pattern| (pattern.to_owned(), "GET".to_owned()))
+            .collect(),
+        ));
+        assert_eq!(
+            routes.template_of("/bookings").as_deref(),
+            Some("/bookings")
+        );
+        assert_eq!(
+            routes.template_of("/bookings/42").as_deref(),
+            Some("/bookings/{id}")
+        );
+        assert_eq!(
+            routes.template_of("/events/3/live").as_deref(),
+            Some("/events/{id}/live")
+        );
+        assert_eq!(
+            routes.template_of("/dashboard/").as_deref(),
+            Some("/dashboard/")
+        );
+        assert_eq!(routes.template_of("/bookings/42/x"), None);
+        assert_eq!(routes.template_of("/bookings/"), None);
+    }
 }

@@ -1,9 +1,8 @@
 use actix_web::{get, post};
 use actix_web::{http::header, web, HttpResponse};
-use deadpool_postgres::Pool;
 
 use super::json_object::JsonObject;
-use crate::db;
+use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, BookingPage, NewUser, PageQuery, User};
 use crate::error::{ApiError, Problem};
 

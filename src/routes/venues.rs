@@ -1,10 +1,9 @@
 use actix_web::{get, post};
 use actix_web::{http::header, web, HttpResponse};
-use deadpool_postgres::Pool;
 
 use super::json_object::JsonObject;
 use crate::authentication::Admin;
-use crate::db;
+use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, NewVenue, Venue};
 use crate::error::{ApiError, Problem};
 

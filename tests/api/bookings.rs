@@ -335,6 +335,16 @@ async fn timed_out_requests_still_queued_are_not_booked() {
     );
     let state = app.sale_state(event).await;
     assert_eq!(state.counter, state.confirmed);
+    // The seat of the abandoned in-flight request is counted by the worker
+    // that committed it, and the timeouts keep their route template.
+    let metrics = crate::metrics::samples(&app.metrics_text().await);
+    assert_eq!(
+        metrics["flashbook_seats_booked_total"],
+        state.confirmed as f64
+    );
+    let timeouts = "http_server_request_duration_seconds_count{http_request_method=\"POST\",\
+                    http_route=\"/bookings\",http_response_status_code=\"503\"}";
+    assert_eq!(metrics.get(timeouts), Some(&2.0), "{metrics:#?}");
 }
 
 /// A batch that fails inside its worker (a panic, forced through the

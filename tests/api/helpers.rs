@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use flashbook::configuration::Settings;
-use flashbook::startup::Application;
+use flashbook::startup::{Application, ShutdownHandle};
 pub use flashbook::verify::SaleState;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -20,6 +20,8 @@ pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:<port>` of the separate metrics listener, if any.
+    pub metrics_address: Option<String>,
     pub database_url: String,
     pub http: reqwest::Client,
 }
@@ -34,6 +36,10 @@ pub struct AppOptions {
     /// 1 books each request in its own transaction; more batches them.
     pub batch_max: Option<usize>,
     pub request_timeout: Option<Duration>,
+    /// `FLASHBOOK_METRICS_ADDR`: serve /metrics on its own listener.
+    pub metrics_addr: Option<String>,
+    pub live_tick: Option<Duration>,
+    pub live_max_viewers: Option<usize>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -41,21 +47,32 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    spawn_app_with_handle(options).await.0
+}
+
+/// The app and a handle that shuts it down as SIGTERM would.
+pub async fn spawn_app_with_handle(options: AppOptions) -> (TestApp, ShutdownHandle) {
     let database_url = create_database().await;
     let settings = settings_for(&database_url, &options);
     let application = Application::build(settings)
         .await
         .expect("application starts");
+    let shutdown = application.shutdown_handle();
     let address = format!("http://127.0.0.1:{}", application.port());
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(application.run_until_stopped());
-    TestApp {
+    let app = TestApp {
         address,
+        metrics_address,
         database_url,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap(),
-    }
+    };
+    (app, shutdown)
 }
 
 pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
@@ -76,6 +93,10 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
     settings.limits.request_timeout = options
         .request_timeout
         .unwrap_or(settings.limits.request_timeout);
+    settings.metrics_addr = options.metrics_addr.clone();
+    let limits = &mut settings.limits;
+    limits.live_tick = options.live_tick.unwrap_or(limits.live_tick);
+    limits.live_max_viewers = options.live_max_viewers.unwrap_or(limits.live_max_viewers);
     settings
 }
 

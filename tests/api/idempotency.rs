@@ -179,12 +179,8 @@ async fn expired_keys_are_swept_and_may_be_used_again() {
     )
     .await
     .unwrap();
-    let pool = deadpool_postgres::Pool::builder(deadpool_postgres::Manager::new(
-        app.database_url.parse().unwrap(),
-        tokio_postgres::NoTls,
-    ))
-    .build()
-    .unwrap();
+    let settings = crate::helpers::settings_for(&app.database_url, &Default::default());
+    let pool = flashbook::db::build_pool(&settings.database).unwrap();
     let deleted =
         flashbook::idempotency::delete_expired(&pool, std::time::Duration::from_secs(86_400))
             .await

@@ -6,6 +6,8 @@ mod catalogue;
 mod concurrency;
 mod helpers;
 mod idempotency;
+mod live;
+mod metrics;
 mod operations;
 mod routes;
 mod unsafe_booking;

@@ -1,0 +1,42 @@
+//! `GET /events/{id}/live`: Server-Sent Events, one snapshot per tick
+//! (`crate::live` explains how one read per tick serves every viewer).
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+
+use crate::domain::ensure_positive_id;
+use crate::error::{ApiError, Problem};
+use crate::live::LiveHub;
+
+/// Watches an event: a `text/event-stream` whose every `data:` line is one
+/// `LiveSnapshot` (JSON), the first at once, then one per tick
+/// (`FLASHBOOK_LIVE_TICK_MS`, 1 s by default). `booked` and `remaining` are
+/// read from the database, so they are exact across replicas.
+#[utoipa::path(tag = "events",
+    params(("id" = i64, Path, minimum = 1)),
+    responses(
+        (status = 200, description = "A stream of `data: <LiveSnapshot JSON>` events, one per tick",
+         body = crate::live::LiveSnapshot, content_type = "text/event-stream"),
+        (status = 404, description = "event_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "too_many_viewers (FLASHBOOK_LIVE_MAX_VIEWERS) or database_unavailable; see Retry-After",
+         body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/events/{id}/live")]
+pub async fn live(hub: web::Data<LiveHub>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let hub: Arc<LiveHub> = hub.into_inner();
+    let frames = hub.watch(id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // Proxies (nginx and the like) must pass each frame on at once.
+        .insert_header(("X-Accel-Buffering", "no"))
+        // A stream ends only on shutdown (or when the event goes): close
+        // the connection then, so an idle keep-alive does not hold the
+        // graceful shutdown.
+        .force_close()
+        .streaming(frames))
+}
