@@ -512,23 +512,17 @@ compose_up() {
     }
     BASE_URL="http://127.0.0.1:$COMPOSE_HTTP_PORT"
     local deadline=$((SECONDS + COMPOSE_READY_TIMEOUT_S))
-    until curl -fsS --max-time 2 -o /dev/null "$BASE_URL/ready" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then
-            compose ps >&2 || true
-            compose logs --no-color --tail 20 >&2 || true
-            fail "the stack was not ready within ${COMPOSE_READY_TIMEOUT_S} s (GET $BASE_URL/ready)"
-        fi
-        sleep 1
-    done
+    wait_for_url "$BASE_URL/ready" "$COMPOSE_READY_TIMEOUT_S" || {
+        compose ps >&2 || true
+        compose logs --no-color --tail 20 >&2 || true
+        fail "the stack was not ready within ${COMPOSE_READY_TIMEOUT_S} s (GET $BASE_URL/ready)"
+    }
     info "GET /ready through the load balancer answered 200; $(compose ps -q api | wc -l) api replicas"
     PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
-    until curl -fsS --max-time 2 -o /dev/null "$PROMETHEUS_URL/-/ready" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then
-            compose logs --no-color --tail 20 prometheus >&2 || true
-            fail "Prometheus was not ready within ${COMPOSE_READY_TIMEOUT_S} s (GET $PROMETHEUS_URL/-/ready)"
-        fi
-        sleep 1
-    done
+    wait_for_url "$PROMETHEUS_URL/-/ready" "$((deadline - SECONDS))" || {
+        compose logs --no-color --tail 20 prometheus >&2 || true
+        fail "Prometheus was not ready within ${COMPOSE_READY_TIMEOUT_S} s (GET $PROMETHEUS_URL/-/ready)"
+    }
     info "Prometheus answers on $PROMETHEUS_URL"
 }
 

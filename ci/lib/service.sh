@@ -64,3 +64,14 @@ service_stop() {
     fi
     wait "$pid" 2>/dev/null || true
 }
+
+# wait_for_url URL TIMEOUT_S: polls URL once a second until it answers 2xx;
+# returns 1 when TIMEOUT_S pass first. For what no PID of ours stands behind
+# (a compose stack); a process we started is service_start's job.
+wait_for_url() {
+    local url=$1 deadline=$((SECONDS + $2))
+    until curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null; do
+        ((SECONDS < deadline)) || return 1
+        sleep 1
+    done
+}
