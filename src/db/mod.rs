@@ -53,9 +53,7 @@ impl DbError {
             DbError::Failed(cause) => DbError::Failed(cause.to_string().into()),
         }
     }
-}
 
-impl DbError {
     /// A fixed name for the kind of failure, for the `kind` label of
     /// `flashbook_db_errors_total`: the variant, refined by the pool's
     /// timeout or the SQLSTATE class. Never free text.

@@ -49,11 +49,12 @@ pub async fn create(
         return Ok(idempotent::respond(stored));
     }
     let outcome = booker.book(&pool, request).await;
-    let label = crate::metrics::outcome_label(&outcome);
-    metrics.bookings.outcome(label);
-    if matches!(label, "sold_out" | "already_booked") {
-        live.record_refusal(request.event_id);
-    }
+    count_outcome(
+        &metrics,
+        &live,
+        request.event_id,
+        crate::metrics::outcome_label(&outcome),
+    );
     let booking = outcome?.into_result()?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
@@ -102,10 +103,7 @@ async fn book_once(
                     bookings.seats_booked(1);
                 }
                 let outcome = outcome.unwrap_or("booked");
-                bookings.outcome(outcome);
-                if matches!(outcome, "sold_out" | "already_booked") {
-                    live.record_refusal(request.event_id);
-                }
+                count_outcome(&metrics, &live, request.event_id, outcome);
             }
             // Nothing committed, whatever the work decided: the client is
             // told the error.
@@ -115,6 +113,15 @@ async fn book_once(
     });
     task.await
         .map_err(|error| ApiError::Internal(Box::new(error)))?
+}
+
+/// Counts one answered booking request by outcome; a refusal also feeds the
+/// event's live view (its refusals per second).
+fn count_outcome(metrics: &Metrics, live: &LiveHub, event_id: i64, outcome: &'static str) {
+    metrics.bookings.outcome(outcome);
+    if matches!(outcome, "sold_out" | "already_booked") {
+        live.record_refusal(event_id);
+    }
 }
 
 /// The outcome label of a keyed request that committed nothing.
