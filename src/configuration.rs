@@ -25,6 +25,9 @@ const DEFAULT_BATCH_MAX: usize = 256;
 /// How often a live view (`GET /events/{id}/live`) reads its event: one read
 /// per tick per watched event, however many viewers.
 const DEFAULT_LIVE_TICK_MS: u64 = 1_000;
+/// Seats freed by an expiring hold are offered to the waiting list within
+/// this interval (the bound is 2 s).
+const DEFAULT_HOLD_SWEEP_MS: u64 = 1_000;
 /// Open live views one replica serves at once; more are answered `503`.
 /// Each costs one connection and a few KiB, never a database read.
 const DEFAULT_LIVE_MAX_VIEWERS: usize = 1_000;
@@ -56,6 +59,8 @@ pub struct Limits {
     pub idempotency_ttl: Duration,
     /// Time between two snapshots of a live view.
     pub live_tick: Duration,
+    /// Time between two rounds of the hold sweeper (`crate::holds`).
+    pub hold_sweep: Duration,
     /// Most live views open at once on this replica.
     pub live_max_viewers: usize,
 }
@@ -114,6 +119,10 @@ impl Settings {
                 idempotency_ttl: Duration::from_secs(
                     positive(&var, "FLASHBOOK_IDEMPOTENCY_TTL_SECS")?
                         .map_or(DEFAULT_IDEMPOTENCY_TTL_SECS, |secs| secs as u64),
+                ),
+                hold_sweep: Duration::from_millis(
+                    positive(&var, "FLASHBOOK_HOLD_SWEEP_MS")?
+                        .map_or(DEFAULT_HOLD_SWEEP_MS, |ms| ms as u64),
                 ),
                 live_tick: Duration::from_millis(
                     positive(&var, "FLASHBOOK_LIVE_TICK_MS")?

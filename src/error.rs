@@ -21,7 +21,8 @@ const RETRY_AFTER_SECONDS: &str = "1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// `sold_out`, `already_booked`: the booking's own refusals.
+    /// `sold_out`, `not_enough_seats`, `hold_expired`, ...: the buyer
+    /// flow's refusals, each with its own code.
     #[error(transparent)]
     Refused(BookingRefusal),
     #[error("{0} not found")]
@@ -82,6 +83,21 @@ pub struct Problem {
     /// `event_not_found`, `invalid_body`, `database_unavailable`.
     #[schema(example = "sold_out")]
     pub code: String,
+    /// `not_enough_seats`, `seats_available`: seats left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<i32>,
+    /// `limit_exceeded`: the event's limit per user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_per_user: Option<i32>,
+    /// `hold_confirmed`: the booking the hold became.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<i64>,
+    /// `already_waiting`: the user's entry on the waiting list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<i64>,
+    /// `capacity_below_taken`: seats booked or held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken: Option<i32>,
 }
 
 impl ApiError {
@@ -96,23 +112,42 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let status = self.status_code();
         let code = self.code();
-        Problem {
+        let mut problem = Problem {
             problem_type: format!("/problems/{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: self.to_string(),
             code,
+            remaining: None,
+            max_per_user: None,
+            booking_id: None,
+            entry_id: None,
+            taken: None,
+        };
+        if let ApiError::Refused(refusal) = self {
+            match *refusal {
+                BookingRefusal::NotEnoughSeats { remaining }
+                | BookingRefusal::SeatsAvailable { remaining } => {
+                    problem.remaining = Some(remaining)
+                }
+                BookingRefusal::LimitExceeded { max_per_user } => {
+                    problem.max_per_user = Some(max_per_user)
+                }
+                BookingRefusal::HoldConfirmed { booking_id } => {
+                    problem.booking_id = Some(booking_id)
+                }
+                BookingRefusal::AlreadyWaiting { entry_id } => problem.entry_id = Some(entry_id),
+                BookingRefusal::CapacityBelowTaken { taken } => problem.taken = Some(taken),
+                _ => {}
+            }
         }
+        problem
     }
 
     pub fn code(&self) -> String {
         match self {
-            ApiError::Refused(BookingRefusal::SoldOut) => "sold_out".into(),
-            ApiError::Refused(BookingRefusal::AlreadyBooked) => "already_booked".into(),
-            ApiError::NotFound(resource)
-            | ApiError::Refused(BookingRefusal::NotFound(resource)) => {
-                format!("{resource}_not_found")
-            }
+            ApiError::Refused(refusal) => refusal.code().into(),
+            ApiError::NotFound(resource) => resource.not_found_code().into(),
             ApiError::EmailTaken => "email_taken".into(),
             ApiError::Invalid { code, .. } => (*code).into(),
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type".into(),
@@ -135,16 +170,15 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Refused(BookingRefusal::SoldOut | BookingRefusal::AlreadyBooked)
-            | ApiError::EmailTaken
-            | ApiError::RequestInProgress => StatusCode::CONFLICT,
+            ApiError::Refused(BookingRefusal::NotFound(_)) => StatusCode::NOT_FOUND,
+            ApiError::Refused(_) | ApiError::EmailTaken | ApiError::RequestInProgress => {
+                StatusCode::CONFLICT
+            }
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RequestTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotFound(_)
-            | ApiError::Refused(BookingRefusal::NotFound(_))
-            | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

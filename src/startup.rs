@@ -74,6 +74,10 @@ impl Application {
             pool.clone(),
             settings.limits.idempotency_ttl,
         ));
+        tokio::spawn(sweep_expired_holds(
+            pool.clone(),
+            settings.limits.hold_sweep,
+        ));
         let metrics = Arc::new(Metrics::new(&pool));
         let live = Arc::new(LiveHub::new(
             pool.clone(),
@@ -283,6 +287,28 @@ async fn bound_request_time(
     match tokio::time::timeout(limit, next.call(request)).await {
         Ok(response) => response,
         Err(_) => Err(ApiError::RequestTimeout(limit).into()),
+    }
+}
+
+/// Marks expired holds and offers their seats to the waiting list. Their
+/// seats were free the moment they expired (the seat functions treat
+/// `expires_at <= now` as free); this only tidies and makes the offers.
+/// Every replica runs one: the event lock serialises them, and the second
+/// finds nothing left to do.
+async fn sweep_expired_holds(pool: Pool, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let swept = match db::client(&pool).await {
+            Ok(client) => db::holds::expire_all(&client).await,
+            Err(error) => Err(error),
+        };
+        match swept {
+            Ok(0) => {}
+            Ok(expired) => log::info!("{expired} hold(s) expired; their seats went back on sale"),
+            Err(error) => log::warn!("sweeping expired holds failed: {error}"),
+        }
     }
 }
 

@@ -25,17 +25,18 @@ use tokio::sync::oneshot;
 
 use super::BookingError;
 use crate::db::{self, Pool};
-use crate::domain::{BookingOutcome, NewBooking};
+use crate::domain::{Booking, Outcome, SeatRequest};
 use crate::metrics::BookingMetrics;
 
-type Reply = oneshot::Sender<Result<BookingOutcome, BookingError>>;
-type Queues = HashMap<i64, VecDeque<(i64, Reply)>>;
+type Reply = oneshot::Sender<Result<Outcome<Booking>, BookingError>>;
+/// A queued request: (user id, quantity), and where its answer goes.
+type Queues = HashMap<i64, VecDeque<((i64, i32), Reply)>>;
 
 pub struct Batcher {
     pool: Pool,
     batch_max: usize,
     metrics: BookingMetrics,
-    /// Each event's waiting requests (user id, reply). The lock is held only
+    /// Each event's waiting requests ((user id, quantity), reply). The lock is held only
     /// to push, take a batch or remove an entry: never across an await.
     queues: Mutex<Queues>,
 }
@@ -52,8 +53,8 @@ impl Batcher {
 
     pub async fn book(
         self: &Arc<Self>,
-        request: NewBooking,
-    ) -> Result<BookingOutcome, BookingError> {
+        request: SeatRequest,
+    ) -> Result<Outcome<Booking>, BookingError> {
         let (reply, answer) = oneshot::channel();
         let start_worker = {
             let mut queues = self.queues();
@@ -61,7 +62,7 @@ impl Batcher {
             queues
                 .entry(request.event_id)
                 .or_default()
-                .push_back((request.user_id, reply));
+                .push_back(((request.user_id, request.quantity), reply));
             is_new
         };
         if start_worker {
@@ -100,25 +101,26 @@ impl Worker {
     /// Books the event's queued requests batch after batch until the queue is
     /// empty, then removes the queue so the next request starts a new worker.
     async fn drain(mut self) {
-        while let Some(user_ids) = self.take_batch() {
+        while let Some(requests) = self.take_batch() {
             log::debug!(
                 "booking a batch of {} for event {}",
-                user_ids.len(),
+                requests.len(),
                 self.event_id
             );
             let started = Instant::now();
-            let outcome = self.book_batch(&user_ids).await;
+            let outcome = self.book_batch(&requests).await;
             let replies = std::mem::take(&mut self.in_flight);
             match outcome {
                 Ok(outcomes) => {
                     // Committed: count the seats before anyone hears of them.
                     let metrics = &self.batcher.metrics;
-                    metrics.batch(user_ids.len(), started);
-                    let booked = outcomes
+                    metrics.batch(requests.len(), started);
+                    let seats: i32 = outcomes
                         .iter()
-                        .filter(|outcome| matches!(outcome, BookingOutcome::Booked(_)))
-                        .count();
-                    metrics.seats_booked(booked as u64);
+                        .flatten()
+                        .map(|booking| booking.quantity)
+                        .sum();
+                    metrics.seats_booked(seats as u64);
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         // A client that went away no longer needs its answer.
                         let _ = reply.send(Ok(outcome));
@@ -127,7 +129,7 @@ impl Worker {
                 Err(error) => {
                     log::warn!(
                         "booking batch of {} for event {} failed, none booked: {error}",
-                        user_ids.len(),
+                        requests.len(),
                         self.event_id
                     );
                     for reply in replies {
@@ -138,9 +140,9 @@ impl Worker {
         }
     }
 
-    /// Moves the next batch's replies into `in_flight` and returns its user
-    /// ids; `None` (and the entry removed) when nothing is left.
-    fn take_batch(&mut self) -> Option<Vec<i64>> {
+    /// Moves the next batch's replies into `in_flight` and returns its
+    /// requests; `None` (and the entry removed) when nothing is left.
+    fn take_batch(&mut self) -> Option<Vec<(i64, i32)>> {
         let mut queues = self.batcher.queues();
         let queue = queues.get_mut(&self.event_id)?;
         // A request whose client is gone (disconnected, or answered
@@ -153,16 +155,19 @@ impl Worker {
             return None;
         }
         let take = queue.len().min(self.batcher.batch_max);
-        let (user_ids, replies) = queue.drain(..take).unzip();
+        let (requests, replies) = queue.drain(..take).unzip();
         self.in_flight = replies;
-        Some(user_ids)
+        Some(requests)
     }
 
-    async fn book_batch(&self, user_ids: &[i64]) -> Result<Vec<BookingOutcome>, BookingError> {
+    async fn book_batch(
+        &self,
+        requests: &[(i64, i32)],
+    ) -> Result<Vec<Outcome<Booking>>, BookingError> {
         #[cfg(feature = "test-hooks")]
-        test_hooks::fail_if_asked(user_ids);
+        test_hooks::fail_if_asked(requests);
         let client = db::client(&self.batcher.pool).await?;
-        Ok(db::bookings::book_batch(&client, self.event_id, user_ids).await?)
+        Ok(db::bookings::book_batch(&client, self.event_id, requests).await?)
     }
 }
 
@@ -200,8 +205,11 @@ pub mod test_hooks {
     /// A batch holding this user id panics before it reaches the database.
     pub const PANICKING_USER_ID: i64 = i64::MAX - 7;
 
-    pub(super) fn fail_if_asked(user_ids: &[i64]) {
-        if user_ids.contains(&PANICKING_USER_ID) {
+    pub(super) fn fail_if_asked(requests: &[(i64, i32)]) {
+        if requests
+            .iter()
+            .any(|&(user_id, _)| user_id == PANICKING_USER_ID)
+        {
             panic!("test hook: a booking batch fails inside the worker");
         }
     }

@@ -8,7 +8,7 @@ mod batch;
 use std::sync::Arc;
 
 use crate::db::{self, DbError, Pool};
-use crate::domain::{BookingOutcome, NewBooking};
+use crate::domain::{Booking, Outcome, SeatRequest};
 use crate::metrics::BookingMetrics;
 
 #[cfg(feature = "test-hooks")]
@@ -17,9 +17,9 @@ pub use batch::Batcher;
 
 #[derive(Clone)]
 pub enum Booker {
-    /// `book_seat`: one request, one transaction, one lock acquisition.
+    /// `take_seats` for one request: one transaction, one lock acquisition.
     OnePerTransaction(BookingMetrics),
-    /// `book_seats`: up to `batch_max` queued requests per transaction.
+    /// `take_seats` for up to `batch_max` queued requests per transaction.
     Batched(Arc<Batcher>),
 }
 
@@ -65,8 +65,8 @@ impl Booker {
     pub async fn book(
         &self,
         pool: &Pool,
-        request: NewBooking,
-    ) -> Result<BookingOutcome, BookingError> {
+        request: SeatRequest,
+    ) -> Result<Outcome<Booking>, BookingError> {
         match self {
             Booker::OnePerTransaction(metrics) => {
                 // Its own task, so the seat is counted once committed even
@@ -75,8 +75,8 @@ impl Booker {
                 let booking = tokio::spawn(async move {
                     let client = db::client(&pool).await?;
                     let outcome = db::bookings::book(&client, request).await?;
-                    if let BookingOutcome::Booked(_) = outcome {
-                        metrics.seats_booked(1);
+                    if let Ok(booking) = &outcome {
+                        metrics.seats_booked(booking.quantity as u64);
                     }
                     Ok::<_, DbError>(outcome)
                 });

@@ -1,124 +1,69 @@
-//! The booking transaction and the booking queries.
+//! Bookings: taking seats, cancelling, reading.
 //!
-//! Booking and cancelling each run as one call of a server-side function
-//! (`book_seat` and `cancel_booking` in migrations/V2__booking_functions.sql,
-//! `book_seats` for a batch in V3): the function takes `SELECT ... FOR
-//! UPDATE` on the event row, checks capacity and the user's active booking
-//! under that lock, inserts, and bumps the counter. Called on its own, the
-//! call is its own implicit transaction and the lock is held for that one
-//! round trip plus the commit. Called inside an idempotent request's
-//! transaction (`crate::idempotency`), the lock is held until that
-//! transaction commits: two more round trips (storing the response, COMMIT).
-//! V2's header comment explains why no interleaving can oversell.
+//! Booking runs as one call of `take_seats` (migrations/V6__buyer_flow.sql,
+//! through `super::seats`), for one request or a batch: it takes `SELECT ...
+//! FOR UPDATE` on the event row, judges each request against the capacity,
+//! the unexpired holds, the waiting list and the buyer's limit under that
+//! lock, inserts, and bumps the counter. Called on its own, the call is its
+//! own implicit transaction and the lock is held for that one round trip
+//! plus the commit. Called inside an idempotent request's transaction
+//! (`crate::idempotency`), the lock is held until that transaction commits:
+//! two more round trips (storing the response, COMMIT). V6's header comment
+//! explains why no interleaving can oversell.
 
 use deadpool_postgres::GenericClient;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
+use super::seats::{self, Kind};
 use super::{column, DbError};
-use crate::domain::{Booking, BookingOutcome, BookingStatus, NewBooking, PageRequest, Resource};
+use crate::domain::{Booking, BookingStatus, Outcome, PageRequest, Resource, SeatRequest};
 
-/// Locks the event row until this statement's implicit transaction commits.
-const BOOK_SEAT: &str = "SELECT outcome, booking_id, booked_at FROM book_seat($1, $2)";
-
-/// Locks the event row (unless it is sold out) until the implicit commit.
-const BOOK_SEATS: &str = "
-    SELECT ordinal, outcome, booking_id, booked_at FROM book_seats($1, $2)";
-
-/// Locks the event row, then the booking row, until the implicit commit.
+/// Locks the event row, then the booking row, until the implicit commit;
+/// offers the freed seats to the waiting list in the same transaction.
 const CANCEL_BOOKING: &str = "
-    SELECT id, event_id, user_id, status, created_at, cancelled_at
+    SELECT id, event_id, user_id, quantity, status, created_at, cancelled_at
       FROM cancel_booking($1)";
 
-const SELECT_BOOKING: &str = "
-    SELECT id, event_id, user_id, status, created_at, cancelled_at
-      FROM bookings WHERE id = $1";
+const BOOKING_COLUMNS: &str =
+    "SELECT id, event_id, user_id, quantity, status, created_at, cancelled_at FROM bookings";
 
-const SELECT_EVENT_BOOKINGS: &str = "
-    SELECT id, event_id, user_id, status, created_at, cancelled_at
-      FROM bookings WHERE event_id = $1 AND id > $2
-     ORDER BY id LIMIT $3";
-
-const SELECT_USER_BOOKINGS: &str = "
-    SELECT id, event_id, user_id, status, created_at, cancelled_at
-      FROM bookings WHERE user_id = $1 AND id > $2
-     ORDER BY id LIMIT $3";
-
+/// Books one request in its own transaction (or the caller's).
 pub async fn book(
     client: &impl GenericClient,
-    request: NewBooking,
-) -> Result<BookingOutcome, DbError> {
-    let statement = client.prepare_cached(BOOK_SEAT).await?;
-    let row = match client
-        .query_one(&statement, &[&request.event_id, &request.user_id])
-        .await
-    {
-        Ok(row) => row,
-        Err(error) => return backstop_outcome(error),
-    };
-    outcome_from_row(&row, request.event_id, request.user_id)
+    request: SeatRequest,
+) -> Result<Outcome<Booking>, DbError> {
+    let mut outcomes = book_batch(
+        client,
+        request.event_id,
+        &[(request.user_id, request.quantity)],
+    )
+    .await?;
+    Ok(outcomes.remove(0))
 }
 
-fn outcome_from_row(row: &Row, event_id: i64, user_id: i64) -> Result<BookingOutcome, DbError> {
-    let outcome: &str = column(row, "outcome")?;
-    Ok(match outcome {
-        "booked" => BookingOutcome::Booked(Booking {
-            id: column(row, "booking_id")?,
-            event_id,
-            user_id,
-            status: BookingStatus::Confirmed,
-            created_at: column(row, "booked_at")?,
-            cancelled_at: None,
-        }),
-        "sold_out" => BookingOutcome::SoldOut,
-        "already_booked" => BookingOutcome::AlreadyBooked,
-        "event_not_found" => BookingOutcome::EventNotFound,
-        "user_not_found" => BookingOutcome::UserNotFound,
-        other => {
-            return Err(DbError::unexpected(format!(
-                "booking function returned unknown outcome {other:?}"
-            )))
-        }
-    })
-}
-
-/// Books a batch for one event in one transaction; outcomes in `user_ids` order.
+/// Books a batch of `(user_id, quantity)` for one event in one transaction;
+/// outcomes in request order.
 pub async fn book_batch(
-    client: &deadpool_postgres::Client,
+    client: &impl GenericClient,
     event_id: i64,
-    user_ids: &[i64],
-) -> Result<Vec<BookingOutcome>, DbError> {
-    let statement = client.prepare_cached(BOOK_SEATS).await?;
-    let rows = client.query(&statement, &[&event_id, &user_ids]).await?;
-    if rows.len() != user_ids.len() {
-        return Err(DbError::unexpected(format!(
-            "book_seats answered {} of {} requests",
-            rows.len(),
-            user_ids.len()
-        )));
-    }
-    rows.iter()
-        .zip(user_ids)
-        .map(|(row, &user_id)| outcome_from_row(row, event_id, user_id))
-        .collect()
-}
-
-/// The schema's constraints are a second line behind the lock. Should one
-/// ever fire, the transaction has rolled back and the client still gets the
-/// answer the constraint stands for.
-fn backstop_outcome(error: tokio_postgres::Error) -> Result<BookingOutcome, DbError> {
-    let constraint = error.as_db_error().and_then(|db| db.constraint());
-    match (error.code(), constraint) {
-        (Some(&SqlState::UNIQUE_VIOLATION), Some("bookings_one_active_per_user_and_event")) => {
-            log::warn!("unique index caught a double booking: {error}");
-            Ok(BookingOutcome::AlreadyBooked)
-        }
-        (Some(&SqlState::CHECK_VIOLATION), Some("events_booked_within_capacity")) => {
-            log::warn!("capacity check caught an oversell: {error}");
-            Ok(BookingOutcome::SoldOut)
-        }
-        _ => Err(error.into()),
-    }
+    requests: &[(i64, i32)],
+) -> Result<Vec<Outcome<Booking>>, DbError> {
+    let taken = seats::take(client, event_id, requests, Kind::Booking).await?;
+    Ok(taken
+        .into_iter()
+        .zip(requests)
+        .map(|(taken, &(user_id, quantity))| {
+            taken.map(|taken| Booking {
+                id: taken.id,
+                event_id,
+                user_id,
+                quantity,
+                status: BookingStatus::Confirmed,
+                created_at: taken.created_at,
+                cancelled_at: None,
+            })
+        })
+        .collect())
 }
 
 /// Cancels a booking; cancelling a cancelled booking returns it unchanged.
@@ -129,8 +74,9 @@ pub async fn cancel(client: &impl GenericClient, id: i64) -> Result<Booking, DbE
         .unwrap_or(Err(DbError::NotFound(Resource::Booking)))
 }
 
-pub async fn find(client: &deadpool_postgres::Client, id: i64) -> Result<Booking, DbError> {
-    let statement = client.prepare_cached(SELECT_BOOKING).await?;
+pub async fn find(client: &impl GenericClient, id: i64) -> Result<Booking, DbError> {
+    let sql = format!("{BOOKING_COLUMNS} WHERE id = $1");
+    let statement = client.prepare_cached(&sql).await?;
     let row = client.query_opt(&statement, &[&id]).await?;
     row.map(|row| from_row(&row))
         .unwrap_or(Err(DbError::NotFound(Resource::Booking)))
@@ -141,7 +87,8 @@ pub async fn list_for_event(
     event_id: i64,
     page: PageRequest,
 ) -> Result<Vec<Booking>, DbError> {
-    list(client, SELECT_EVENT_BOOKINGS, event_id, page).await
+    let sql = format!("{BOOKING_COLUMNS} WHERE event_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+    list(client, &sql, event_id, page).await
 }
 
 pub async fn list_for_user(
@@ -149,7 +96,8 @@ pub async fn list_for_user(
     user_id: i64,
     page: PageRequest,
 ) -> Result<Vec<Booking>, DbError> {
-    list(client, SELECT_USER_BOOKINGS, user_id, page).await
+    let sql = format!("{BOOKING_COLUMNS} WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+    list(client, &sql, user_id, page).await
 }
 
 async fn list(
@@ -170,6 +118,7 @@ fn from_row(row: &Row) -> Result<Booking, DbError> {
         id: column(row, "id")?,
         event_id: column(row, "event_id")?,
         user_id: column(row, "user_id")?,
+        quantity: column(row, "quantity")?,
         status: status_from_column(column(row, "status")?)?,
         created_at: column(row, "created_at")?,
         cancelled_at: column(row, "cancelled_at")?,

@@ -4,6 +4,8 @@
 
 pub mod bookings;
 pub mod events;
+pub mod holds;
+mod seats;
 pub mod users;
 pub mod venues;
 

@@ -5,21 +5,47 @@ use utoipa::ToSchema;
 use super::validation::{ensure_positive_id, InvalidInput};
 use super::Resource;
 
-/// The body of `POST /bookings`, exactly as flash-sale load scripts send it.
+/// The body of `POST /bookings` and `POST /holds`: the exact
+/// `{"event_id": .., "user_id": ..}` flash-sale load scripts send, with an
+/// optional `quantity` (default 1).
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewBooking {
+pub struct SeatRequest {
     #[schema(minimum = 1, example = 1)]
     pub event_id: i64,
     #[schema(minimum = 1, example = 42)]
     pub user_id: i64,
+    /// Seats, all or none: 1 (the default) up to the event's `max_per_user`.
+    #[schema(minimum = 1, maximum = 100, example = 2)]
+    #[serde(default = "one_seat")]
+    pub quantity: i32,
 }
 
-impl NewBooking {
+fn one_seat() -> i32 {
+    1
+}
+
+impl SeatRequest {
     pub fn validate(self) -> Result<Self, InvalidInput> {
         ensure_positive_id("event_id", self.event_id)?;
         ensure_positive_id("user_id", self.user_id)?;
+        ensure_quantity(self.quantity)?;
         Ok(self)
+    }
+}
+
+/// Most seats one request may ask for: the ceiling of `max_per_user`.
+pub const MAX_SEATS_PER_USER: i32 = 100;
+
+/// 1 to [`MAX_SEATS_PER_USER`]; the event's own limit is checked under its lock.
+pub fn ensure_quantity(quantity: i32) -> Result<i32, InvalidInput> {
+    if (1..=MAX_SEATS_PER_USER).contains(&quantity) {
+        Ok(quantity)
+    } else {
+        Err(InvalidInput::new(
+            "invalid_quantity",
+            format!("quantity must be between 1 and {MAX_SEATS_PER_USER}, got {quantity}"),
+        ))
     }
 }
 
@@ -35,68 +61,59 @@ pub struct Booking {
     pub id: i64,
     pub event_id: i64,
     pub user_id: i64,
+    /// Seats in this booking.
+    pub quantity: i32,
     pub status: BookingStatus,
     pub created_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-/// What the booking transaction decided for one request.
-#[derive(Debug, Clone)]
-pub enum BookingOutcome {
-    Booked(Booking),
-    SoldOut,
-    AlreadyBooked,
-    EventNotFound,
-    UserNotFound,
-}
+/// What a seat-changing transaction decided for one request: the thing it
+/// made (a booking, a hold, a waiting-list entry) or why it refused.
+pub type Outcome<T> = Result<T, BookingRefusal>;
 
-/// Why a booking request got no seat.
+/// Why a request of the buyer flow got no seats. Each has a stable `code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BookingRefusal {
-    #[error("the event is sold out")]
+    #[error("the event is sold out (seats that come back go to its waiting list first)")]
     SoldOut,
+    #[error("only {remaining} seat(s) left; none were taken")]
+    NotEnoughSeats { remaining: i32 },
+    #[error("this would give the user more than the event's limit of {max_per_user} seat(s)")]
+    LimitExceeded { max_per_user: i32 },
     #[error("this user already holds a booking for this event")]
     AlreadyBooked,
+    #[error("the hold has expired; its seats are back on sale")]
+    HoldExpired,
+    #[error("the hold was released; its seats are back on sale")]
+    HoldReleased,
+    #[error("the hold is already confirmed as booking {booking_id}")]
+    HoldConfirmed { booking_id: i64 },
+    #[error("{remaining} seat(s) are on sale: book them instead of joining the waiting list")]
+    SeatsAvailable { remaining: i32 },
+    #[error("this user is already on this event's waiting list as entry {entry_id}")]
+    AlreadyWaiting { entry_id: i64 },
+    #[error("{taken} seats are booked or held; the capacity cannot go below that")]
+    CapacityBelowTaken { taken: i32 },
     #[error("{0} not found")]
     NotFound(Resource),
 }
 
-impl BookingOutcome {
-    pub fn into_result(self) -> Result<Booking, BookingRefusal> {
+impl BookingRefusal {
+    /// The stable machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
         match self {
-            BookingOutcome::Booked(booking) => Ok(booking),
-            BookingOutcome::SoldOut => Err(BookingRefusal::SoldOut),
-            BookingOutcome::AlreadyBooked => Err(BookingRefusal::AlreadyBooked),
-            BookingOutcome::EventNotFound => Err(BookingRefusal::NotFound(Resource::Event)),
-            BookingOutcome::UserNotFound => Err(BookingRefusal::NotFound(Resource::User)),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct PageRequest {
-    pub limit: i64,
-    pub after_id: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BookingPage {
-    pub items: Vec<Booking>,
-    /// Pass as `after_id` to get the next page; absent on the last page.
-    pub next_after_id: Option<i64>,
-}
-
-impl BookingPage {
-    pub fn new(items: Vec<Booking>, page: PageRequest) -> Self {
-        let full = items.len() as i64 == page.limit;
-        let next_after_id = if full {
-            items.last().map(|b| b.id)
-        } else {
-            None
-        };
-        Self {
-            items,
-            next_after_id,
+            BookingRefusal::SoldOut => "sold_out",
+            BookingRefusal::NotEnoughSeats { .. } => "not_enough_seats",
+            BookingRefusal::LimitExceeded { .. } => "limit_exceeded",
+            BookingRefusal::AlreadyBooked => "already_booked",
+            BookingRefusal::HoldExpired => "hold_expired",
+            BookingRefusal::HoldReleased => "hold_released",
+            BookingRefusal::HoldConfirmed { .. } => "hold_confirmed",
+            BookingRefusal::SeatsAvailable { .. } => "seats_available",
+            BookingRefusal::AlreadyWaiting { .. } => "already_waiting",
+            BookingRefusal::CapacityBelowTaken { .. } => "capacity_below_taken",
+            BookingRefusal::NotFound(resource) => resource.not_found_code(),
         }
     }
 }

@@ -52,28 +52,130 @@ pub struct NewEvent {
     /// Seats on sale; defaults to the venue's capacity and may not exceed it.
     #[schema(minimum = 1, example = 1000)]
     pub capacity: Option<i32>,
+    /// Most seats one user may hold plus own in this event (default 1).
+    #[schema(minimum = 1, maximum = 100, example = 4)]
+    pub max_per_user: Option<i32>,
+    /// How long a hold keeps its seats (default 600).
+    #[schema(minimum = 1, maximum = 86400, example = 600)]
+    pub hold_seconds: Option<i32>,
+    /// How long a waiting-list offer keeps its seats (default 900).
+    #[schema(minimum = 1, maximum = 86400, example = 900)]
+    pub offer_seconds: Option<i32>,
 }
+
+/// Defaults of the sale settings. The schema's column defaults agree: they
+/// gave events made before V6 these values.
+pub const DEFAULT_MAX_PER_USER: i32 = 1;
+pub const DEFAULT_HOLD_SECONDS: i32 = 600;
+pub const DEFAULT_OFFER_SECONDS: i32 = 900;
 
 impl NewEvent {
     pub fn validate(self) -> Result<Self, InvalidInput> {
         ensure_positive_id("venue_id", self.venue_id)?;
-        if !(1970..=9999).contains(&self.starts_at.year()) {
-            return Err(InvalidInput::new(
-                "invalid_field",
-                "starts_at must fall between the years 1970 and 9999",
-            ));
-        }
-        if let Some(capacity) = self.capacity.filter(|&c| c <= 0) {
-            return Err(InvalidInput::new(
-                "invalid_capacity",
-                format!("capacity must be a positive integer, got {capacity}"),
-            ));
-        }
+        ensure_start(&self.starts_at)?;
+        ensure_capacity(self.capacity)?;
+        ensure_sale_settings(self.max_per_user, self.hold_seconds, self.offer_seconds)?;
         Ok(Self {
             name: clean_text("name", &self.name, MAX_NAME_CHARS)?,
             ..self
         })
     }
+}
+
+/// The body of `PATCH /events/{id}`: the fields to change, at least one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventChanges {
+    #[schema(example = "Opening night", min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    /// RFC 3339 timestamp, years 1970 to 9999.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// At most the venue's capacity, and at least the seats booked and held.
+    #[schema(minimum = 1, example = 1000)]
+    pub capacity: Option<i32>,
+    /// Applies to requests from now on; seats already held or booked stay.
+    #[schema(minimum = 1, maximum = 100, example = 4)]
+    pub max_per_user: Option<i32>,
+    /// Applies to holds made from now on.
+    #[schema(minimum = 1, maximum = 86400, example = 600)]
+    pub hold_seconds: Option<i32>,
+    /// Applies to offers made from now on.
+    #[schema(minimum = 1, maximum = 86400, example = 900)]
+    pub offer_seconds: Option<i32>,
+}
+
+impl EventChanges {
+    pub fn validate(self) -> Result<Self, InvalidInput> {
+        if let Some(starts_at) = &self.starts_at {
+            ensure_start(starts_at)?;
+        }
+        ensure_capacity(self.capacity)?;
+        ensure_sale_settings(self.max_per_user, self.hold_seconds, self.offer_seconds)?;
+        let name = match &self.name {
+            Some(name) => Some(clean_text("name", name, MAX_NAME_CHARS)?),
+            None => None,
+        };
+        let changes = Self { name, ..self };
+        if changes.name.is_none()
+            && changes.starts_at.is_none()
+            && changes.capacity.is_none()
+            && changes.max_per_user.is_none()
+            && changes.hold_seconds.is_none()
+            && changes.offer_seconds.is_none()
+        {
+            return Err(InvalidInput::new(
+                "invalid_body",
+                "give at least one field to change",
+            ));
+        }
+        Ok(changes)
+    }
+}
+
+fn ensure_start(starts_at: &DateTime<Utc>) -> Result<(), InvalidInput> {
+    if (1970..=9999).contains(&starts_at.year()) {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            "invalid_field",
+            "starts_at must fall between the years 1970 and 9999",
+        ))
+    }
+}
+
+fn ensure_capacity(capacity: Option<i32>) -> Result<(), InvalidInput> {
+    match capacity {
+        Some(capacity) if capacity <= 0 => Err(InvalidInput::new(
+            "invalid_capacity",
+            format!("capacity must be a positive integer, got {capacity}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The ranges the schema's CHECKs allow (migrations/V6__buyer_flow.sql).
+fn ensure_sale_settings(
+    max_per_user: Option<i32>,
+    hold_seconds: Option<i32>,
+    offer_seconds: Option<i32>,
+) -> Result<(), InvalidInput> {
+    for (field, value, max) in [
+        (
+            "max_per_user",
+            max_per_user,
+            super::booking::MAX_SEATS_PER_USER,
+        ),
+        ("hold_seconds", hold_seconds, 86_400),
+        ("offer_seconds", offer_seconds, 86_400),
+    ] {
+        if let Some(value) = value.filter(|value| !(1..=max).contains(value)) {
+            return Err(InvalidInput::new(
+                "invalid_field",
+                format!("{field} must be between 1 and {max}, got {value}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -83,10 +185,18 @@ pub struct Event {
     pub name: String,
     pub starts_at: DateTime<Utc>,
     pub capacity: i32,
-    /// Seats sold (confirmed bookings).
+    /// Seats sold (in confirmed bookings).
     pub booked: i32,
-    /// Seats still on sale: `capacity - booked`.
+    /// Seats in holds (and waiting-list offers) that have not expired.
+    pub held: i32,
+    /// Seats neither booked nor held: `capacity - booked - held`. While
+    /// anyone is on the waiting list these go to the list, not to new buyers.
     pub remaining: i32,
+    /// Seats asked for by the users waiting on the waiting list.
+    pub waiting: i32,
+    pub max_per_user: i32,
+    pub hold_seconds: i32,
+    pub offer_seconds: i32,
     pub created_at: DateTime<Utc>,
 }
 
@@ -160,9 +270,22 @@ mod tests {
             name: "Gig".into(),
             starts_at: starts_at.parse().unwrap(),
             capacity,
+            max_per_user: None,
+            hold_seconds: None,
+            offer_seconds: None,
         };
         assert!(event(Some(0), "2030-01-01T20:00:00Z").validate().is_err());
         assert!(event(None, "0001-01-01T00:00:00Z").validate().is_err());
         assert!(event(Some(10), "2030-01-01T20:00:00Z").validate().is_ok());
+    }
+
+    #[test]
+    fn sale_settings_stay_in_their_ranges() {
+        assert!(ensure_sale_settings(Some(0), None, None).is_err());
+        assert!(ensure_sale_settings(Some(101), None, None).is_err());
+        assert!(ensure_sale_settings(None, Some(86_401), None).is_err());
+        assert!(ensure_sale_settings(None, None, Some(-5)).is_err());
+        assert!(ensure_sale_settings(Some(4), Some(2), Some(86_400)).is_ok());
+        assert!(EventChanges::default().validate().is_err());
     }
 }

@@ -5,12 +5,17 @@
 
 mod booking;
 mod catalogue;
+mod holds;
+mod page;
 mod validation;
 
-pub use booking::{
-    Booking, BookingOutcome, BookingPage, BookingRefusal, BookingStatus, NewBooking, PageRequest,
+pub use booking::{Booking, BookingRefusal, BookingStatus, Outcome, SeatRequest};
+pub use catalogue::{
+    Event, EventChanges, NewEvent, NewUser, NewVenue, User, Venue, DEFAULT_HOLD_SECONDS,
+    DEFAULT_MAX_PER_USER, DEFAULT_OFFER_SECONDS,
 };
-pub use catalogue::{Event, NewEvent, NewUser, NewVenue, User, Venue};
+pub use holds::{Hold, HoldStatus, NewWaitlistEntry, WaitlistEntry, WaitlistStatus};
+pub use page::{Page, PageRequest};
 pub use validation::{ensure_positive_id, InvalidInput, PageQuery};
 
 /// The kinds of thing a client can ask for by id.
@@ -20,6 +25,22 @@ pub enum Resource {
     Event,
     User,
     Booking,
+    Hold,
+    WaitlistEntry,
+}
+
+impl Resource {
+    /// The `code` of a `404` for it.
+    pub fn not_found_code(&self) -> &'static str {
+        match self {
+            Resource::Venue => "venue_not_found",
+            Resource::Event => "event_not_found",
+            Resource::User => "user_not_found",
+            Resource::Booking => "booking_not_found",
+            Resource::Hold => "hold_not_found",
+            Resource::WaitlistEntry => "waitlist_entry_not_found",
+        }
+    }
 }
 
 impl std::fmt::Display for Resource {
@@ -29,6 +50,8 @@ impl std::fmt::Display for Resource {
             Resource::Event => "event",
             Resource::User => "user",
             Resource::Booking => "booking",
+            Resource::Hold => "hold",
+            Resource::WaitlistEntry => "waitlist entry",
         })
     }
 }

@@ -42,7 +42,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::booking::BookingError;
 use crate::db::{DbError, Pool};
-use crate::domain::BookingOutcome;
+use crate::domain::{Booking, Outcome};
 use crate::error::ApiError;
 use crate::routes::AllowedMethods;
 
@@ -339,13 +339,10 @@ impl Metrics {
 }
 
 /// The `outcome` label of a booking attempt's result.
-pub fn outcome_label(result: &Result<BookingOutcome, BookingError>) -> &'static str {
+pub fn outcome_label(result: &Result<Outcome<Booking>, BookingError>) -> &'static str {
     match result {
-        Ok(BookingOutcome::Booked(_)) => "booked",
-        Ok(BookingOutcome::SoldOut) => "sold_out",
-        Ok(BookingOutcome::AlreadyBooked) => "already_booked",
-        Ok(BookingOutcome::EventNotFound) => "event_not_found",
-        Ok(BookingOutcome::UserNotFound) => "user_not_found",
+        Ok(Ok(_)) => "booked",
+        Ok(Err(refusal)) => refusal.code(),
         Err(BookingError::Database(DbError::Unavailable(_))) => "database_unavailable",
         Err(BookingError::Database(_)) => "internal_error",
         Err(BookingError::WorkerStopped) => "booking_interrupted",

@@ -9,26 +9,27 @@ use super::json_object::JsonObject;
 use crate::booking::{Booker, BookingError};
 use crate::configuration::Limits;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, NewBooking};
+use crate::domain::{ensure_positive_id, Booking, SeatRequest};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
 
-/// Books one seat. The body is exactly `{"event_id": .., "user_id": ..}`.
+/// Books seats, all or none: `{"event_id": .., "user_id": ..}` books one,
+/// `"quantity"` asks for up to the event's `max_per_user`.
 ///
 /// With an `Idempotency-Key`, a retry of the same request replays the first
 /// outcome (header `Idempotent-Replayed: true`) instead of booking again.
-#[utoipa::path(tag = "bookings", request_body = NewBooking,
+#[utoipa::path(tag = "bookings", request_body = SeatRequest,
     params(IdempotencyKeyHeader),
     responses(
         (status = 201, description = "Booked", body = Booking),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
-        (status = 409, description = "sold_out, already_booked, or request_in_progress (same key still in flight; see Retry-After)", body = Problem,
+        (status = 409, description = "sold_out, not_enough_seats (`remaining`), limit_exceeded (`max_per_user`), already_booked (where max_per_user is 1), or request_in_progress (same key still in flight; see Retry-After)", body = Problem,
          content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "malformed body, unknown field, non-positive id, body too large, invalid_idempotency_key, idempotency_key_reused",
+        (status = 422, description = "malformed body, unknown field, non-positive id, invalid_quantity, body too large, invalid_idempotency_key, idempotency_key_reused",
          body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "no database connection free in time; see Retry-After",
          body = Problem, content_type = "application/problem+json"),
@@ -41,7 +42,7 @@ pub async fn create(
     limits: web::Data<Limits>,
     metrics: web::Data<Metrics>,
     live: web::Data<LiveHub>,
-    body: JsonObject<NewBooking>,
+    body: JsonObject<SeatRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
     if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
@@ -55,7 +56,7 @@ pub async fn create(
         request.event_id,
         crate::metrics::outcome_label(&outcome),
     );
-    let booking = outcome?.into_result()?;
+    let booking = outcome??;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
         .json(booking))
@@ -67,7 +68,7 @@ pub async fn create(
 async fn book_once(
     pool: Arc<Pool>,
     key: IdempotencyKey,
-    request: NewBooking,
+    request: SeatRequest,
     limits: &Limits,
     metrics: &web::Data<Metrics>,
     live: &web::Data<LiveHub>,
@@ -75,11 +76,19 @@ async fn book_once(
     let ttl = limits.idempotency_ttl;
     let (metrics, live) = (web::Data::clone(metrics), web::Data::clone(live));
     let task = tokio::spawn(async move {
-        let fingerprint = format!(
-            "POST /bookings event_id={} user_id={}",
-            request.event_id, request.user_id
-        );
-        let mut outcome = None;
+        // A request without `quantity` keeps the fingerprint it had before
+        // quantities existed, so keys stored then still replay.
+        let fingerprint = match request.quantity {
+            1 => format!(
+                "POST /bookings event_id={} user_id={}",
+                request.event_id, request.user_id
+            ),
+            quantity => format!(
+                "POST /bookings event_id={} user_id={} quantity={quantity}",
+                request.event_id, request.user_id
+            ),
+        };
+        let (mut outcome, mut seats) = (None, 0);
         let stored = idempotency::run_once(
             &pool,
             &key,
@@ -90,7 +99,9 @@ async fn book_once(
                 let result = db::bookings::book(transaction, request).await;
                 let result = result.map_err(BookingError::from);
                 outcome = Some(crate::metrics::outcome_label(&result));
-                Ok(result?.into_result()?)
+                let booking = result??;
+                seats = booking.quantity;
+                Ok(booking)
             },
         )
         .await;
@@ -100,7 +111,7 @@ async fn book_once(
             Ok(stored) => {
                 // Committed: the outcome and, if booked, its seat.
                 if stored.status == StatusCode::CREATED.as_u16() {
-                    bookings.seats_booked(1);
+                    bookings.seats_booked(seats as u64);
                 }
                 let outcome = outcome.unwrap_or("booked");
                 count_outcome(&metrics, &live, request.event_id, outcome);
@@ -119,7 +130,10 @@ async fn book_once(
 /// event's live view (its refusals per second).
 fn count_outcome(metrics: &Metrics, live: &LiveHub, event_id: i64, outcome: &'static str) {
     metrics.bookings.outcome(outcome);
-    if matches!(outcome, "sold_out" | "already_booked") {
+    if matches!(
+        outcome,
+        "sold_out" | "not_enough_seats" | "limit_exceeded" | "already_booked"
+    ) {
         live.record_refusal(event_id);
     }
 }
@@ -149,7 +163,8 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(db::bookings::find(&client, id).await?))
 }
 
-/// Cancels a booking and puts its seat back on sale. Cancelling an already
+/// Cancels a booking and puts its seats back on sale (to the waiting list
+/// first, in the same transaction). Cancelling an already
 /// cancelled booking is not an error: it returns the booking unchanged.
 #[utoipa::path(tag = "bookings",
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
@@ -189,7 +204,7 @@ pub async fn cancel(
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code, reason = "documents a header read from HttpRequest")]
-struct IdempotencyKeyHeader {
+pub(super) struct IdempotencyKeyHeader {
     /// 1 to 255 visible ASCII characters; kept 24 h (FLASHBOOK_IDEMPOTENCY_TTL_SECS).
     #[param(
         rename = "Idempotency-Key",

@@ -1,10 +1,10 @@
-use actix_web::{get, post};
+use actix_web::{get, patch, post};
 use actix_web::{http::header, web, HttpResponse};
 
 use super::json_object::JsonObject;
 use crate::authentication::Admin;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, BookingPage, Event, NewEvent, PageQuery};
+use crate::domain::{ensure_positive_id, Booking, Event, EventChanges, NewEvent, Page, PageQuery};
 use crate::error::{ApiError, Problem};
 
 #[utoipa::path(tag = "events", request_body = NewEvent,
@@ -29,22 +29,83 @@ pub async fn create(
     let client = db::client(&pool).await?;
     let venue = db::venues::find(&client, event.venue_id).await?;
     let capacity = event.capacity.unwrap_or(venue.capacity);
-    if capacity > venue.capacity {
-        return Err(ApiError::invalid(
-            "capacity_exceeds_venue",
-            format!("capacity {capacity} exceeds the venue's {}", venue.capacity),
-        ));
-    }
+    ensure_fits_venue(capacity, venue.capacity)?;
     let event = db::events::insert(&client, &event, capacity).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/events/{}", event.id)))
         .json(event))
 }
 
+fn ensure_fits_venue(capacity: i32, venue_capacity: i32) -> Result<(), ApiError> {
+    if capacity > venue_capacity {
+        return Err(ApiError::invalid(
+            "capacity_exceeds_venue",
+            format!("capacity {capacity} exceeds the venue's {venue_capacity}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Changes an event's name, start, capacity or sale settings. A capacity
+/// change is made under the event's lock: it may not fall below the seats
+/// booked and held, and new seats go to the waiting list first.
+#[utoipa::path(tag = "events", request_body = EventChanges,
+    params(("id" = i64, Path, minimum = 1)),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = Event),
+        (status = 401, description = "no bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "capacity_below_taken (`taken`: seats booked or held)", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid input, an empty change, or capacity_exceeds_venue", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[patch("/events/{id}")]
+pub async fn update(
+    _admin: Admin,
+    pool: web::Data<Pool>,
+    id: web::Path<i64>,
+    body: JsonObject<EventChanges>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let changes = body.into_inner().validate()?;
+    let mut client = db::client(&pool).await?;
+    if let Some(capacity) = changes.capacity {
+        let event = db::events::find(&client, id).await?;
+        let venue = db::venues::find(&client, event.venue_id).await?;
+        ensure_fits_venue(capacity, venue.capacity)?;
+    }
+    let event = db::events::update(&mut client, id, &changes).await??;
+    Ok(HttpResponse::Ok().json(event))
+}
+
+/// Every event, oldest first.
+#[utoipa::path(tag = "events",
+    params(PageQuery),
+    responses(
+        (status = 200, body = Page<Event>),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/events")]
+pub async fn list(
+    pool: web::Data<Pool>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.validate()?;
+    let client = db::client(&pool).await?;
+    let items = db::events::list(&client, page).await?;
+    Ok(HttpResponse::Ok().json(Page::new(items, page)))
+}
+
 #[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1)),
     responses(
-        (status = 200, description = "The event with capacity, booked and remaining seats", body = Event),
+        (status = 200, description = "The event: its seats booked, held, remaining and asked for by the waiting list, and its sale settings", body = Event),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
@@ -60,7 +121,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 #[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1), PageQuery),
     responses(
-        (status = 200, body = BookingPage),
+        (status = 200, body = Page<Booking>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
@@ -76,5 +137,5 @@ pub async fn bookings(
     let client = db::client(&pool).await?;
     db::events::ensure_exists(&client, id).await?;
     let items = db::bookings::list_for_event(&client, id, page).await?;
-    Ok(HttpResponse::Ok().json(BookingPage::new(items, page)))
+    Ok(HttpResponse::Ok().json(Page::new(items, page)))
 }

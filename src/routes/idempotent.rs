@@ -24,3 +24,39 @@ pub fn respond(stored: StoredResponse) -> HttpResponse {
     }
     response.body(stored.body)
 }
+
+/// Runs one seat-changing database call once per request: inside the
+/// idempotent transaction of the request's `Idempotency-Key` when it has one
+/// (`crate::idempotency::run_once`), otherwise as its own implicit
+/// transaction on a pooled connection, so that without a key the event lock
+/// is held for no more round trips than the call itself.
+///
+/// `|client| call` is an expression over `client` (a `&impl GenericClient`:
+/// the transaction or the connection) that returns
+/// `Result<Outcome<T>, DbError>`. The answer is `success` with `T` as JSON, or
+/// the refusal's problem+json; with a key, it is stored and replayed.
+macro_rules! run_once_per_key {
+    ($http:expr, $pool:expr, $limits:expr, $fingerprint:expr, $success:expr,
+     |$client:ident| $call:expr) => {{
+        match $crate::idempotency::IdempotencyKey::from_headers($http.headers())? {
+            Some(key) => {
+                let stored = $crate::idempotency::run_once(
+                    &$pool,
+                    &key,
+                    &$fingerprint,
+                    $limits.idempotency_ttl,
+                    $success,
+                    async |$client| Ok($call.await??),
+                )
+                .await?;
+                Ok($crate::routes::idempotent::respond(stored))
+            }
+            None => {
+                let $client = &$crate::db::client(&$pool).await?;
+                let value = $call.await??;
+                Ok(actix_web::HttpResponse::build($success).json(value))
+            }
+        }
+    }};
+}
+pub(crate) use run_once_per_key;

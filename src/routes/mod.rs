@@ -7,12 +7,14 @@ pub mod bookings;
 pub mod dashboard;
 pub mod events;
 pub mod health;
+pub mod holds;
 mod idempotent;
 mod json_object;
 pub mod live;
 pub mod metrics;
 pub mod users;
 pub mod venues;
+pub mod waitlist;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -51,14 +53,23 @@ pub fn configure(cfg: &mut ServiceConfig, metrics_on_api_port: bool) {
     .service(venues::create)
     .service(venues::get)
     .service(events::create)
+    .service(events::list)
     .service(events::get)
+    .service(events::update)
     .service(events::bookings)
+    .service(waitlist::join)
+    .service(waitlist::get)
+    .service(waitlist::leave)
     .service(users::create)
     .service(users::get)
     .service(users::bookings)
     .service(bookings::create)
     .service(bookings::get)
     .service(bookings::cancel)
+    .service(holds::create)
+    .service(holds::get)
+    .service(holds::confirm)
+    .service(holds::release)
     .service(live::live)
     .service(dashboard::dashboard);
     if metrics_on_api_port {

@@ -3,7 +3,7 @@ use actix_web::{http::header, web, HttpResponse};
 
 use super::json_object::JsonObject;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, BookingPage, NewUser, PageQuery, User};
+use crate::domain::{ensure_positive_id, Booking, NewUser, Page, PageQuery, User};
 use crate::error::{ApiError, Problem};
 
 #[utoipa::path(tag = "users", request_body = NewUser,
@@ -46,7 +46,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 #[utoipa::path(tag = "users",
     params(("id" = i64, Path, minimum = 1), PageQuery),
     responses(
-        (status = 200, body = BookingPage),
+        (status = 200, body = Page<Booking>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
@@ -62,5 +62,5 @@ pub async fn bookings(
     let client = db::client(&pool).await?;
     db::users::ensure_exists(&client, id).await?;
     let items = db::bookings::list_for_user(&client, id, page).await?;
-    Ok(HttpResponse::Ok().json(BookingPage::new(items, page)))
+    Ok(HttpResponse::Ok().json(Page::new(items, page)))
 }

@@ -1,0 +1,200 @@
+//! Holds and the waiting list: the calls of V6's seat functions
+//! (migrations/V6__buyer_flow.sql) that keep seats for a buyer, turn them
+//! into a booking, give them back, or queue for them. Each function takes
+//! the event row's lock first (`lock_event`), then the rows it changes.
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+use super::seats::{self, refusal_from_row, Kind};
+use super::{bookings, column, DbError};
+use crate::domain::{
+    Booking, Hold, HoldStatus, NewWaitlistEntry, Outcome, Resource, SeatRequest, WaitlistEntry,
+    WaitlistStatus,
+};
+
+/// Locks the event row, then the hold's, until the transaction commits.
+const CONFIRM_HOLD: &str = "SELECT outcome, booking_id FROM confirm_hold($1)";
+
+/// Locks the event row, then the hold's; offers the freed seats to the
+/// waiting list in the same transaction.
+const RELEASE_HOLD: &str = "SELECT outcome, booking_id FROM release_hold($1)";
+
+const SELECT_HOLD: &str = "
+    SELECT id, event_id, user_id, quantity, status, expires_at, created_at, booking_id
+      FROM hold_states WHERE id = $1";
+
+/// Locks the event row; may offer seats to the new entry at once.
+const JOIN_WAITLIST: &str = "SELECT outcome, detail, entry_id FROM join_waitlist($1, $2, $3)";
+
+/// Locks the event row, then the entry's; releases an open offer.
+const LEAVE_WAITLIST: &str = "SELECT outcome FROM leave_waitlist($1)";
+
+const SELECT_ENTRY: &str = "
+    SELECT id, event_id, user_id, quantity, status, position, hold_id, offer_expires_at, created_at
+      FROM waitlist_states WHERE id = $1";
+
+/// Marks one event's expired holds and offers their seats (the sweeper's).
+const EXPIRE_HOLDS: &str = "SELECT expire_holds($1) AS expired";
+
+/// Events with a hold past its expiry that is still marked `held`.
+const EVENTS_WITH_EXPIRED_HOLDS: &str = "
+    SELECT DISTINCT event_id FROM holds
+     WHERE status = 'held' AND expires_at <= clock_timestamp()";
+
+pub async fn create(
+    client: &impl GenericClient,
+    request: SeatRequest,
+) -> Result<Outcome<Hold>, DbError> {
+    let requests = [(request.user_id, request.quantity)];
+    let mut taken = seats::take(client, request.event_id, &requests, Kind::Hold).await?;
+    let taken = match taken.remove(0) {
+        Ok(taken) => taken,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let expires_at = taken
+        .expires_at
+        .ok_or_else(|| DbError::unexpected("take_seats made a hold without expires_at"))?;
+    Ok(Ok(Hold {
+        id: taken.id,
+        event_id: request.event_id,
+        user_id: request.user_id,
+        quantity: request.quantity,
+        status: HoldStatus::Held,
+        expires_at,
+        created_at: taken.created_at,
+        booking_id: None,
+    }))
+}
+
+/// The hold's seats become a booking.
+pub async fn confirm(client: &impl GenericClient, id: i64) -> Result<Outcome<Booking>, DbError> {
+    let statement = client.prepare_cached(CONFIRM_HOLD).await?;
+    let row = client.query_one(&statement, &[&id]).await?;
+    match column::<&str>(&row, "outcome")? {
+        "confirmed" => {
+            let booking_id = column(&row, "booking_id")?;
+            Ok(Ok(bookings::find(client, booking_id).await?))
+        }
+        refusal => Ok(Err(refusal_from_row(refusal, &row)?)),
+    }
+}
+
+/// Gives the hold's seats back; a hold no longer held is returned as it is.
+pub async fn release(client: &impl GenericClient, id: i64) -> Result<Outcome<Hold>, DbError> {
+    let statement = client.prepare_cached(RELEASE_HOLD).await?;
+    let row = client.query_one(&statement, &[&id]).await?;
+    match column::<&str>(&row, "outcome")? {
+        "released" | "expired" => Ok(Ok(find(client, id).await?)),
+        refusal => Ok(Err(refusal_from_row(refusal, &row)?)),
+    }
+}
+
+pub async fn find(client: &impl GenericClient, id: i64) -> Result<Hold, DbError> {
+    let statement = client.prepare_cached(SELECT_HOLD).await?;
+    let row = client.query_opt(&statement, &[&id]).await?;
+    let Some(row) = row else {
+        return Err(DbError::NotFound(Resource::Hold));
+    };
+    Ok(Hold {
+        id: column(&row, "id")?,
+        event_id: column(&row, "event_id")?,
+        user_id: column(&row, "user_id")?,
+        quantity: column(&row, "quantity")?,
+        status: match column::<&str>(&row, "status")? {
+            "held" => HoldStatus::Held,
+            "confirmed" => HoldStatus::Confirmed,
+            "released" => HoldStatus::Released,
+            "expired" => HoldStatus::Expired,
+            other => return Err(DbError::unexpected(format!("holds.status holds {other:?}"))),
+        },
+        expires_at: column(&row, "expires_at")?,
+        created_at: column(&row, "created_at")?,
+        booking_id: column(&row, "booking_id")?,
+    })
+}
+
+pub async fn join_waitlist(
+    client: &impl GenericClient,
+    event_id: i64,
+    entry: NewWaitlistEntry,
+) -> Result<Outcome<WaitlistEntry>, DbError> {
+    let statement = client.prepare_cached(JOIN_WAITLIST).await?;
+    let row = client
+        .query_one(&statement, &[&event_id, &entry.user_id, &entry.quantity])
+        .await?;
+    match column::<&str>(&row, "outcome")? {
+        "joined" => Ok(Ok(find_entry(client, column(&row, "entry_id")?).await?)),
+        refusal => Ok(Err(refusal_from_row(refusal, &row)?)),
+    }
+}
+
+/// Takes the entry off the list (releasing an open offer); leaving twice
+/// changes nothing.
+pub async fn leave_waitlist(
+    client: &impl GenericClient,
+    id: i64,
+) -> Result<Outcome<WaitlistEntry>, DbError> {
+    let statement = client.prepare_cached(LEAVE_WAITLIST).await?;
+    let row = client.query_one(&statement, &[&id]).await?;
+    match column::<&str>(&row, "outcome")? {
+        "left" => Ok(Ok(find_entry(client, id).await?)),
+        refusal => Ok(Err(refusal_from_row(refusal, &row)?)),
+    }
+}
+
+pub async fn find_entry(client: &impl GenericClient, id: i64) -> Result<WaitlistEntry, DbError> {
+    let statement = client.prepare_cached(SELECT_ENTRY).await?;
+    let Some(row) = client.query_opt(&statement, &[&id]).await? else {
+        return Err(DbError::NotFound(Resource::WaitlistEntry));
+    };
+    entry_from_row(&row)
+}
+
+fn entry_from_row(row: &Row) -> Result<WaitlistEntry, DbError> {
+    let status = match column::<&str>(row, "status")? {
+        "waiting" => WaitlistStatus::Waiting,
+        "offered" => WaitlistStatus::Offered,
+        "confirmed" => WaitlistStatus::Confirmed,
+        "declined" => WaitlistStatus::Declined,
+        "expired" => WaitlistStatus::Expired,
+        "left" => WaitlistStatus::Left,
+        other => {
+            return Err(DbError::unexpected(format!(
+                "waitlist_states.status holds {other:?}"
+            )))
+        }
+    };
+    let offer_expires_at = column(row, "offer_expires_at")?;
+    Ok(WaitlistEntry {
+        id: column(row, "id")?,
+        event_id: column(row, "event_id")?,
+        user_id: column(row, "user_id")?,
+        quantity: column(row, "quantity")?,
+        status,
+        position: column(row, "position")?,
+        hold_id: column(row, "hold_id")?,
+        expires_at: (status == WaitlistStatus::Offered)
+            .then_some(offer_expires_at)
+            .flatten(),
+        created_at: column(row, "created_at")?,
+    })
+}
+
+/// The sweeper's round: marks expired holds and offers their seats, event by
+/// event, each under its own lock. Returns the holds marked.
+pub async fn expire_all(client: &deadpool_postgres::Client) -> Result<i64, DbError> {
+    let statement = client.prepare_cached(EVENTS_WITH_EXPIRED_HOLDS).await?;
+    let events = client.query(&statement, &[]).await?;
+    let statement = client.prepare_cached(EXPIRE_HOLDS).await?;
+    let mut expired = 0_i64;
+    for event in events {
+        let event_id: i64 = column(&event, "event_id")?;
+        let marked: i32 = column(
+            &client.query_one(&statement, &[&event_id]).await?,
+            "expired",
+        )?;
+        expired += i64::from(marked);
+    }
+    Ok(expired)
+}

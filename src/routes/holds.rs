@@ -1,0 +1,124 @@
+//! Holds: seats kept for a buyer while they pay (`POST /holds`), then
+//! confirmed into a booking or given back. Waiting-list offers are holds too.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, post};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::bookings::IdempotencyKeyHeader;
+use super::idempotent::run_once_per_key;
+use super::json_object::JsonObject;
+use crate::configuration::Limits;
+use crate::db::{self, Pool};
+use crate::domain::{ensure_positive_id, Booking, Hold, SeatRequest};
+use crate::error::{ApiError, Problem};
+
+/// Holds seats for `hold_seconds` (the event's setting): confirm them with
+/// `POST /holds/{id}/confirm` before `expires_at`, or they go back on sale.
+/// Same refusals as `POST /bookings`.
+#[utoipa::path(tag = "holds", request_body = SeatRequest,
+    params(IdempotencyKeyHeader),
+    responses(
+        (status = 201, description = "Held", body = Hold),
+        (status = 404, description = "event_not_found or user_not_found", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 409, description = "sold_out, not_enough_seats (`remaining`), limit_exceeded (`max_per_user`), already_booked, request_in_progress",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "malformed body, invalid_quantity, invalid_idempotency_key, idempotency_key_reused",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/holds")]
+pub async fn create(
+    http: HttpRequest,
+    pool: web::Data<Pool>,
+    limits: web::Data<Limits>,
+    body: JsonObject<SeatRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.into_inner().validate()?;
+    let fingerprint = format!(
+        "POST /holds event_id={} user_id={} quantity={}",
+        request.event_id, request.user_id, request.quantity
+    );
+    run_once_per_key!(
+        http,
+        pool,
+        limits,
+        fingerprint,
+        StatusCode::CREATED,
+        |client| db::holds::create(client, request)
+    )
+}
+
+#[utoipa::path(tag = "holds",
+    params(("id" = i64, Path, minimum = 1)),
+    responses(
+        (status = 200, description = "The hold; `expired` as soon as `expires_at` passes", body = Hold),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/holds/{id}")]
+pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let client = db::client(&pool).await?;
+    Ok(HttpResponse::Ok().json(db::holds::find(&client, id).await?))
+}
+
+/// Turns the hold's seats into a booking. No capacity check can fail here:
+/// the seats were reserved.
+#[utoipa::path(tag = "holds",
+    params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
+    responses(
+        (status = 201, description = "The booking of the held seats", body = Booking),
+        (status = 404, description = "hold_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "hold_expired, hold_released, hold_confirmed (a repeat: `booking_id`), request_in_progress",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/holds/{id}/confirm")]
+pub async fn confirm(
+    http: HttpRequest,
+    pool: web::Data<Pool>,
+    limits: web::Data<Limits>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let fingerprint = format!("POST /holds/{id}/confirm");
+    run_once_per_key!(
+        http,
+        pool,
+        limits,
+        fingerprint,
+        StatusCode::CREATED,
+        |client| db::holds::confirm(client, id)
+    )
+}
+
+/// Gives the held seats back (to the waiting list first). Releasing a hold
+/// that is released or expired already changes nothing and returns it.
+#[utoipa::path(tag = "holds",
+    params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
+    responses(
+        (status = 200, description = "The hold, released (or expired)", body = Hold),
+        (status = 404, description = "hold_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "hold_confirmed (`booking_id`: cancel the booking instead), request_in_progress",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/holds/{id}")]
+pub async fn release(
+    http: HttpRequest,
+    pool: web::Data<Pool>,
+    limits: web::Data<Limits>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let fingerprint = format!("DELETE /holds/{id}");
+    run_once_per_key!(http, pool, limits, fingerprint, StatusCode::OK, |client| {
+        db::holds::release(client, id)
+    })
+}

@@ -1,0 +1,94 @@
+//! The waiting list: who gets returned seats first. Seats that come back
+//! are offered in list order as holds of their own (`status: offered`,
+//! `hold_id`), confirmed with `POST /holds/{hold_id}/confirm`.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, post};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::bookings::IdempotencyKeyHeader;
+use super::idempotent::run_once_per_key;
+use super::json_object::JsonObject;
+use crate::configuration::Limits;
+use crate::db::{self, Pool};
+use crate::domain::{ensure_positive_id, NewWaitlistEntry, WaitlistEntry};
+use crate::error::{ApiError, Problem};
+
+/// Joins the event's waiting list, only when fewer seats than asked are
+/// available to this user (otherwise book them). `status` is `offered` at
+/// once when free seats no earlier entry fits are enough for this one.
+#[utoipa::path(tag = "waitlist", request_body = NewWaitlistEntry,
+    params(("id" = i64, Path, minimum = 1, description = "The event"), IdempotencyKeyHeader),
+    responses(
+        (status = 201, description = "On the list", body = WaitlistEntry),
+        (status = 404, description = "event_not_found or user_not_found", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 409, description = "seats_available (`remaining`), already_waiting (`entry_id`), limit_exceeded (`max_per_user`), already_booked, request_in_progress",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/events/{id}/waitlist")]
+pub async fn join(
+    http: HttpRequest,
+    pool: web::Data<Pool>,
+    limits: web::Data<Limits>,
+    id: web::Path<i64>,
+    body: JsonObject<NewWaitlistEntry>,
+) -> Result<HttpResponse, ApiError> {
+    let event_id = ensure_positive_id("id", id.into_inner())?;
+    let entry = body.into_inner().validate()?;
+    let fingerprint = format!(
+        "POST /events/{event_id}/waitlist user_id={} quantity={}",
+        entry.user_id, entry.quantity
+    );
+    run_once_per_key!(
+        http,
+        pool,
+        limits,
+        fingerprint,
+        StatusCode::CREATED,
+        |client| db::holds::join_waitlist(client, event_id, entry)
+    )
+}
+
+#[utoipa::path(tag = "waitlist",
+    params(("id" = i64, Path, minimum = 1)),
+    responses(
+        (status = 200, description = "The entry: its position while waiting, its offer once offered", body = WaitlistEntry),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/waitlist/{id}")]
+pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let client = db::client(&pool).await?;
+    Ok(HttpResponse::Ok().json(db::holds::find_entry(&client, id).await?))
+}
+
+/// Leaves the waiting list; an open offer is released and goes to the next
+/// entry. Leaving twice changes nothing.
+#[utoipa::path(tag = "waitlist",
+    params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
+    responses(
+        (status = 200, description = "The entry, left", body = WaitlistEntry),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "request_in_progress", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/waitlist/{id}")]
+pub async fn leave(
+    http: HttpRequest,
+    pool: web::Data<Pool>,
+    limits: web::Data<Limits>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner())?;
+    let fingerprint = format!("DELETE /waitlist/{id}");
+    run_once_per_key!(http, pool, limits, fingerprint, StatusCode::OK, |client| {
+        db::holds::leave_waitlist(client, id)
+    })
+}
