@@ -40,6 +40,8 @@ pub struct AppOptions {
     pub metrics_addr: Option<String>,
     pub live_tick: Option<Duration>,
     pub live_max_viewers: Option<usize>,
+    /// `FLASHBOOK_HOLD_SWEEP_MS`: how often expired holds are offered on.
+    pub hold_sweep: Option<Duration>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -97,6 +99,7 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
     let limits = &mut settings.limits;
     limits.live_tick = options.live_tick.unwrap_or(limits.live_tick);
     limits.live_max_viewers = options.live_max_viewers.unwrap_or(limits.live_max_viewers);
+    limits.hold_sweep = options.hold_sweep.unwrap_or(limits.hold_sweep);
     settings
 }
 
@@ -184,6 +187,44 @@ impl TestApp {
     pub async fn create_sale(&self, capacity: i64) -> i64 {
         let venue = self.create_venue(capacity).await;
         self.create_event(venue, capacity).await
+    }
+
+    /// A venue and an event with `capacity` seats and these sale settings
+    /// (`max_per_user`, `hold_seconds`, `offer_seconds`).
+    pub async fn create_sale_with(&self, capacity: i64, settings: Value) -> i64 {
+        let venue = self.create_venue(capacity).await;
+        let mut body = json!({"venue_id": venue, "name": "Gig", "starts_at": "2030-06-01T20:00:00Z", "capacity": capacity});
+        body.as_object_mut()
+            .unwrap()
+            .extend(settings.as_object().expect("settings are an object").clone());
+        created_id(self.post_as_admin("/events", body).await).await
+    }
+
+    /// A PATCH with the admin token.
+    pub async fn patch_as_admin(&self, path: &str, body: Value) -> Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("PATCH sent")
+    }
+
+    /// `POST /holds` for `quantity` seats.
+    pub async fn hold(&self, event_id: i64, user_id: i64, quantity: i64) -> Response {
+        self.post(
+            "/holds",
+            json!({"event_id": event_id, "user_id": user_id, "quantity": quantity}),
+        )
+        .await
+    }
+
+    /// `GET /events/{id}` as JSON.
+    pub async fn event(&self, event_id: i64) -> Value {
+        let response = self.get(&format!("/events/{event_id}")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     pub async fn create_user(&self, email: &str) -> i64 {
