@@ -194,9 +194,12 @@ impl TestApp {
     pub async fn create_sale_with(&self, capacity: i64, settings: Value) -> i64 {
         let venue = self.create_venue(capacity).await;
         let mut body = json!({"venue_id": venue, "name": "Gig", "starts_at": "2030-06-01T20:00:00Z", "capacity": capacity});
-        body.as_object_mut()
-            .unwrap()
-            .extend(settings.as_object().expect("settings are an object").clone());
+        body.as_object_mut().unwrap().extend(
+            settings
+                .as_object()
+                .expect("settings are an object")
+                .clone(),
+        );
         created_id(self.post_as_admin("/events", body).await).await
     }
 

@@ -3,6 +3,7 @@
 
 mod bookings;
 mod catalogue;
+mod checkout;
 mod concurrency;
 mod helpers;
 mod idempotency;
