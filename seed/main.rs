@@ -21,7 +21,8 @@ Database settings come from DATABASE_URL or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDA
 
 /// Idempotency keys go too: a stored outcome would replay a booking that no
 /// longer exists.
-const RESET: &str = "TRUNCATE idempotency_keys, bookings, events, users, venues RESTART IDENTITY";
+const RESET: &str =
+    "TRUNCATE idempotency_keys, waitlist_entries, holds, bookings, events, users, venues RESTART IDENTITY";
 const INSERT_VENUE: &str = "INSERT INTO venues (name, capacity) VALUES ('Seed Arena', $1)";
 const INSERT_EVENTS: &str = "
     INSERT INTO events (venue_id, name, starts_at, capacity)
