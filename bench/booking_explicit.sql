@@ -1,4 +1,4 @@
--- pgbench script: the locked part of book_seat spelled out as separate
+-- pgbench script: the locked part of take_seats (one seat) spelled out as separate
 -- statements, one round trip each, as a client without the server-side
 -- function would run it. The user id is drawn before the transaction.
 SELECT nextval('bench_user_id') AS uid \gset

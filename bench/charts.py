@@ -51,7 +51,7 @@ def block(name, rows):
 
 
 def throughput(f):
-    """One line per booking path over the pool size; pgbench's book_seat()
+    """One line per booking path over the pool size; pgbench's take_seats()
     over its client count as the database's own ceiling."""
     t = f["throughput"]
     rows = [(p, s, b) for p, s, b in zip(t["pools"], t["single"], t["batched"])]
@@ -66,7 +66,7 @@ set xtics ({", ".join(str(x) for x in xs)})
 set yrange [0:*]
 plot $service using 1:3 with linespoints lw 2 pt 7 lc rgb '{COLORS[0]}' title 'service, batched', \\
      $service using 1:2 with linespoints lw 2 pt 5 lc rgb '{COLORS[1]}' title 'service, one transaction per booking', \\
-     $pgbench using 1:2 with linespoints lw 2 dt 2 pt 9 lc rgb '{COLORS[2]}' title 'pgbench book_seat() (no service)'
+     $pgbench using 1:2 with linespoints lw 2 dt 2 pt 9 lc rgb '{COLORS[2]}' title 'pgbench take_seats() (no service)'
 """)
 
 

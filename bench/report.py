@@ -269,7 +269,7 @@ def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health)
     def lat(label, s):
         return (label, s.raw["p50_ms"], s.raw["p95_ms"], s.raw["p99_ms"])
 
-    latency = [lat(f"pgbench book_seat(), {clients(c)}", s) for c, s in pgf.items()]
+    latency = [lat(f"pgbench take_seats() for one, {clients(c)}", s) for c, s in pgf.items()]
     latency.append(lat("GET /health", health))
     latency += [lat(f"one per transaction, pool {p}", s) for p, s in single.items()]
     latency += [lat(f"batched, pool {p}", s) for p, s in batched.items()]
@@ -317,10 +317,10 @@ def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_
                     f"{fmt(s.us_per('service')):>7} {fmt(s.us_per('postgres')):>7} {busy:>5}")
 
     for c, s in pgf.items():
-        row(f"pgbench book_seat(), {clients(c)}", s)
+        row(f"pgbench take_seats() for one, {clients(c)}", s)
     for c, s in pge.items():
         row(f"pgbench BEGIN..FOR UPDATE..COMMIT, {clients(c)}", s)
-    row(f"pgbench book_seats() x{a.batch_max}, 1 client", pgb)
+    row(f"pgbench take_seats() x{a.batch_max}, 1 client", pgb)
     row(f"wrk GET /health ({a.connections} conns)", health)
     for p, s in single.items():
         row(f"hot event, one per transaction, pool {p}", s)
@@ -377,7 +377,7 @@ def limit_notes(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed
     for p, s in batched.items():
         per_txn = s.booked / s.transactions if s.transactions else 0
         notes[s.name] = batch_note(s, s.rate, per_txn) + (
-            f"; {s.rate / pgb.rate:.2f} x pgbench's book_seats() x{a.batch_max}")
+            f"; {s.rate / pgb.rate:.2f} x pgbench's take_seats() x{a.batch_max}")
     notes["soldout"] = f"{verdict(soldout)}. {soldout.usage()}"
     dropped = fixed.raw["dropped_iterations"]
     asked = a.fixed_rate * a.fixed_duration
@@ -434,7 +434,7 @@ def batch_note(s, seats_per_s, per_txn):
         why = f"load tool: {s.tool_name} uses a whole core"
     elif pg_ms >= 0.6 * batch_ms:
         why = ("PostgreSQL CPU in one backend: an event's batches run one at a time, and "
-               "book_seats() spends most of each batch computing, not waiting")
+               "take_seats() spends most of each batch computing, not waiting")
     elif flush_ms >= 0.5 * batch_ms:
         why = "fsync: one WAL flush per batch, and the flush is most of each batch's time"
     elif s.busy():

@@ -2,10 +2,10 @@
 # bench/run.sh [--quick]: flashbook against the physical limit of its own
 # database, on one throwaway PostgreSQL cluster (fsync on, the same settings
 # for every step), on this machine, in one run:
-#   1. ceiling: pgbench runs the service's booking transaction (book_seat, and
+#   1. ceiling: pgbench runs the service's booking transaction (take_seats, and
 #      the same transaction as separate statements) for distinct users on one
 #      event, at several client counts. What one lock per booking can do here.
-#      Also book_seats() with 256 users per call: the batched path's ceiling.
+#      Also take_seats() with 256 users per call: the batched path's ceiling.
 #   2. load tool ceiling: wrk against GET /health.
 #   3. hot event: wrk, distinct users, an event that never sells out; bookings/s
 #      and p50/p95/p99 for pool sizes 4, 8, 16, 32, one transaction per booking
@@ -289,7 +289,7 @@ rate_of() { python3 bench/probe.py rate "$steps" "$1"; }
 
 # ---------------------------------------------------------------- 1. ceiling
 for clients in "${pgbench_clients[@]}"; do
-    say "pgbench: book_seat(), $clients clients, ${step_seconds} s"
+    say "pgbench: take_seats() for one, $clients clients, ${step_seconds} s"
     pgbench_step "pgbench_function_$clients" bench/booking_transaction.sql "$clients"
     info "$(rate_of "pgbench_function_$clients") transactions/s"
 done
@@ -298,7 +298,7 @@ for clients in "${explicit_clients[@]}"; do
     pgbench_step "pgbench_explicit_$clients" bench/booking_explicit.sql "$clients"
     info "$(rate_of "pgbench_explicit_$clients") transactions/s"
 done
-say "pgbench: book_seats() with $BATCH_MAX users per call, 1 client (the service runs one batch per event at a time), ${step_seconds} s"
+say "pgbench: take_seats() with $BATCH_MAX users per call, 1 client (the service runs one batch per event at a time), ${step_seconds} s"
 pgbench_step "pgbench_batch_$BATCH_MAX" bench/booking_batch.sql 1 "$BATCH_MAX"
 info "$(rate_of "pgbench_batch_$BATCH_MAX") transactions/s = $(($(rate_of "pgbench_batch_$BATCH_MAX") * BATCH_MAX)) bookings/s"
 
