@@ -194,9 +194,12 @@ impl TestApp {
     pub async fn create_sale_with(&self, capacity: i64, settings: Value) -> i64 {
         let venue = self.create_venue(capacity).await;
         let mut body = json!({"venue_id": venue, "name": "Gig", "starts_at": "2030-06-01T20:00:00Z", "capacity": capacity});
-        body.as_object_mut()
-            .unwrap()
-            .extend(settings.as_object().expect("settings are an object").clone());
+        body.as_object_mut().unwrap().extend(
+            settings
+                .as_object()
+                .expect("settings are an object")
+                .clone(),
+        );
         created_id(self.post_as_admin("/events", body).await).await
     }
 
@@ -218,6 +221,40 @@ impl TestApp {
             json!({"event_id": event_id, "user_id": user_id, "quantity": quantity}),
         )
         .await
+    }
+
+    /// `POST /bookings` for `quantity` seats.
+    pub async fn book_seats(&self, event_id: i64, user_id: i64, quantity: i64) -> Response {
+        self.post(
+            "/bookings",
+            json!({"event_id": event_id, "user_id": user_id, "quantity": quantity}),
+        )
+        .await
+    }
+
+    /// `POST /holds/{id}/confirm`.
+    pub async fn confirm_hold(&self, hold_id: i64) -> Response {
+        self.http
+            .post(self.url(&format!("/holds/{hold_id}/confirm")))
+            .send()
+            .await
+            .expect("POST sent")
+    }
+
+    /// `POST /events/{id}/waitlist` for `quantity` seats.
+    pub async fn join_waitlist(&self, event_id: i64, user_id: i64, quantity: i64) -> Response {
+        self.post(
+            &format!("/events/{event_id}/waitlist"),
+            json!({"user_id": user_id, "quantity": quantity}),
+        )
+        .await
+    }
+
+    /// `GET /waitlist/{id}` as JSON.
+    pub async fn waitlist_entry(&self, entry_id: i64) -> Value {
+        let response = self.get(&format!("/waitlist/{entry_id}")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     /// `GET /events/{id}` as JSON.
