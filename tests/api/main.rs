@@ -4,6 +4,7 @@
 mod bookings;
 mod catalogue;
 mod concurrency;
+mod event_settings;
 mod helpers;
 mod idempotency;
 mod live;
