@@ -6,6 +6,7 @@ mod catalogue;
 mod concurrency;
 mod event_settings;
 mod helpers;
+mod holds;
 mod idempotency;
 mod live;
 mod metrics;
