@@ -13,3 +13,4 @@ mod metrics;
 mod operations;
 mod routes;
 mod unsafe_booking;
+mod waitlist;
