@@ -555,3 +555,86 @@ async fn cancelling_a_booking_returns_all_its_seats() {
     assert_eq!(app.sale_state(event).await.counter, 0);
     assert_eq!(app.book_seats(event, users[1], 3).await.status(), 201);
 }
+
+/// Concurrent requests for several seats share batches: all or none per
+/// request, in arrival order, never more than the capacity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_multi_seat_bookings_never_oversell() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(5, json!({"max_per_user": 2})).await;
+    let users = app.insert_users(10).await;
+    let responses = join_all(users.iter().map(|&user| app.book_seats(event, user, 2))).await;
+    let mut booked = 0;
+    for response in responses {
+        if response.status() == 201 {
+            booked += 1;
+            continue;
+        }
+        let body = assert_problem(response, 409, "not_enough_seats").await;
+        assert_eq!(body["remaining"], 1);
+    }
+    assert_eq!(booked, 2);
+    assert_eq!(booked_and_remaining(&app, event).await, (4, 1));
+    let state = app.sale_state(event).await;
+    assert_eq!(state.counter, 4);
+}
+
+/// One user's concurrent requests are judged against each other too, even
+/// inside one batch: max_per_user holds across them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_users_concurrent_bookings_stay_within_the_limit() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(20, json!({"max_per_user": 3})).await;
+    let user = app.create_user("rapid@example.com").await;
+    let responses = join_all((0..6).map(|_| app.book_seats(event, user, 2))).await;
+    let mut booked = 0;
+    for response in responses {
+        if response.status() == 201 {
+            booked += 1;
+            continue;
+        }
+        let body = assert_problem(response, 409, "limit_exceeded").await;
+        assert_eq!(body["max_per_user"], 3);
+    }
+    assert_eq!(booked, 1);
+    assert_eq!(booked_and_remaining(&app, event).await, (2, 18));
+}
+
+#[tokio::test]
+async fn a_keyed_booking_of_several_seats_replays_and_its_key_fits_one_quantity() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(10, json!({"max_per_user": 4})).await;
+    let users = app.insert_users(2).await;
+    let send = |user: i64, quantity: Option<i64>, key: &'static str| {
+        let mut body = json!({"event_id": event, "user_id": user});
+        if let Some(quantity) = quantity {
+            body["quantity"] = json!(quantity);
+        }
+        app.http
+            .post(app.url("/bookings"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first = send(users[0], Some(3), "multi").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["quantity"], 3);
+    let retry = send(users[0], Some(3), "multi").await.unwrap();
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.json::<Value>().await.unwrap(), first);
+    assert_problem(
+        send(users[0], Some(1), "multi").await.unwrap(),
+        422,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert_eq!(booked_and_remaining(&app, event).await, (3, 7));
+
+    // An explicit quantity of 1 is the same request as none.
+    assert_eq!(send(users[1], None, "one").await.unwrap().status(), 201);
+    let retry = send(users[1], Some(1), "one").await.unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(booked_and_remaining(&app, event).await, (4, 6));
+}

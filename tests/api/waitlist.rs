@@ -540,3 +540,91 @@ async fn idempotency_keys_replay_joining_and_leaving() {
     )
     .await;
 }
+
+/// An open offer keeps its user on the list: joining again is
+/// already_waiting (the offered entry); once the offer lapses they may queue
+/// again.
+#[tokio::test]
+async fn a_user_with_an_open_offer_is_already_waiting() {
+    let app = spawn_app_with(AppOptions {
+        hold_sweep: Some(Duration::from_secs(3_600)),
+        ..AppOptions::default()
+    })
+    .await;
+    let event = app.create_sale_with(1, json!({"offer_seconds": 1})).await;
+    let users = app.insert_users(3).await;
+    let booking = booking_id(app.book(event, users[0]).await).await;
+    let entry = created_id(app.join_waitlist(event, users[1], 1).await).await;
+    app.delete(&format!("/bookings/{booking}")).await;
+    assert_eq!(standing(&app, entry).await, no_position("offered"));
+
+    let body = assert_problem(
+        app.join_waitlist(event, users[1], 1).await,
+        409,
+        "already_waiting",
+    )
+    .await;
+    assert_eq!(body["entry_id"], entry);
+
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(standing(&app, entry).await, no_position("expired"));
+    // The lapsed offer's seat is free (nobody waits); the user may book it.
+    assert_eq!(app.event(event).await["remaining"], 1);
+    assert_eq!(app.book(event, users[1]).await.status(), 201);
+    let again = app.join_waitlist(event, users[2], 1).await;
+    assert_eq!(again.status(), 201);
+}
+
+/// Free seats that the head of the list does not fit go to a newcomer who
+/// fits, at once: the join answers `offered`.
+#[tokio::test]
+async fn a_newcomer_who_fits_free_seats_is_offered_them_at_once() {
+    let app = spawn_app().await;
+    let event = app
+        .create_sale_with(2, json!({"max_per_user": 2, "offer_seconds": 120}))
+        .await;
+    let users = app.insert_users(4).await;
+    let cancelled = booking_id(app.book(event, users[0]).await).await;
+    assert_eq!(app.book(event, users[1]).await.status(), 201);
+    let head = created_id(app.join_waitlist(event, users[2], 2).await).await;
+    app.delete(&format!("/bookings/{cancelled}")).await;
+    assert_eq!(standing(&app, head).await, waiting(1));
+
+    let response = app.join_waitlist(event, users[3], 1).await;
+    assert_eq!(response.status(), 201);
+    let entry: Value = response.json().await.unwrap();
+    assert_eq!(entry["status"], "offered", "{entry}");
+    assert!(entry["hold_id"].is_i64() && entry["expires_at"].is_string());
+    assert_eq!(standing(&app, head).await, waiting(1));
+    assert_eq!(app.event(event).await["remaining"], 0);
+}
+
+/// A plain hold that lapses while people wait is offered by the sweeper.
+#[tokio::test]
+async fn an_expired_hold_is_offered_to_the_waiting_list_by_the_sweeper() {
+    let app = spawn_app_with(AppOptions {
+        hold_sweep: Some(Duration::from_millis(200)),
+        ..AppOptions::default()
+    })
+    .await;
+    let event = app
+        .create_sale_with(1, json!({"hold_seconds": 1, "offer_seconds": 120}))
+        .await;
+    let users = app.insert_users(2).await;
+    let hold = created_id(app.hold(event, users[0], 1).await).await;
+    let entry = created_id(app.join_waitlist(event, users[1], 1).await).await;
+
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while standing(&app, entry).await.0 != "offered" {
+        assert!(Instant::now() < deadline, "no offer within 2 s of expiry");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_problem(app.confirm_hold(hold).await, 409, "hold_expired").await;
+    let swept: Value = app
+        .get(&format!("/holds/{hold}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(swept["status"], "expired");
+}
