@@ -628,3 +628,26 @@ async fn an_expired_hold_is_offered_to_the_waiting_list_by_the_sweeper() {
         .unwrap();
     assert_eq!(swept["status"], "expired");
 }
+
+/// Leaving is for people still waiting or holding an open offer. An entry
+/// whose offer was confirmed has ended: DELETE changes nothing and it stays
+/// `confirmed` (the user has the seats; "left" would say otherwise).
+#[tokio::test]
+async fn leaving_after_confirming_the_offer_changes_nothing() {
+    let app = spawn_app().await;
+    let event = app.create_sale(1).await;
+    let users = app.insert_users(2).await;
+    let booking = booking_id(app.book(event, users[0]).await).await;
+    let entry = created_id(app.join_waitlist(event, users[1], 1).await).await;
+    app.delete(&format!("/bookings/{booking}")).await;
+    let hold = app.waitlist_entry(entry).await["hold_id"].as_i64().unwrap();
+    assert_eq!(app.confirm_hold(hold).await.status(), 201);
+    let confirmed = app.waitlist_entry(entry).await;
+    assert_eq!(confirmed["status"], "confirmed");
+
+    let response = app.delete(&format!("/waitlist/{entry}")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), confirmed);
+    assert_eq!(app.waitlist_entry(entry).await, confirmed);
+    assert_eq!(app.event(event).await["booked"], 1);
+}
