@@ -429,3 +429,212 @@ async fn book_one_then_another(
     };
     tokio::join!(first, second)
 }
+
+/// (booked, remaining)
+async fn booked_and_remaining(app: &TestApp, event: i64) -> (i64, i64) {
+    let event = app.event(event).await;
+    (
+        event["booked"].as_i64().unwrap(),
+        event["remaining"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_booking_takes_one_seat_by_default_or_its_quantity() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(10, json!({"max_per_user": 4})).await;
+    let users = app.insert_users(2).await;
+
+    let response = app.book(event, users[0]).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.json::<Value>().await.unwrap()["quantity"], 1);
+    let response = app.book_seats(event, users[1], 4).await;
+    assert_eq!(response.status(), 201);
+    let booking: Value = response.json().await.unwrap();
+    assert_eq!(booking["quantity"], 4);
+    assert_eq!(booking["status"], "confirmed");
+    assert_eq!(booked_and_remaining(&app, event).await, (5, 5));
+    let state = app.sale_state(event).await;
+    assert_eq!(state.counter, 5);
+}
+
+#[tokio::test]
+async fn invalid_quantities_are_422_and_book_nothing() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(10, json!({"max_per_user": 4})).await;
+    let user = app.create_user("qty@example.com").await;
+    for (quantity, code) in [
+        (json!(0), "invalid_quantity"),
+        (json!(-2), "invalid_quantity"),
+        (json!(101), "invalid_quantity"),
+        (json!("2"), "invalid_body"),
+        (json!(2.5), "invalid_body"),
+        (json!(null), "invalid_body"),
+        (json!(3_000_000_000i64), "invalid_body"),
+    ] {
+        let body = json!({"event_id": event, "user_id": user, "quantity": quantity});
+        assert_problem(app.post("/bookings", body).await, 422, code).await;
+    }
+    assert_eq!(booked_and_remaining(&app, event).await, (0, 10));
+}
+
+#[tokio::test]
+async fn seats_over_the_per_user_limit_are_limit_exceeded() {
+    let app = spawn_app().await;
+    let event = app
+        .create_sale_with(10, json!({"max_per_user": 3, "hold_seconds": 60}))
+        .await;
+    let single = app.create_sale(10).await;
+    let user = app.create_user("greedy@example.com").await;
+
+    let body = assert_problem(app.book_seats(event, user, 4).await, 409, "limit_exceeded").await;
+    assert_eq!(body["max_per_user"], 3);
+    assert_eq!(app.book_seats(event, user, 2).await.status(), 201);
+    let body = assert_problem(app.book_seats(event, user, 2).await, 409, "limit_exceeded").await;
+    assert_eq!(body["max_per_user"], 3);
+    assert_eq!(app.book_seats(event, user, 1).await.status(), 201);
+    let body = assert_problem(app.book(event, user).await, 409, "limit_exceeded").await;
+    assert_eq!(body["max_per_user"], 3);
+    assert_eq!(booked_and_remaining(&app, event).await, (3, 7));
+
+    // With the default limit of 1: two seats at once exceed it; a second
+    // booking is already_booked, as before quantities.
+    let body = assert_problem(app.book_seats(single, user, 2).await, 409, "limit_exceeded").await;
+    assert_eq!(body["max_per_user"], 1);
+    assert_eq!(app.book(single, user).await.status(), 201);
+    assert_problem(app.book(single, user).await, 409, "already_booked").await;
+    assert_problem(app.book_seats(single, user, 1).await, 409, "already_booked").await;
+}
+
+#[tokio::test]
+async fn not_enough_seats_says_how_many_remain_then_sold_out() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(3, json!({"max_per_user": 5})).await;
+    let users = app.insert_users(3).await;
+
+    let body = assert_problem(
+        app.book_seats(event, users[0], 4).await,
+        409,
+        "not_enough_seats",
+    )
+    .await;
+    assert_eq!(body["remaining"], 3);
+    assert_eq!(app.book_seats(event, users[0], 2).await.status(), 201);
+    let body = assert_problem(
+        app.book_seats(event, users[1], 2).await,
+        409,
+        "not_enough_seats",
+    )
+    .await;
+    assert_eq!(body["remaining"], 1);
+    assert_eq!(app.book_seats(event, users[1], 1).await.status(), 201);
+    assert_problem(app.book_seats(event, users[2], 2).await, 409, "sold_out").await;
+    assert_problem(app.book(event, users[2]).await, 409, "sold_out").await;
+    assert_eq!(booked_and_remaining(&app, event).await, (3, 0));
+}
+
+#[tokio::test]
+async fn cancelling_a_booking_returns_all_its_seats() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(3, json!({"max_per_user": 3})).await;
+    let users = app.insert_users(2).await;
+    let booking: Value = app
+        .book_seats(event, users[0], 3)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(booked_and_remaining(&app, event).await, (3, 0));
+
+    let response = app.delete(&format!("/bookings/{}", booking["id"])).await;
+    assert_eq!(response.status(), 200);
+    let cancelled: Value = response.json().await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["quantity"], 3);
+    assert_eq!(booked_and_remaining(&app, event).await, (0, 3));
+    assert_eq!(app.sale_state(event).await.counter, 0);
+    assert_eq!(app.book_seats(event, users[1], 3).await.status(), 201);
+}
+
+/// Concurrent requests for several seats share batches: all or none per
+/// request, in arrival order, never more than the capacity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_multi_seat_bookings_never_oversell() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(5, json!({"max_per_user": 2})).await;
+    let users = app.insert_users(10).await;
+    let responses = join_all(users.iter().map(|&user| app.book_seats(event, user, 2))).await;
+    let mut booked = 0;
+    for response in responses {
+        if response.status() == 201 {
+            booked += 1;
+            continue;
+        }
+        let body = assert_problem(response, 409, "not_enough_seats").await;
+        assert_eq!(body["remaining"], 1);
+    }
+    assert_eq!(booked, 2);
+    assert_eq!(booked_and_remaining(&app, event).await, (4, 1));
+    let state = app.sale_state(event).await;
+    assert_eq!(state.counter, 4);
+}
+
+/// One user's concurrent requests are judged against each other too, even
+/// inside one batch: max_per_user holds across them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_users_concurrent_bookings_stay_within_the_limit() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(20, json!({"max_per_user": 3})).await;
+    let user = app.create_user("rapid@example.com").await;
+    let responses = join_all((0..6).map(|_| app.book_seats(event, user, 2))).await;
+    let mut booked = 0;
+    for response in responses {
+        if response.status() == 201 {
+            booked += 1;
+            continue;
+        }
+        let body = assert_problem(response, 409, "limit_exceeded").await;
+        assert_eq!(body["max_per_user"], 3);
+    }
+    assert_eq!(booked, 1);
+    assert_eq!(booked_and_remaining(&app, event).await, (2, 18));
+}
+
+#[tokio::test]
+async fn a_keyed_booking_of_several_seats_replays_and_its_key_fits_one_quantity() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(10, json!({"max_per_user": 4})).await;
+    let users = app.insert_users(2).await;
+    let send = |user: i64, quantity: Option<i64>, key: &'static str| {
+        let mut body = json!({"event_id": event, "user_id": user});
+        if let Some(quantity) = quantity {
+            body["quantity"] = json!(quantity);
+        }
+        app.http
+            .post(app.url("/bookings"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first = send(users[0], Some(3), "multi").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["quantity"], 3);
+    let retry = send(users[0], Some(3), "multi").await.unwrap();
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.json::<Value>().await.unwrap(), first);
+    assert_problem(
+        send(users[0], Some(1), "multi").await.unwrap(),
+        422,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert_eq!(booked_and_remaining(&app, event).await, (3, 7));
+
+    // An explicit quantity of 1 is the same request as none.
+    assert_eq!(send(users[1], None, "one").await.unwrap().status(), 201);
+    let retry = send(users[1], Some(1), "one").await.unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(booked_and_remaining(&app, event).await, (4, 6));
+}

@@ -223,6 +223,40 @@ impl TestApp {
         .await
     }
 
+    /// `POST /bookings` for `quantity` seats.
+    pub async fn book_seats(&self, event_id: i64, user_id: i64, quantity: i64) -> Response {
+        self.post(
+            "/bookings",
+            json!({"event_id": event_id, "user_id": user_id, "quantity": quantity}),
+        )
+        .await
+    }
+
+    /// `POST /holds/{id}/confirm`.
+    pub async fn confirm_hold(&self, hold_id: i64) -> Response {
+        self.http
+            .post(self.url(&format!("/holds/{hold_id}/confirm")))
+            .send()
+            .await
+            .expect("POST sent")
+    }
+
+    /// `POST /events/{id}/waitlist` for `quantity` seats.
+    pub async fn join_waitlist(&self, event_id: i64, user_id: i64, quantity: i64) -> Response {
+        self.post(
+            &format!("/events/{event_id}/waitlist"),
+            json!({"user_id": user_id, "quantity": quantity}),
+        )
+        .await
+    }
+
+    /// `GET /waitlist/{id}` as JSON.
+    pub async fn waitlist_entry(&self, entry_id: i64) -> Value {
+        let response = self.get(&format!("/waitlist/{entry_id}")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     /// `GET /events/{id}` as JSON.
     pub async fn event(&self, event_id: i64) -> Value {
         let response = self.get(&format!("/events/{event_id}")).await;
