@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# run_tests.sh: the one-shot proof that flashbook sells exactly an event's
-# capacity under a flash-sale load.
+# run_tests.sh: the proofs that flashbook sells exactly an event's capacity
+# under a flash-sale load: the one-shot proof (POST /bookings), then the
+# checkout proof (holds and the waiting list); --scenario picks.
 #
 #   1. seed: one venue (capacity 1,000), one event, 10,000 users;
 #   2. load: 10,000 POST /bookings from 1,000 k6 virtual users, each attempt
@@ -8,7 +9,14 @@
 #   3. check: `verify` (src/verify.rs) reads the database and k6's summary:
 #      exactly 1,000 seats confirmed, the event's counter agrees, nobody holds
 #      two, k6 saw exactly 1,000 201s and 9,000 409 sold_out, nothing else.
-# It prints verify's table and a last line PASS or FAIL: <reason>, and exits
+# The checkout proof (--scenario checkout) adds a second event to the seeded
+# venue (1,000 seats, 4 per user, holds and offers open 5 s) and sells it to
+# 1,000 k6 buyers (k6/checkout.js) who hold 1-4 seats and confirm 70 % of
+# the time, the refused ones through the waiting list; `verify --checkout`
+# then checks: every seat confirmed, the counter agrees, no unexpired hold
+# left, nobody over the limit, offers made in list order, and the 201
+# confirms k6 saw are the database's.
+# It prints verify's table(s) and a last line PASS or FAIL: <reason>, and exits
 # non-zero on any failure. k6's HTML report of the load is kept in
 # target/reports/. With --compose it also asks the stack's Prometheus for
 # the seats the replicas say they booked; they must equal the database's.
@@ -26,10 +34,21 @@ set -Eeuo pipefail
 
 usage() {
     cat <<'EOF'
-usage: ./run_tests.sh [--local | --compose [--ha] | --race-demo] [--keep] [--help]
+usage: ./run_tests.sh [--local | --compose [--ha] | --race-demo]
+                     [--scenario oneshot|checkout|both] [--keep] [--help]
 
 The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
 1,000 seats; checks in the database that exactly 1,000 were sold, once each.
+The checkout proof: 1,000 buyers hold 1-4 seats each of another 1,000-seat
+event (at most 4 per user, holds and offers open 5 s), confirm 70 % of the
+time and otherwise let the hold expire; the refused join the waiting list and
+take (70 %) the seats it offers them. Checks in the database that every seat
+was confirmed, no hold still keeps seats, nobody has more than 4, and the
+waiting list's offers went in list order.
+
+  --scenario S  oneshot, checkout or both (default both: the one-shot proof
+              first, its table first, then the checkout proof's table). The
+              checkout load stops within 180 s; its stage fails after 300 s
 
   --local     build the release binaries and run PostgreSQL, the service and
               k6 as local processes (installs PostgreSQL from apt and k6 from
@@ -43,12 +62,13 @@ The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
   --ha        with --compose: the highly available stack (docker-compose.ha.yml:
               a Patroni pair) and the primary's container killed mid-load;
               the same sale checked from every recorded answer
-              (ci/lib/compose_ha.sh, docs/high-availability.md)
+              (ci/lib/compose_ha.sh, docs/high-availability.md); the one-shot
+              proof only
   --race-demo the race, shown: the same burst (10,000 attempts, 1,000 VUs)
               against the service (event 1) and against a deliberately unsafe
               read-check-write server (event 2, the cargo example
               unsafe_booking), both on one local database; prints capacity,
-              seats sold, oversold and users with two seats side by side
+              seats sold, oversold and users over max_per_user side by side
               (from verify --json). Fails only if the service's sale is not
               exact. Watch either sale at <service>/dashboard/?event=1 or 2
   --keep      leave the service, the database and the run directory in place
@@ -86,6 +106,17 @@ readonly VUS=1000        # concurrent k6 virtual users
 readonly K6_NAME=k6 # k6's log, JSON summary and HTML report: $RUN_DIR/k6.log, k6-summary.json, k6-report.html
 readonly SUMMARY_NAME=$K6_NAME-summary.json
 readonly UNSAFE_EVENT_ID=2 # --race-demo: the unsafe server's event
+# The checkout proof: an event added to the seeded venue, its buyers users
+# 1..CHECKOUT_VUS.
+readonly CHECKOUT_VUS=1000
+readonly CHECKOUT_MAX_PER_USER=4
+readonly CHECKOUT_HOLD_S=5     # a hold keeps its seats this long
+readonly CHECKOUT_OFFER_S=5    # a waiting-list offer stays open this long
+readonly CHECKOUT_SALE_S=180   # the buyers stop at this bound (k6/checkout.js)
+readonly CHECKOUT_TIMEOUT_S=300 # the whole k6 stage, setup and summary included
+readonly CHECKOUT_K6_NAME=k6-checkout
+readonly CHECKOUT_SUMMARY_NAME=$CHECKOUT_K6_NAME-summary.json
+CHECKOUT_EVENT_ID="" # printed by seed --add
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly ROOT
@@ -127,8 +158,15 @@ main() {
         ;;
     esac
     stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
-    stage "k6: $ATTEMPTS booking attempts by $VUS VUs" run_load "$EVENT_ID" "$K6_NAME"
-    stage "verify in the database and the k6 summary" check_sale
+    if [[ $SCENARIO != checkout ]]; then
+        stage "k6: $ATTEMPTS booking attempts by $VUS VUs" run_load "$EVENT_ID" "$K6_NAME"
+        stage "verify in the database and the k6 summary" check_sale
+    fi
+    if [[ $SCENARIO != oneshot ]]; then
+        stage "seed the checkout event ($CAPACITY seats, $CHECKOUT_MAX_PER_USER per user)" seed_checkout_event
+        stage "k6: checkout by $CHECKOUT_VUS buyers (bound ${CHECKOUT_TIMEOUT_S} s)" run_checkout_load
+        stage "verify --checkout in the database and the k6 summary" check_checkout
+    fi
 }
 
 # The race, shown: one database, the service selling event 1 and the unsafe
@@ -151,7 +189,7 @@ race_compare() {
     safe=$(verify_json "$EVENT_ID" --capacity "$CAPACITY" --sold-out) || fail "verify could not read event $EVENT_ID (exit status $?)"
     unsafe=$(verify_json "$UNSAFE_EVENT_ID" --capacity "$CAPACITY" --sold-out) || fail "verify could not read event $UNSAFE_EVENT_ID (exit status $?)"
     declare -A value
-    for key in capacity confirmed counter users_booked_twice ok; do
+    for key in capacity confirmed counter users_over_limit ok; do
         value[safe_$key]=$(json_field "$safe" "$key")
         value[unsafe_$key]=$(json_field "$unsafe" "$key")
     done
@@ -164,7 +202,7 @@ race_compare() {
     printf '%-28s %14s %14s\n' "oversold" \
         "$(oversold "${value[safe_confirmed]}" "${value[safe_capacity]}")" \
         "$(oversold "${value[unsafe_confirmed]}" "${value[unsafe_capacity]}")"
-    printf '%-28s %14s %14s\n' "users with two seats" "${value[safe_users_booked_twice]}" "${value[unsafe_users_booked_twice]}"
+    printf '%-28s %14s %14s\n' "users over max_per_user" "${value[safe_users_over_limit]}" "${value[unsafe_users_over_limit]}"
     printf '%-28s %14s %14s\n' "events.booked counter" "${value[safe_counter]}" "${value[unsafe_counter]}"
     printf '%-28s %14s %14s\n' "verify" "$(verdict_word "${value[safe_ok]}")" "$(verdict_word "${value[unsafe_ok]}")"
     printf '%s\n' "$safe" >"$RUN_DIR/verify-service.json"
@@ -215,16 +253,32 @@ run_seed() {
 K6_STATUS=0
 REPORTS_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/reports"
 run_load() {
-    local event=$1 name=$2 base=${3:-$BASE_URL} status=0
-    local args=(run --quiet --no-color -e EVENT_ID="$event" -e USERS="$USERS" -e VUS="$VUS" -e ITERATIONS="$ATTEMPTS")
+    local event=$1 name=$2 base=${3:-$BASE_URL}
+    K6_TIMEOUT_S="" K6_INTERRUPTED="before all $ATTEMPTS attempts were made" \
+        k6_run "$name" booking.js "$base" -e EVENT_ID="$event" -e USERS="$USERS" -e VUS="$VUS" -e ITERATIONS="$ATTEMPTS"
+}
+
+# k6_run NAME SCRIPT BASE_URL [K6-OPTION...]: `k6 run` of k6/SCRIPT against
+# BASE_URL (the load balancer inside the compose network), its summary to
+# NAME-summary.json; sets K6_STATUS. K6_TIMEOUT_S, when set, bounds the run
+# (then it fails the stage); K6_INTERRUPTED completes the message of a run
+# stopped by Ctrl-C.
+k6_run() {
+    local name=$1 script=$2 base=$3 status=0
+    shift 3
+    local args=(run --quiet --no-color "$@")
     # No dashboard server (port -1), only the report; a point every 250 ms,
     # as k6 writes no report of a run shorter than two periods.
     local dashboard=(K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_PERIOD=250ms)
+    # --foreground: k6 stays in the terminal's process group, so Ctrl-C
+    # reaches it as before.
+    local bound=()
+    [[ -n ${K6_TIMEOUT_S:-} ]] && bound=(timeout --foreground -k 10 "$K6_TIMEOUT_S")
     # tee ignores Ctrl-C so k6's summary of an interrupted run still shows.
     case "$BACKEND" in
     local)
-        env "${dashboard[@]}" K6_WEB_DASHBOARD_EXPORT="$RUN_DIR/$name-report.html" "$K6_BIN" "${args[@]}" \
-            -e BASE_URL="$base" -e SUMMARY_FILE="$RUN_DIR/$name-summary.json" k6/booking.js
+        "${bound[@]}" env "${dashboard[@]}" K6_WEB_DASHBOARD_EXPORT="$RUN_DIR/$name-report.html" "$K6_BIN" "${args[@]}" \
+            -e BASE_URL="$base" -e SUMMARY_FILE="$RUN_DIR/$name-summary.json" "k6/$script"
         ;;
     compose)
         chmod 0777 "$RUN_DIR" # the k6 image runs as an unprivileged user
@@ -232,8 +286,9 @@ run_load() {
         for setting in "${dashboard[@]}" K6_WEB_DASHBOARD_EXPORT="/results/$name-report.html"; do
             environment+=(-e "$setting")
         done
-        compose run --rm "${environment[@]}" \
-            k6 "${args[@]}" -e BASE_URL=http://lb:8080 -e SUMMARY_FILE="/results/$name-summary.json" /scripts/booking.js
+        compose_command
+        "${bound[@]}" "${COMPOSE_COMMAND[@]}" run --rm "${environment[@]}" \
+            k6 "${args[@]}" -e BASE_URL=http://lb:8080 -e SUMMARY_FILE="/results/$name-summary.json" "/scripts/$script"
         ;;
     esac 2>&1 | (trap '' INT && exec tee "$RUN_DIR/$name.log") || status=${PIPESTATUS[0]}
     LOAD_ENDED=$EPOCHREALTIME
@@ -249,7 +304,10 @@ run_load() {
     # k6 handles Ctrl-C itself and exits 105, so bash never runs our INT trap.
     if [[ $status -eq 105 ]]; then
         INTERRUPTED=true
-        fail "interrupted (k6 stopped by a signal before all $ATTEMPTS attempts were made)" 130
+        fail "interrupted (k6 stopped by a signal ${K6_INTERRUPTED:-before the load ended})" 130
+    fi
+    if [[ -n ${K6_TIMEOUT_S:-} ]] && ((status == 124 || status == 137)); then
+        fail "k6 ($script) did not end within ${K6_TIMEOUT_S} s and was stopped (log: $RUN_DIR/$name.log)"
     fi
 }
 
@@ -296,6 +354,58 @@ check_sale() {
     # k6 exits 99 when a threshold failed, which verify reports itself.
     if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
         failures+=("k6 exited with status $K6_STATUS")
+    fi
+    if ((${#failures[@]} > 0)); then
+        local joined
+        joined=$(printf '%s; ' "${failures[@]}")
+        fail "${joined%; }"
+    fi
+}
+
+# The checkout event: added to the seeded venue (seed --add), nothing reset.
+seed_checkout_event() {
+    local args=(--add --event-capacity "$CAPACITY" --max-per-user "$CHECKOUT_MAX_PER_USER"
+        --hold-seconds "$CHECKOUT_HOLD_S" --offer-seconds "$CHECKOUT_OFFER_S") output status=0
+    case "$BACKEND" in
+    local) output=$(DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
+    compose) output=$(compose run --rm seed "${args[@]}" 2>&1) || status=$? ;;
+    esac
+    printf '%s\n' "$output" >"$RUN_DIR/seed-checkout.log"
+    ((status == 0)) || { printf '%s\n' "$output" >&2; fail "seed --add (the checkout event) failed"; }
+    CHECKOUT_EVENT_ID=$(sed -n 's/^added 1 event(s) (ids \([0-9][0-9]*\)\.\..*/\1/p' <<<"$output")
+    [[ -n $CHECKOUT_EVENT_ID ]] || fail "seed --add printed no event id: $output"
+    info "$(grep -E '^added' <<<"$output")"
+}
+
+run_checkout_load() {
+    K6_TIMEOUT_S=$CHECKOUT_TIMEOUT_S K6_INTERRUPTED="before the checkout sale ended" \
+        k6_run "$CHECKOUT_K6_NAME" checkout.js "$BASE_URL" -e EVENT_ID="$CHECKOUT_EVENT_ID" \
+        -e VUS="$CHECKOUT_VUS" -e FIRST_USER=1 -e SALE_SECONDS="$CHECKOUT_SALE_S"
+}
+
+# verify --checkout prints the second table and its verdict; the verdict
+# line becomes ours.
+check_checkout() {
+    local summary=$RUN_DIR/$CHECKOUT_SUMMARY_NAME
+    [[ -s $summary ]] || fail "k6 wrote no summary to $summary (k6 exit status $K6_STATUS)"
+    local args=(--checkout --event-id "$CHECKOUT_EVENT_ID" --capacity "$CAPACITY"
+        --title "flashbook checkout ($BACKEND)") status=0 verdict
+    case "$BACKEND" in
+    local) DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/verify" "${args[@]}" --k6-summary "$summary" ;;
+    compose) compose run --rm -T verify "${args[@]}" --k6-summary "/results/$CHECKOUT_SUMMARY_NAME" ;;
+    esac >"$RUN_DIR/verify-checkout.out" || status=$?
+    echo
+    grep -vE '^(PASS$|FAIL: )' "$RUN_DIR/verify-checkout.out" || true
+    verdict=$(grep -E '^FAIL: ' "$RUN_DIR/verify-checkout.out" | sed 's/^FAIL: //' || true)
+    local -a failures=()
+    if ((status == 1)); then
+        failures+=("checkout: ${verdict:-verify --checkout failed (output: $RUN_DIR/verify-checkout.out)}")
+    elif ((status != 0)); then
+        failures+=("verify --checkout could not check the sale (exit status $status, see above)")
+    fi
+    # k6 exits 99 when a threshold failed, which verify reports itself.
+    if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
+        failures+=("the checkout k6 exited with status $K6_STATUS")
     fi
     if ((${#failures[@]} > 0)); then
         local joined
@@ -474,8 +584,16 @@ PROMETHEUS_URL=""
 LOAD_ENDED=""
 
 compose() {
-    FLASHBOOK_HTTP_PORT="$COMPOSE_HTTP_PORT" FLASHBOOK_PROMETHEUS_PORT="$PROMETHEUS_PORT" FLASHBOOK_K6_RESULTS="$RUN_DIR" \
-        "${COMPOSE[@]}" -p "$COMPOSE_PROJECT" -f "$ROOT/docker-compose.yml" "${COMPOSE_HA_FILE[@]}" "$@"
+    compose_command
+    "${COMPOSE_COMMAND[@]}" "$@"
+}
+
+# Sets COMPOSE_COMMAND to the command compose() runs, for a caller that
+# wraps it (timeout cannot run a shell function).
+COMPOSE_COMMAND=()
+compose_command() {
+    COMPOSE_COMMAND=(env FLASHBOOK_HTTP_PORT="$COMPOSE_HTTP_PORT" FLASHBOOK_PROMETHEUS_PORT="$PROMETHEUS_PORT"
+        FLASHBOOK_K6_RESULTS="$RUN_DIR" "${COMPOSE[@]}" -p "$COMPOSE_PROJECT" -f "$ROOT/docker-compose.yml" "${COMPOSE_HA_FILE[@]}")
 }
 
 compose_prepare() {
@@ -648,9 +766,21 @@ parse_args() {
     MODE=auto
     KEEP=false
     RACE_DEMO=false
+    SCENARIO=""
     while (($# > 0)); do
         case "$1" in
         --local) MODE=local ;;
+        --scenario | --scenario=*)
+            if [[ $1 == --scenario=* ]]; then
+                SCENARIO=${1#--scenario=}
+            else
+                (($# > 1)) || { echo "run_tests: --scenario needs oneshot, checkout or both" >&2; exit 2; }
+                shift
+                SCENARIO=$1
+            fi
+            [[ $SCENARIO =~ ^(oneshot|checkout|both)$ ]] ||
+                { printf 'run_tests: --scenario must be oneshot, checkout or both, not %q\n' "$SCENARIO" >&2; exit 2; }
+            ;;
         --race-demo) RACE_DEMO=true ;;
         --compose) MODE=compose ;;
         --ha) HA=true ;;
@@ -669,8 +799,14 @@ parse_args() {
     done
     if [[ $RACE_DEMO == true ]]; then
         [[ $MODE == compose ]] && { echo "run_tests: --race-demo runs locally; it does not combine with --compose" >&2; exit 2; }
+        [[ -n $SCENARIO ]] && { echo "run_tests: --race-demo runs its own sales; it does not combine with --scenario" >&2; exit 2; }
         MODE=local
     fi
+    if $HA; then
+        [[ ${SCENARIO:-oneshot} == oneshot ]] || { echo "run_tests: --ha runs the one-shot proof only (--scenario oneshot)" >&2; exit 2; }
+        SCENARIO=oneshot
+    fi
+    SCENARIO=${SCENARIO:-both}
 }
 
 choose_backend_and_run_dir() {

@@ -188,7 +188,7 @@ def check_load(args):
     if lost:
         report.violate(f"{len(lost)} acknowledged bookings are not confirmed in the database", lost)
     report.figure("oversold", max(0, sale["confirmed"] - capacity))
-    report.figure("users with 2+ bookings", sale["users_booked_twice"])
+    report.figure("users over max_per_user", sale["users_over_limit"])
     for failure in sale["failures"]:
         report.violate(f"verify: {failure}")
     if args.expect_sold_out and len(acked) != capacity:

@@ -21,8 +21,9 @@ set -Eeuo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# checker_self_test first: it proves check.py tells a broken database apart.
-readonly ALL_SCENARIOS=(checker_self_test pg_restart kill_service pool_exhaustion
+# The self-tests first: they prove check.py and verify --checkout tell a broken
+# database apart.
+readonly ALL_SCENARIOS=(checker_self_test checkout_checker_self_test pg_restart kill_service pool_exhaustion
     idempotent_retries malformed_flood schemathesis primary_failover primary_failover_async)
 # Scenarios with database servers of their own (a Patroni pair, ci/lib/ha.sh)
 # run as a process of their own under `timeout`: a failover that hangs ends

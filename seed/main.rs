@@ -2,6 +2,8 @@
 //! set-based in one transaction. Users go in chunks of [`USER_CHUNK`], one
 //! statement each, with a progress line on stderr after each chunk when
 //! there is more than one; the summary line on stdout is what scripts read.
+//! With `--add` it resets nothing and only adds events to the seeded venue
+//! (the checkout proof's event beside the one-shot's).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -10,24 +12,46 @@ use flashbook::configuration::Settings;
 
 const USAGE: &str = "\
 usage: seed [--venue-capacity N] [--event-capacity N] [--events N] [--users N]
+            [--max-per-user N] [--hold-seconds N] [--offer-seconds N]
+       seed --add [--event-capacity N] [--events N]
+            [--max-per-user N] [--hold-seconds N] [--offer-seconds N]
 
-Deletes ALL venues, events, users, bookings and idempotency keys, then creates one venue,
-events with ids 1..=events and users with ids 1..=users.
+Deletes ALL venues, events, users, bookings, holds, waiting lists and idempotency keys,
+then creates one venue, events with ids 1..=events and users with ids 1..=users.
   --venue-capacity N   seats in the venue (default 1000)
   --event-capacity N   seats on sale per event (default: the venue's capacity)
   --events N           events to create (default 1)
   --users N            users to create, emails user<N>@example.com (default 10000)
+  --max-per-user N     seats one user may have per event, 1-100 (default 1)
+  --hold-seconds N     how long a hold keeps its seats (default 600)
+  --offer-seconds N    how long a waiting-list offer stays open (default 900)
+  --add                delete nothing: add the events to the seeded venue (id 1,
+                       whose capacity bounds --event-capacity) and create no
+                       users; prints the new ids
+The sale settings default to the schema's column defaults (migrations/V6__buyer_flow.sql).
 Database settings come from DATABASE_URL or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE.";
 
 /// Idempotency keys go too: a stored outcome would replay a booking that no
 /// longer exists.
 const RESET: &str =
-    "TRUNCATE idempotency_keys, waitlist_entries, holds, bookings, events, users, venues RESTART IDENTITY";
+    "TRUNCATE idempotency_keys, waitlist_entries, holds, bookings, events, users, venues
+                     RESTART IDENTITY";
 const INSERT_VENUE: &str = "INSERT INTO venues (name, capacity) VALUES ('Seed Arena', $1)";
+/// Events of venue 1, numbered on from those it has, with the schema's
+/// defaults for the sale settings.
 const INSERT_EVENTS: &str = "
     INSERT INTO events (venue_id, name, starts_at, capacity)
-    SELECT 1, 'Flash sale ' || n, now() + interval '30 days', $2
-      FROM generate_series(1, $1::INTEGER) AS n";
+    SELECT 1, 'Flash sale ' || (n + (SELECT count(*) FROM events)), now() + interval '30 days', $2
+      FROM generate_series(1, $1::INTEGER) AS n
+    RETURNING id";
+/// The sale settings given on the command line (NULL: keep the default).
+const SET_SALE_SETTINGS: &str = "
+    UPDATE events SET max_per_user = coalesce($2, max_per_user),
+                      hold_seconds = coalesce($3, hold_seconds),
+                      offer_seconds = coalesce($4, offer_seconds)
+     WHERE id = ANY ($1)";
+/// Venue 1's capacity, locked until the `--add` transaction ends.
+const SELECT_VENUE: &str = "SELECT capacity FROM venues WHERE id = 1 FOR UPDATE";
 /// Users `$1..=$2`; ids follow `n` because the reset restarts the sequence.
 const INSERT_USERS: &str = "
     INSERT INTO users (email, name)
@@ -39,9 +63,36 @@ const USER_CHUNK: i32 = 100_000;
 
 struct SeedPlan {
     venue_capacity: i32,
-    event_capacity: i32,
+    /// `None`: the venue's capacity.
+    event_capacity: Option<i32>,
     events: i32,
     users: i32,
+    sale: SaleSettings,
+    /// Add events to the seeded venue; reset nothing.
+    add: bool,
+}
+
+/// The buyer-flow settings of the created events; `None` keeps the schema's
+/// default.
+#[derive(Default)]
+struct SaleSettings {
+    max_per_user: Option<i32>,
+    hold_seconds: Option<i32>,
+    offer_seconds: Option<i32>,
+}
+
+impl SaleSettings {
+    /// ", max_per_user 4, hold 5 s, offer 5 s" for the settings given.
+    fn describe(&self) -> String {
+        [
+            self.max_per_user.map(|n| format!(", max_per_user {n}")),
+            self.hold_seconds.map(|n| format!(", hold {n} s")),
+            self.offer_seconds.map(|n| format!(", offer {n} s")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -54,7 +105,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match seed(&plan).await {
+    let seeded = if plan.add {
+        add(&plan).await
+    } else {
+        seed(&plan).await
+    };
+    match seeded {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("seed: {}", flashbook::error::error_chain(error.as_ref()));
@@ -68,14 +124,13 @@ async fn seed(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
     let pool = flashbook::db::connect_and_migrate(&settings.database).await?;
     let mut client = pool.get().await?;
     let started = Instant::now();
+    let event_capacity = plan.event_capacity.unwrap_or(plan.venue_capacity);
     let transaction = client.transaction().await?;
     transaction.execute(RESET, &[]).await?;
     transaction
         .execute(INSERT_VENUE, &[&plan.venue_capacity])
         .await?;
-    transaction
-        .execute(INSERT_EVENTS, &[&plan.events, &plan.event_capacity])
-        .await?;
+    insert_events(&transaction, plan, event_capacity).await?;
     let mut seeded = 0;
     while seeded < plan.users {
         let last = seeded.saturating_add(USER_CHUNK).min(plan.users);
@@ -89,14 +144,76 @@ async fn seed(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
     }
     transaction.commit().await?;
     println!(
-        "seeded 1 venue (capacity {}), {} event(s) (capacity {}), {} users in {:.3} s",
+        "seeded 1 venue (capacity {}), {} event(s) (capacity {}{}), {} users in {:.3} s",
         plan.venue_capacity,
         plan.events,
-        plan.event_capacity,
+        event_capacity,
+        plan.sale.describe(),
         plan.users,
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `--add`: events for the venue a previous seed made, nothing deleted.
+async fn add(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
+    let settings = Settings::from_env()?;
+    let pool = flashbook::db::connect_and_migrate(&settings.database).await?;
+    let mut client = pool.get().await?;
+    let started = Instant::now();
+    let transaction = client.transaction().await?;
+    let venue_capacity: i32 = transaction
+        .query_opt(SELECT_VENUE, &[])
+        .await?
+        .ok_or("--add needs the seeded venue (id 1): run seed without --add first")?
+        .try_get(0)?;
+    let event_capacity = plan.event_capacity.unwrap_or(venue_capacity);
+    if event_capacity > venue_capacity {
+        return Err(format!(
+            "--event-capacity {event_capacity} exceeds the venue's capacity {venue_capacity}"
+        )
+        .into());
+    }
+    let ids = insert_events(&transaction, plan, event_capacity).await?;
+    transaction.commit().await?;
+    let (first, last) = (ids.iter().min(), ids.iter().max());
+    println!(
+        "added {} event(s) (ids {}..{}, capacity {}{}) to venue 1 in {:.3} s",
+        ids.len(),
+        first.unwrap_or(&0),
+        last.unwrap_or(&0),
+        event_capacity,
+        plan.sale.describe(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Inserts `plan.events` events with the plan's sale settings; their ids.
+async fn insert_events(
+    transaction: &tokio_postgres::Transaction<'_>,
+    plan: &SeedPlan,
+    event_capacity: i32,
+) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let ids = transaction
+        .query(INSERT_EVENTS, &[&plan.events, &event_capacity])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<Vec<i64>, _>>()?;
+    let sale = &plan.sale;
+    transaction
+        .execute(
+            SET_SALE_SETTINGS,
+            &[
+                &ids,
+                &sale.max_per_user,
+                &sale.hold_seconds,
+                &sale.offer_seconds,
+            ],
+        )
+        .await?;
+    Ok(ids)
 }
 
 fn progress_line(seeded: i32, users: i32, started: Instant) -> String {
@@ -112,16 +229,31 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String
     let mut event_capacity = None;
     let mut events = 1;
     let mut users = 10_000;
+    let mut sale = SaleSettings::default();
+    let mut add = false;
+    // --add creates neither venue nor users: their flags would be ignored.
+    let mut reset_flag = None;
     while let Some(flag) = args.next() {
-        if flag == "--help" || flag == "-h" {
-            println!("{USAGE}");
-            std::process::exit(0);
+        match flag.as_str() {
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--add" => {
+                add = true;
+                continue;
+            }
+            "--venue-capacity" | "--users" => reset_flag = Some(flag.clone()),
+            _ => {}
         }
         let target = match flag.as_str() {
             "--venue-capacity" => &mut venue_capacity,
             "--events" => &mut events,
             "--users" => &mut users,
             "--event-capacity" => event_capacity.get_or_insert(0),
+            "--max-per-user" => sale.max_per_user.get_or_insert(0),
+            "--hold-seconds" => sale.hold_seconds.get_or_insert(0),
+            "--offer-seconds" => sale.offer_seconds.get_or_insert(0),
             other => return Err(format!("unknown argument {other:?}")),
         };
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -131,10 +263,26 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String
             .filter(|&n| n > 0)
             .ok_or(format!("{flag} must be a positive integer, got {value:?}"))?;
     }
-    let event_capacity = event_capacity.unwrap_or(venue_capacity);
-    if event_capacity > venue_capacity {
+    // The schema's CHECKs bound the sale settings too; saying so here names
+    // the flag.
+    if sale.max_per_user.is_some_and(|n| n > 100) {
+        return Err("--max-per-user must be 1-100".to_owned());
+    }
+    for (flag, seconds) in [
+        ("--hold-seconds", sale.hold_seconds),
+        ("--offer-seconds", sale.offer_seconds),
+    ] {
+        if seconds.is_some_and(|n| n > 86_400) {
+            return Err(format!("{flag} must be 1-86400"));
+        }
+    }
+    if let (true, Some(flag)) = (add, &reset_flag) {
+        return Err(format!("{flag} does not combine with --add"));
+    }
+    if !add && event_capacity.is_some_and(|capacity| capacity > venue_capacity) {
         return Err(format!(
-            "--event-capacity {event_capacity} exceeds --venue-capacity {venue_capacity}"
+            "--event-capacity {} exceeds --venue-capacity {venue_capacity}",
+            event_capacity.unwrap_or(0)
         ));
     }
     Ok(SeedPlan {
@@ -142,6 +290,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String
         event_capacity,
         events,
         users,
+        sale,
+        add,
     })
 }
 

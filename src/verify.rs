@@ -1,7 +1,12 @@
 //! The exact-sale check, written once: the event sold no more than its
 //! capacity (exactly its capacity when it should have sold out), its counter
-//! agrees with its confirmed booking rows, nobody holds two seats, and the
-//! clients were told exactly what the database holds.
+//! agrees with its confirmed seats, nobody holds more seats than the event's
+//! `max_per_user`, and the clients were told exactly what the database holds.
+//!
+//! The checkout check ([`check_checkout`], `verify --checkout`) is the second
+//! proof's: a sale through holds and the waiting list ended with every seat
+//! confirmed, no hold still keeping seats, nobody over the limit, and the
+//! waiting list's offers made in list order.
 //!
 //! The integration tests call [`check`] directly; `run_tests.sh`, `faults/`
 //! and `bench/` call it through the `verify` binary (`src/bin/verify.rs`),
@@ -17,9 +22,12 @@ const SELECT_SALE_STATE: &str = "
            e.booked::BIGINT,
            (SELECT count(*) FROM bookings b
              WHERE b.event_id = e.id AND b.status = 'confirmed'),
+           (SELECT coalesce(sum(b.quantity), 0)::BIGINT FROM bookings b
+             WHERE b.event_id = e.id AND b.status = 'confirmed'),
            (SELECT count(*) FROM (SELECT user_id FROM bookings
                                    WHERE event_id = e.id AND status = 'confirmed'
-                                   GROUP BY user_id HAVING count(*) > 1) AS doubled)
+                                   GROUP BY user_id
+                                  HAVING sum(quantity) > e.max_per_user) AS over)
       FROM events e WHERE e.id = $1";
 
 /// What the database holds for one event.
@@ -27,11 +35,16 @@ const SELECT_SALE_STATE: &str = "
 pub struct SaleState {
     pub event_id: i64,
     pub capacity: i64,
-    /// `events.booked`, the counter the booking functions keep.
+    /// `events.booked`, the counter the booking functions keep: confirmed
+    /// seats.
     pub counter: i64,
     /// Confirmed booking rows.
     pub confirmed: i64,
-    pub users_booked_twice: i64,
+    /// Seats in the confirmed bookings (the rows' quantities; one each in
+    /// the one-shot sale).
+    pub confirmed_seats: i64,
+    /// Users whose confirmed seats exceed the event's `max_per_user`.
+    pub users_over_limit: i64,
 }
 
 impl SaleState {
@@ -47,7 +60,8 @@ impl SaleState {
                 capacity: row.try_get(0)?,
                 counter: row.try_get(1)?,
                 confirmed: row.try_get(2)?,
-                users_booked_twice: row.try_get(3)?,
+                confirmed_seats: row.try_get(3)?,
+                users_over_limit: row.try_get(4)?,
             })
         })
         .transpose()
@@ -91,19 +105,6 @@ impl K6Summary {
         let metrics = &summary["metrics"];
         let value = |metric: &str, key: &str| metrics[metric]["values"][key].as_f64();
         let count = |metric: &str| value(metric, "count").unwrap_or(0.0) as i64;
-        let mut failed_thresholds = Vec::new();
-        if let Some(metrics) = metrics.as_object() {
-            for (metric, body) in metrics {
-                let Some(thresholds) = body["thresholds"].as_object() else {
-                    continue;
-                };
-                for (expression, result) in thresholds {
-                    if result["ok"] == Value::Bool(false) {
-                        failed_thresholds.push(format!("{metric}:{}", expression.replace(' ', "")));
-                    }
-                }
-            }
-        }
         Ok(Self {
             responses: Responses {
                 created: count("status_201"),
@@ -119,9 +120,27 @@ impl K6Summary {
             requests_per_second: value("http_reqs", "rate").unwrap_or(0.0),
             p95_ms: value("booking_duration", "p(95)").unwrap_or(0.0),
             p99_ms: value("booking_duration", "p(99)").unwrap_or(0.0),
-            failed_thresholds,
+            failed_thresholds: failed_thresholds(metrics),
         })
     }
+}
+
+/// "metric:expression" for every threshold k6 reports as failed.
+fn failed_thresholds(metrics: &Value) -> Vec<String> {
+    let mut failed = Vec::new();
+    if let Some(metrics) = metrics.as_object() {
+        for (metric, body) in metrics {
+            let Some(thresholds) = body["thresholds"].as_object() else {
+                continue;
+            };
+            for (expression, result) in thresholds {
+                if result["ok"] == Value::Bool(false) {
+                    failed.push(format!("{metric}:{}", expression.replace(' ', "")));
+                }
+            }
+        }
+    }
+    failed
 }
 
 /// What this particular sale should have come to.
@@ -159,17 +178,22 @@ impl Verdict {
 
     /// "label is actual, expected expected" for every failed check.
     pub fn failures(&self) -> Vec<String> {
-        self.checks
-            .iter()
-            .filter(|check| !check.ok)
-            .map(|check| {
-                format!(
-                    "{} is {}, expected {}",
-                    check.label, check.actual, check.expected
-                )
-            })
-            .collect()
+        failures(&self.checks)
     }
+}
+
+/// "label is actual, expected expected" for every failed check.
+pub fn failures(checks: &[Check]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|check| !check.ok)
+        .map(|check| {
+            format!(
+                "{} is {}, expected {}",
+                check.label, check.actual, check.expected
+            )
+        })
+        .collect()
 }
 
 /// Compares the database (and, when given, what clients were told) with
@@ -207,23 +231,242 @@ pub fn check(state: &SaleState, told: Option<&Responses>, expected: &Expected) -
             ok: state.confirmed <= state.capacity,
         }
     });
+    // The counter counts seats. Within the constraint booked <= capacity,
+    // this also bounds the seats when bookings carry several.
     checks.push(Check::equal(
         "events.booked counter",
         state.counter,
-        state.confirmed,
+        state.confirmed_seats,
     ));
     if let Some(capacity) = expected.capacity {
         checks.push(Check::equal("event capacity", state.capacity, capacity));
     }
     checks.push(Check::equal(
-        "users with 2+ bookings",
-        state.users_booked_twice,
+        "users over max_per_user",
+        state.users_over_limit,
         0,
     ));
     Verdict {
         state: *state,
         checks,
     }
+}
+
+/// One read of a checkout sale (holds and the waiting list), consistent
+/// within itself (one statement). "Unexpired" is judged at the statement's
+/// `now()`.
+///
+/// An offer out of order: waiting-list entries A before B (A.id < B.id)
+/// where A asked for no more seats than B, B got an offer (hold hb), and A
+/// got no offer or a later one (ha.id > hb.id) although it had not left
+/// before hb was made. `make_offers` walks the list in id order and offers
+/// to every entry whose quantity fits what is free, so when B's quantity fit,
+/// A's did too and A was offered first (hold ids are handed out in order).
+const SELECT_CHECKOUT_STATE: &str = "
+    SELECT e.capacity::BIGINT,
+           e.booked::BIGINT,
+           e.max_per_user::BIGINT,
+           (SELECT count(*) FROM bookings b
+             WHERE b.event_id = e.id AND b.status = 'confirmed'),
+           (SELECT coalesce(sum(b.quantity), 0)::BIGINT FROM bookings b
+             WHERE b.event_id = e.id AND b.status = 'confirmed'),
+           (SELECT count(*) FROM holds h
+             WHERE h.event_id = e.id AND h.status = 'held' AND h.expires_at > now()),
+           (SELECT count(*) FROM (SELECT user_id FROM bookings
+                                   WHERE event_id = e.id AND status = 'confirmed'
+                                   GROUP BY user_id
+                                  HAVING sum(quantity) > e.max_per_user) AS over),
+           (SELECT count(*) FROM waitlist_entries w WHERE w.event_id = e.id),
+           (SELECT count(*) FROM waitlist_entries w
+             WHERE w.event_id = e.id AND w.hold_id IS NOT NULL),
+           (SELECT count(*) FROM waitlist_entries b
+              JOIN holds hb ON hb.id = b.hold_id
+             WHERE b.event_id = e.id
+               AND EXISTS (SELECT 1 FROM waitlist_entries a
+                            WHERE a.event_id = b.event_id
+                              AND a.id < b.id
+                              AND a.quantity <= b.quantity
+                              AND (a.hold_id IS NULL OR a.hold_id > hb.id)
+                              AND (a.left_at IS NULL OR a.left_at > hb.created_at)))
+      FROM events e WHERE e.id = $1";
+
+/// What the database holds for one checkout sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CheckoutState {
+    pub event_id: i64,
+    pub capacity: i64,
+    /// `events.booked`: confirmed seats, as the seat functions keep it.
+    pub counter: i64,
+    pub max_per_user: i64,
+    /// Confirmed booking rows.
+    pub confirmed_bookings: i64,
+    /// Seats in the confirmed bookings.
+    pub confirmed_seats: i64,
+    /// Holds still `held` whose `expires_at` is in the future.
+    pub unexpired_holds: i64,
+    /// Users whose confirmed seats exceed `max_per_user`.
+    pub users_over_limit: i64,
+    /// Waiting-list entries, and those that were offered seats.
+    pub waitlist_entries: i64,
+    pub waitlist_offers: i64,
+    /// Entries offered seats while an earlier entry that fitted was passed
+    /// over (see [`SELECT_CHECKOUT_STATE`]).
+    pub offers_out_of_order: i64,
+}
+
+impl CheckoutState {
+    /// `None` when the event does not exist.
+    pub async fn read(
+        client: &impl GenericClient,
+        event_id: i64,
+    ) -> Result<Option<Self>, tokio_postgres::Error> {
+        let row = client
+            .query_opt(SELECT_CHECKOUT_STATE, &[&event_id])
+            .await?;
+        row.map(|row| {
+            Ok(Self {
+                event_id,
+                capacity: row.try_get(0)?,
+                counter: row.try_get(1)?,
+                max_per_user: row.try_get(2)?,
+                confirmed_bookings: row.try_get(3)?,
+                confirmed_seats: row.try_get(4)?,
+                unexpired_holds: row.try_get(5)?,
+                users_over_limit: row.try_get(6)?,
+                waitlist_entries: row.try_get(7)?,
+                waitlist_offers: row.try_get(8)?,
+                offers_out_of_order: row.try_get(9)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// The checkout load as `k6/checkout.js` summarised it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CheckoutSummary {
+    /// `201`s to `POST /holds/{id}/confirm`, and the seats they confirmed.
+    pub confirmed: i64,
+    pub confirmed_seats: i64,
+    /// `201`s to `POST /holds`.
+    pub holds: i64,
+    /// `409 sold_out` and `409 not_enough_seats` to `POST /holds`.
+    pub holds_refused: i64,
+    /// `201`s to `POST /events/{id}/waitlist`.
+    pub waitlist_joined: i64,
+    /// Offers the buyers saw, and those they let expire.
+    pub offers_seen: i64,
+    pub offers_declined: i64,
+    /// Holds whose buyer walked away.
+    pub walked_away: i64,
+    /// `409 hold_expired` to a confirm: the buyer was too slow.
+    pub confirm_too_late: i64,
+    /// Buyers that stopped at a loop's count or time bound.
+    pub gave_up: i64,
+    /// Answers outside the API's documented ones for the request (any other
+    /// status, a `409` with another code, no answer).
+    pub unexpected: i64,
+    pub duration_seconds: f64,
+    pub requests_per_second: f64,
+    pub failed_thresholds: Vec<String>,
+}
+
+impl CheckoutSummary {
+    /// Parses the JSON that `k6/checkout.js`'s `handleSummary` writes.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        let summary: Value = serde_json::from_str(text)?;
+        let metrics = &summary["metrics"];
+        let value = |metric: &str, key: &str| metrics[metric]["values"][key].as_f64();
+        let count = |metric: &str| value(metric, "count").unwrap_or(0.0) as i64;
+        let unexpected = [
+            "hold_409_other_code",
+            "hold_other",
+            "confirm_409_other_code",
+            "confirm_other",
+            "join_409_other_code",
+            "join_other",
+            "poll_other",
+            "leave_other",
+            "event_other",
+        ]
+        .into_iter()
+        .map(count)
+        .sum();
+        Ok(Self {
+            confirmed: count("confirm_201"),
+            confirmed_seats: count("confirm_seats"),
+            holds: count("hold_201"),
+            holds_refused: count("hold_409_sold_out") + count("hold_409_not_enough_seats"),
+            waitlist_joined: count("join_201"),
+            offers_seen: count("offers_seen"),
+            offers_declined: count("offers_declined"),
+            walked_away: count("holds_walked_away"),
+            confirm_too_late: count("confirm_409_hold_expired"),
+            gave_up: count("buyers_gave_up"),
+            unexpected,
+            duration_seconds: summary["state"]["testRunDurationMs"]
+                .as_f64()
+                .unwrap_or(0.0)
+                / 1000.0,
+            requests_per_second: value("http_reqs", "rate").unwrap_or(0.0),
+            failed_thresholds: failed_thresholds(metrics),
+        })
+    }
+}
+
+/// Compares a checkout sale in the database (and, when given, what its
+/// buyers were told) with what it must have come to: every seat confirmed,
+/// the counter agreeing, no hold still keeping seats, nobody over the limit,
+/// offers made in list order.
+pub fn check_checkout(
+    state: &CheckoutState,
+    told: Option<&CheckoutSummary>,
+    capacity: Option<i64>,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    if let Some(told) = told {
+        // Every 201 to a confirm is a confirmed row, and nothing else made one.
+        checks.push(Check::equal(
+            "201 confirmed (k6)",
+            told.confirmed,
+            state.confirmed_bookings,
+        ));
+        checks.push(Check::equal(
+            "seats confirmed (k6)",
+            told.confirmed_seats,
+            state.confirmed_seats,
+        ));
+        checks.push(Check::equal("unexpected answers (k6)", told.unexpected, 0));
+    }
+    checks.push(Check::equal(
+        "confirmed seats in DB",
+        state.confirmed_seats,
+        state.capacity,
+    ));
+    checks.push(Check::equal(
+        "events.booked counter",
+        state.counter,
+        state.confirmed_seats,
+    ));
+    if let Some(capacity) = capacity {
+        checks.push(Check::equal("event capacity", state.capacity, capacity));
+    }
+    checks.push(Check::equal(
+        "unexpired holds left",
+        state.unexpired_holds,
+        0,
+    ));
+    checks.push(Check::equal(
+        "users over max_per_user",
+        state.users_over_limit,
+        0,
+    ));
+    checks.push(Check::equal(
+        "offers out of list order",
+        state.offers_out_of_order,
+        0,
+    ));
+    checks
 }
 
 impl Check {
@@ -246,7 +489,8 @@ mod tests {
         capacity: 1000,
         counter: 1000,
         confirmed: 1000,
-        users_booked_twice: 0,
+        confirmed_seats: 1000,
+        users_over_limit: 0,
     };
     const TOLD: Responses = Responses {
         created: 1000,
@@ -281,6 +525,7 @@ mod tests {
         let oversold = SaleState {
             counter: 1000,
             confirmed: 1001,
+            confirmed_seats: 1001,
             ..SOLD_OUT
         };
         let oversold_told = Responses {
@@ -295,17 +540,18 @@ mod tests {
         let undersold = SaleState {
             counter: 999,
             confirmed: 999,
+            confirmed_seats: 999,
             ..SOLD_OUT
         };
         assert_eq!(
             failed_labels(undersold, TOLD),
             ["201 booked", "409 sold_out", "confirmed bookings in DB"]
         );
-        let twice = SaleState {
-            users_booked_twice: 1,
+        let over_limit = SaleState {
+            users_over_limit: 1,
             ..SOLD_OUT
         };
-        assert_eq!(failed_labels(twice, TOLD), ["users with 2+ bookings"]);
+        assert_eq!(failed_labels(over_limit, TOLD), ["users over max_per_user"]);
         let drifted = SaleState {
             counter: 999,
             ..SOLD_OUT
@@ -327,12 +573,14 @@ mod tests {
         let half = SaleState {
             counter: 500,
             confirmed: 500,
+            confirmed_seats: 500,
             ..SOLD_OUT
         };
         assert!(check(&half, None, &Expected::default()).is_ok());
         let over = SaleState {
             counter: 1001,
             confirmed: 1001,
+            confirmed_seats: 1001,
             ..SOLD_OUT
         };
         let verdict = check(&over, None, &Expected::default());
@@ -340,6 +588,122 @@ mod tests {
             verdict.failures(),
             ["confirmed bookings in DB is 1001, expected <= 1000"]
         );
+    }
+
+    const CHECKED_OUT: CheckoutState = CheckoutState {
+        event_id: 2,
+        capacity: 1000,
+        counter: 1000,
+        max_per_user: 4,
+        confirmed_bookings: 400,
+        confirmed_seats: 1000,
+        unexpired_holds: 0,
+        users_over_limit: 0,
+        waitlist_entries: 600,
+        waitlist_offers: 150,
+        offers_out_of_order: 0,
+    };
+
+    fn checkout_failures(state: CheckoutState, told: Option<&CheckoutSummary>) -> Vec<String> {
+        check_checkout(&state, told, Some(1000))
+            .into_iter()
+            .filter(|check| !check.ok)
+            .map(|check| check.label)
+            .collect()
+    }
+
+    #[test]
+    fn a_finished_checkout_passes_and_each_violation_is_caught() {
+        let told = CheckoutSummary {
+            confirmed: 400,
+            confirmed_seats: 1000,
+            ..CheckoutSummary::default()
+        };
+        assert!(checkout_failures(CHECKED_OUT, Some(&told)).is_empty());
+        let cases = [
+            (
+                CheckoutState {
+                    unexpired_holds: 1,
+                    ..CHECKED_OUT
+                },
+                "unexpired holds left",
+            ),
+            (
+                CheckoutState {
+                    users_over_limit: 1,
+                    ..CHECKED_OUT
+                },
+                "users over max_per_user",
+            ),
+            (
+                CheckoutState {
+                    offers_out_of_order: 2,
+                    ..CHECKED_OUT
+                },
+                "offers out of list order",
+            ),
+            (
+                CheckoutState {
+                    counter: 999,
+                    ..CHECKED_OUT
+                },
+                "events.booked counter",
+            ),
+        ];
+        for (state, label) in cases {
+            assert_eq!(checkout_failures(state, None), [label]);
+        }
+        let unsold = CheckoutState {
+            counter: 998,
+            confirmed_seats: 998,
+            confirmed_bookings: 399,
+            ..CHECKED_OUT
+        };
+        assert_eq!(
+            checkout_failures(unsold, Some(&told)),
+            [
+                "201 confirmed (k6)",
+                "seats confirmed (k6)",
+                "confirmed seats in DB"
+            ]
+        );
+        let odd = CheckoutSummary {
+            unexpected: 3,
+            ..told
+        };
+        assert_eq!(
+            checkout_failures(CHECKED_OUT, Some(&odd)),
+            ["unexpected answers (k6)"]
+        );
+    }
+
+    #[test]
+    fn the_checkout_summary_counts_every_unexpected_answer() {
+        let summary = CheckoutSummary::from_json(
+            r#"{"state": {"testRunDurationMs": 60000},
+                "metrics": {
+                  "confirm_201": {"values": {"count": 400}},
+                  "confirm_seats": {"values": {"count": 1000}},
+                  "hold_409_sold_out": {"values": {"count": 500}},
+                  "hold_409_not_enough_seats": {"values": {"count": 3}},
+                  "hold_other": {"values": {"count": 1}},
+                  "poll_other": {"values": {"count": 2}},
+                  "join_409_other_code": {"values": {"count": 4}},
+                  "unexpected": {"values": {"rate": 0.01},
+                                 "thresholds": {"rate == 0": {"ok": false}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                summary.confirmed,
+                summary.confirmed_seats,
+                summary.holds_refused
+            ),
+            (400, 1000, 503)
+        );
+        assert_eq!(summary.unexpected, 7);
+        assert_eq!(summary.duration_seconds, 60.0);
+        assert_eq!(summary.failed_thresholds, ["unexpected:rate==0"]);
     }
 
     #[test]

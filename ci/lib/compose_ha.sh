@@ -134,7 +134,7 @@ rows = [
     ("events.booked counter", figures["event counter"], capacity),
     ("lost acknowledged", figures["lost acknowledged"], 0),
     ("oversold", figures["oversold"], 0),
-    ("users with 2+ bookings", figures["users with 2+ bookings"], 0),
+    ("users over max_per_user", figures["users over max_per_user"], 0),
     ("clients that gave up", figures["clients that gave up"], 0),
 ]
 print(f"\n{'flashbook proof (compose, HA)':<32} {'actual':>8} {'expected':>9}")

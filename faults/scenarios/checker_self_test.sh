@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Scenario: proof that check.py can tell. After a short clean load, copies of
 # its database are tampered with, one way each (a lost acknowledged booking,
-# an oversold event, a drifted counter, a double booking...), and check.py
+# an oversold event, a drifted counter, a user over max_per_user...), and check.py
 # must fail on each copy with the matching violation, while the untouched
 # database passes.
 scenario_checker_self_test() {
@@ -33,7 +33,7 @@ PY
         "counter drifted|UPDATE events SET booked = booked - 1;|events.booked counter is 999, expected 1000"
         "oversold|$unguard UPDATE events SET capacity = capacity - 1;|confirmed bookings in DB is 1000, expected <= 999"
         "refused user booked|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, $refused); UPDATE events SET booked = booked + 1;|refused but hold a booking"
-        "user booked twice|$unguard DROP INDEX bookings_one_active_per_user_and_event; INSERT INTO bookings (event_id, user_id) VALUES (1, $user); UPDATE events SET booked = booked + 1;|users with 2+ bookings is 1, expected 0"
+        "user over max_per_user|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, $user); UPDATE events SET booked = booked + 1;|users over max_per_user is 1, expected 0"
         "booking nobody asked for|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, 2000); UPDATE events SET booked = booked + 1;|users who never asked"
         "a record missing||requests but recorded"
     )

@@ -4,16 +4,20 @@
 use std::process::ExitCode;
 
 use flashbook::configuration::Settings;
-use flashbook::verify::{self, Expected, K6Summary, SaleState, Verdict};
+use flashbook::verify::{
+    self, Check, CheckoutState, CheckoutSummary, Expected, K6Summary, SaleState, Verdict,
+};
 use serde_json::json;
 use tokio_postgres::NoTls;
 
 const USAGE: &str = "\
 usage: verify [--event-id N] [--capacity N] [--sold-out] [--k6-summary FILE]
               [--attempts N] [--title TEXT] [--json]
+       verify --checkout [--event-id N] [--capacity N] [--k6-summary FILE]
+              [--title TEXT] [--json]
 
-Checks one event in the database: its counter equals its confirmed bookings, it
-sold no more than its capacity, and nobody holds two seats.
+Checks one event in the database: its counter equals its confirmed seats, it
+sold no more than its capacity, and nobody holds more than its max_per_user.
   --event-id N       the event (default 1)
   --capacity N       the event's capacity must be N
   --sold-out         every seat must be sold
@@ -24,6 +28,13 @@ sold no more than its capacity, and nobody holds two seats.
                      answer but a 201 must be 409 sold_out
   --title TEXT       the table's heading
   --json             print one JSON object instead of the table
+  --checkout         check a sale through holds and the waiting list instead
+                     (k6/checkout.js): confirmed seats equal the capacity and
+                     the counter, no unexpired hold is left, nobody is over
+                     max_per_user, offers went in list order; with
+                     --k6-summary (the JSON k6/checkout.js wrote): its 201
+                     confirms and their seats equal the database's, no answer
+                     outside the API's, no failed k6 threshold
 Prints the table and PASS, or FAIL: <every mismatch>. Exit status: 0 pass,
 1 fail, 2 usage or database error.
 Database settings come from DATABASE_URL or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE.";
@@ -34,6 +45,7 @@ struct Options {
     k6_summary: Option<String>,
     title: String,
     json: bool,
+    checkout: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -57,19 +69,11 @@ async fn main() -> ExitCode {
 
 /// Returns whether every check passed.
 async fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
-    let summary = match &options.k6_summary {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|error| format!("cannot read the k6 summary {path}: {error}"))?;
-            Some(K6Summary::from_json(&text).map_err(|error| {
-                format!("the k6 summary {path} is not the JSON k6/booking.js writes: {error}")
-            })?)
-        }
-        None => None,
-    };
-    let settings = Settings::from_env()?;
-    let (client, connection) = settings.database.connection.connect(NoTls).await?;
-    tokio::spawn(connection);
+    if options.checkout {
+        return run_checkout(options).await;
+    }
+    let summary = read_summary(options, "k6/booking.js", K6Summary::from_json)?;
+    let client = connect().await?;
     let state = SaleState::read(&client, options.event_id)
         .await?
         .ok_or_else(|| format!("event {} is not in the database", options.event_id))?;
@@ -80,12 +84,7 @@ async fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     );
     let mut failures = verdict.failures();
     if let Some(summary) = &summary {
-        if !summary.failed_thresholds.is_empty() {
-            failures.push(format!(
-                "k6 thresholds failed: {}",
-                summary.failed_thresholds.join(",")
-            ));
-        }
+        failures.extend(thresholds_failure(&summary.failed_thresholds));
     }
     if options.json {
         let report = json!({
@@ -93,7 +92,8 @@ async fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             "capacity": state.capacity,
             "counter": state.counter,
             "confirmed": state.confirmed,
-            "users_booked_twice": state.users_booked_twice,
+            "confirmed_seats": state.confirmed_seats,
+            "users_over_limit": state.users_over_limit,
             "checks": verdict.checks,
             "k6": summary,
             "failures": failures,
@@ -111,15 +111,108 @@ async fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     Ok(failures.is_empty())
 }
 
-fn print_table(title: &str, verdict: &Verdict, summary: Option<&K6Summary>) {
+/// The checkout mode: the second proof's table (or JSON) and verdict.
+async fn run_checkout(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
+    let summary = read_summary(options, "k6/checkout.js", CheckoutSummary::from_json)?;
+    let client = connect().await?;
+    let state = CheckoutState::read(&client, options.event_id)
+        .await?
+        .ok_or_else(|| format!("event {} is not in the database", options.event_id))?;
+    let checks = verify::check_checkout(&state, summary.as_ref(), options.expected.capacity);
+    let mut failures = verify::failures(&checks);
+    if let Some(summary) = &summary {
+        failures.extend(thresholds_failure(&summary.failed_thresholds));
+    }
+    if options.json {
+        let report = json!({
+            "state": state,
+            "checks": checks,
+            "k6": summary,
+            "failures": failures,
+            "ok": failures.is_empty(),
+        });
+        println!("{report}");
+    } else {
+        print_checks(&options.title, &checks);
+        let row = |label: &str, value: String| println!("{label:<28} {value:>10}");
+        row("event max_per_user", state.max_per_user.to_string());
+        row("confirmed bookings", state.confirmed_bookings.to_string());
+        row("waiting-list entries", state.waitlist_entries.to_string());
+        row("waiting-list offers", state.waitlist_offers.to_string());
+        if let Some(summary) = &summary {
+            row("201 holds (k6)", summary.holds.to_string());
+            row("holds refused (k6)", summary.holds_refused.to_string());
+            row("holds walked away (k6)", summary.walked_away.to_string());
+            row(
+                "waiting list joined (k6)",
+                summary.waitlist_joined.to_string(),
+            );
+            row("offers seen (k6)", summary.offers_seen.to_string());
+            row("offers declined (k6)", summary.offers_declined.to_string());
+            row(
+                "confirms too late (k6)",
+                summary.confirm_too_late.to_string(),
+            );
+            row("buyers at a bound (k6)", summary.gave_up.to_string());
+            row(
+                "k6 load duration",
+                format!("{:.2} s", summary.duration_seconds),
+            );
+            row(
+                "throughput",
+                format!("{:.0} req/s", summary.requests_per_second),
+            );
+        }
+        if failures.is_empty() {
+            println!("PASS");
+        } else {
+            println!("FAIL: {}", failures.join("; "));
+        }
+    }
+    Ok(failures.is_empty())
+}
+
+/// Reads and parses `--k6-summary` when given; `script` names the k6 script
+/// whose JSON the parser expects.
+fn read_summary<T>(
+    options: &Options,
+    script: &str,
+    parse: fn(&str) -> Result<T, serde_json::Error>,
+) -> Result<Option<T>, String> {
+    let Some(path) = &options.k6_summary else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the k6 summary {path}: {error}"))?;
+    parse(&text)
+        .map(Some)
+        .map_err(|error| format!("the k6 summary {path} is not the JSON {script} writes: {error}"))
+}
+
+async fn connect() -> Result<tokio_postgres::Client, Box<dyn std::error::Error>> {
+    let settings = Settings::from_env()?;
+    let (client, connection) = settings.database.connection.connect(NoTls).await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+fn thresholds_failure(failed: &[String]) -> Option<String> {
+    (!failed.is_empty()).then(|| format!("k6 thresholds failed: {}", failed.join(",")))
+}
+
+fn print_checks(title: &str, checks: &[Check]) {
     println!("{title:<28} {:>10} {:>10}", "actual", "expected");
-    for check in &verdict.checks {
+    for check in checks {
         let mark = if check.ok { "ok" } else { "MISMATCH" };
         println!(
             "{:<28} {:>10} {:>10}  {mark}",
             check.label, check.actual, check.expected
         );
     }
+}
+
+fn print_table(title: &str, verdict: &Verdict, summary: Option<&K6Summary>) {
+    print_checks(title, &verdict.checks);
     if let Some(summary) = summary {
         let measured = [
             (
@@ -146,6 +239,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         k6_summary: None,
         title: "flashbook sale check".to_owned(),
         json: false,
+        checkout: false,
     };
     while let Some(flag) = args.next() {
         match flag.as_str() {
@@ -155,6 +249,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             }
             "--sold-out" => options.expected.sold_out = true,
             "--json" => options.json = true,
+            "--checkout" => options.checkout = true,
             "--event-id" => options.event_id = positive(&flag, args.next())?,
             "--capacity" => options.expected.capacity = Some(positive(&flag, args.next())?),
             "--attempts" => options.expected.attempts = Some(positive(&flag, args.next())?),
@@ -164,6 +259,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--title" => options.title = args.next().ok_or(format!("{flag} needs a text"))?,
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if options.checkout && (options.expected.sold_out || options.expected.attempts.is_some()) {
+        return Err("--sold-out and --attempts are one-shot checks; --checkout \
+                    always expects a sold-out event"
+            .to_owned());
     }
     Ok(options)
 }

@@ -163,7 +163,7 @@ async fn a_user_may_book_again_after_cancelling() {
     assert_eq!(app.book(event, user).await.status(), 201);
     let state = app.sale_state(event).await;
     assert_eq!(
-        (state.confirmed, state.counter, state.users_booked_twice),
+        (state.confirmed, state.counter, state.users_over_limit),
         (1, 1, 0)
     );
 }
