@@ -31,3 +31,78 @@ impl utoipa::Modify for AdminTokenScheme {
         );
     }
 }
+
+/// The document as served at `/api-docs/openapi.json`: the registered
+/// routes' document, with one correction utoipa 5 needs. Its `Link` object
+/// serialises its fields in snake case (`operation_ref`, `request_body`),
+/// which OpenAPI readers ignore; the routes write their `links(..)` in
+/// `#[utoipa::path]` as usual and they are renamed here, in one place.
+pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut document = serde_json::to_value(document).unwrap_or_else(|error| {
+        // Serialising a tree of maps and strings cannot fail.
+        unreachable!("the OpenAPI document does not serialise: {error}")
+    });
+    if let Some(paths) = document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        let responses = paths
+            .values_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+            .filter_map(|operation| operation.get_mut("responses"))
+            .filter_map(serde_json::Value::as_object_mut)
+            .flat_map(|responses| responses.values_mut());
+        for response in responses {
+            let links = response
+                .get_mut("links")
+                .and_then(serde_json::Value::as_object_mut);
+            for link in links.into_iter().flat_map(|links| links.values_mut()) {
+                if let Some(link) = link.as_object_mut() {
+                    camel_case_link(link);
+                }
+            }
+        }
+    }
+    document
+}
+
+fn camel_case_link(link: &mut serde_json::Map<String, serde_json::Value>) {
+    for (snake, camel) in [
+        ("operation_ref", "operationRef"),
+        ("operation_id", "operationId"),
+        ("request_body", "requestBody"),
+    ] {
+        if let Some(value) = link.remove(snake) {
+            link.insert(camel.to_owned(), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::link::LinkBuilder;
+    use utoipa::openapi::path::{OperationBuilder, PathItemBuilder};
+    use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathsBuilder, ResponseBuilder};
+
+    #[test]
+    fn links_are_served_with_their_openapi_field_names() {
+        let link = LinkBuilder::new()
+            .operation_ref("#/paths/~1a/get")
+            .request_body(Some(serde_json::json!({"id": "$response.body#/id"})))
+            .build();
+        let response = ResponseBuilder::new().description("ok").link("Next", link);
+        let operation = OperationBuilder::new().response("201", response);
+        let item = PathItemBuilder::new()
+            .operation(HttpMethod::Post, operation)
+            .build();
+        let document = OpenApiBuilder::new()
+            .paths(PathsBuilder::new().path("/a", item))
+            .build();
+        let served = super::served(&document);
+        let link = &served["paths"]["/a"]["post"]["responses"]["201"]["links"]["Next"];
+        assert_eq!(link["operationRef"], "#/paths/~1a/get");
+        assert_eq!(link["requestBody"]["id"], "$response.body#/id");
+        assert!(link.get("operation_ref").is_none(), "{link}");
+    }
+}

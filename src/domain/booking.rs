@@ -2,16 +2,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::page::Keyed;
 use super::validation::{ensure_positive_id, InvalidInput};
-use super::Resource;
+use super::{whole_number, Resource};
 
 /// The body of `POST /bookings`, exactly as flash-sale load scripts send it.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBooking {
     #[schema(minimum = 1, example = 1)]
+    #[serde(deserialize_with = "whole_number::i64")]
     pub event_id: i64,
     #[schema(minimum = 1, example = 42)]
+    #[serde(deserialize_with = "whole_number::i64")]
     pub user_id: i64,
 }
 
@@ -73,30 +76,8 @@ impl BookingOutcome {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct PageRequest {
-    pub limit: i64,
-    pub after_id: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BookingPage {
-    pub items: Vec<Booking>,
-    /// Pass as `after_id` to get the next page; absent on the last page.
-    pub next_after_id: Option<i64>,
-}
-
-impl BookingPage {
-    pub fn new(items: Vec<Booking>, page: PageRequest) -> Self {
-        let full = items.len() as i64 == page.limit;
-        let next_after_id = if full {
-            items.last().map(|b| b.id)
-        } else {
-            None
-        };
-        Self {
-            items,
-            next_after_id,
-        }
+impl Keyed for Booking {
+    fn key(&self) -> i64 {
+        self.id
     }
 }

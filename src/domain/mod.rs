@@ -5,12 +5,13 @@
 
 mod booking;
 mod catalogue;
+mod page;
 mod validation;
+mod whole_number;
 
-pub use booking::{
-    Booking, BookingOutcome, BookingPage, BookingRefusal, BookingStatus, NewBooking, PageRequest,
-};
+pub use booking::{Booking, BookingOutcome, BookingRefusal, BookingStatus, NewBooking};
 pub use catalogue::{Event, NewEvent, NewUser, NewVenue, User, Venue};
+pub use page::{Keyed, Page, PageRequest};
 pub use validation::{ensure_positive_id, InvalidInput, PageQuery};
 
 /// The kinds of thing a client can ask for by id.

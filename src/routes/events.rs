@@ -4,7 +4,7 @@ use actix_web::{http::header, web, HttpResponse};
 use super::json_object::JsonObject;
 use crate::authentication::Admin;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, BookingPage, Event, NewEvent, PageQuery};
+use crate::domain::{ensure_positive_id, Booking, Event, NewEvent, Page, PageQuery};
 use crate::error::{ApiError, Problem};
 
 #[utoipa::path(tag = "events", request_body = NewEvent,
@@ -60,7 +60,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 #[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1), PageQuery),
     responses(
-        (status = 200, body = BookingPage),
+        (status = 200, body = Page<Booking>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
@@ -76,5 +76,5 @@ pub async fn bookings(
     let client = db::client(&pool).await?;
     db::events::ensure_exists(&client, id).await?;
     let items = db::bookings::list_for_event(&client, id, page).await?;
-    Ok(HttpResponse::Ok().json(BookingPage::new(items, page)))
+    Ok(HttpResponse::Ok().json(Page::new(items, page)))
 }

@@ -3,12 +3,20 @@ use actix_web::{http::header, web, HttpResponse};
 
 use super::json_object::JsonObject;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, BookingPage, NewUser, PageQuery, User};
+use crate::domain::{ensure_positive_id, Booking, NewUser, Page, PageQuery, User};
 use crate::error::{ApiError, Problem};
 
 #[utoipa::path(tag = "users", request_body = NewUser,
     responses(
-        (status = 201, body = User),
+        (status = 201, body = User, links(
+            ("GetUser" = (operation_ref = "#/paths/~1users~1{id}/get",
+                parameters(("id" = "$response.body#/id")))),
+            ("ListUserBookings" = (operation_ref = "#/paths/~1users~1{id}~1bookings/get",
+                parameters(("id" = "$response.body#/id")))),
+            ("BookForUser" = (operation_ref = "#/paths/~1bookings/post",
+                description = "Book a seat for this user (`user_id` from the new user; `event_id` yours)",
+                request_body = json!({"user_id": "$response.body#/id"}))),
+        )),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -46,7 +54,7 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 #[utoipa::path(tag = "users",
     params(("id" = i64, Path, minimum = 1), PageQuery),
     responses(
-        (status = 200, body = BookingPage),
+        (status = 200, body = Page<Booking>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
@@ -62,5 +70,5 @@ pub async fn bookings(
     let client = db::client(&pool).await?;
     db::users::ensure_exists(&client, id).await?;
     let items = db::bookings::list_for_user(&client, id, page).await?;
-    Ok(HttpResponse::Ok().json(BookingPage::new(items, page)))
+    Ok(HttpResponse::Ok().json(Page::new(items, page)))
 }
