@@ -65,7 +65,8 @@ def _event_fits_its_venue(case):
     if not isinstance(body, dict):
         return
     venue_id, capacity = body.get("venue_id"), body.get("capacity")
-    if not _positive_int(venue_id) or not _positive_int(capacity):
+    # Only schema-valid values: a negative case stays as invalid as it was.
+    if not _positive_int(venue_id, 2**63 - 1) or not _positive_int(capacity, 2**31 - 1):
         return
     try:
         with urllib.request.urlopen(f"{BASE_URL}/venues/{int(venue_id)}", timeout=5) as response:
@@ -76,6 +77,6 @@ def _event_fits_its_venue(case):
         body["capacity"] = venue_capacity
 
 
-def _positive_int(value):
+def _positive_int(value, maximum):
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and value == int(value) and 0 < value < 2**63)
+            and value == int(value) and 0 < value <= maximum)
