@@ -33,10 +33,13 @@ impl utoipa::Modify for AdminTokenScheme {
 }
 
 /// The document as served at `/api-docs/openapi.json`: the registered
-/// routes' document, with one correction utoipa 5 needs. Its `Link` object
-/// serialises its fields in snake case (`operation_ref`, `request_body`),
-/// which OpenAPI readers ignore; the routes write their `links(..)` in
-/// `#[utoipa::path]` as usual and they are renamed here, in one place.
+/// routes' document, with two corrections made here, in one place:
+/// - utoipa 5's `Link` serialises its fields in snake case (`operation_ref`,
+///   `request_body`), which OpenAPI readers ignore; the routes write their
+///   `links(..)` in `#[utoipa::path]` as usual and they are renamed here;
+/// - an `operationId` defaults to the handler's name, and several modules
+///   have a `create` or a `get`, while OpenAPI wants each id unique: each is
+///   prefixed with the operation's tag, its resource (`bookings_create`).
 pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut document = serde_json::to_value(document).unwrap_or_else(|error| {
         // Serialising a tree of maps and strings cannot fail.
@@ -46,13 +49,21 @@ pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
         .get_mut("paths")
         .and_then(serde_json::Value::as_object_mut)
     {
-        let responses = paths
+        let operations = paths
             .values_mut()
             .filter_map(serde_json::Value::as_object_mut)
             .flat_map(|item| item.values_mut())
-            .filter_map(|operation| operation.get_mut("responses"))
-            .filter_map(serde_json::Value::as_object_mut)
-            .flat_map(|responses| responses.values_mut());
+            .filter_map(serde_json::Value::as_object_mut);
+        let mut responses = Vec::new();
+        for operation in operations {
+            prefix_operation_id(operation);
+            if let Some(map) = operation
+                .get_mut("responses")
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                responses.extend(map.values_mut());
+            }
+        }
         for response in responses {
             let links = response
                 .get_mut("links")
@@ -65,6 +76,19 @@ pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
         }
     }
     document
+}
+
+fn prefix_operation_id(operation: &mut serde_json::Map<String, serde_json::Value>) {
+    let tag = operation
+        .get("tags")
+        .and_then(|tags| tags.get(0))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    if let (Some(tag), Some(serde_json::Value::String(id))) =
+        (tag, operation.get_mut("operationId"))
+    {
+        *id = format!("{tag}_{id}");
+    }
 }
 
 fn camel_case_link(link: &mut serde_json::Map<String, serde_json::Value>) {
@@ -86,13 +110,16 @@ mod tests {
     use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathsBuilder, ResponseBuilder};
 
     #[test]
-    fn links_are_served_with_their_openapi_field_names() {
+    fn links_and_operation_ids_are_served_as_openapi_wants() {
         let link = LinkBuilder::new()
             .operation_ref("#/paths/~1a/get")
             .request_body(Some(serde_json::json!({"id": "$response.body#/id"})))
             .build();
         let response = ResponseBuilder::new().description("ok").link("Next", link);
-        let operation = OperationBuilder::new().response("201", response);
+        let operation = OperationBuilder::new()
+            .tag("things")
+            .operation_id(Some("create"))
+            .response("201", response);
         let item = PathItemBuilder::new()
             .operation(HttpMethod::Post, operation)
             .build();
@@ -104,5 +131,9 @@ mod tests {
         assert_eq!(link["operationRef"], "#/paths/~1a/get");
         assert_eq!(link["requestBody"]["id"], "$response.body#/id");
         assert!(link.get("operation_ref").is_none(), "{link}");
+        assert_eq!(
+            served["paths"]["/a"]["post"]["operationId"],
+            "things_create"
+        );
     }
 }

@@ -211,3 +211,14 @@ fn collect(value: &Value, key: &str, found: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// OpenAPI wants every `operationId` unique (`openapi::served` makes them so).
+#[tokio::test]
+async fn operation_ids_are_unique() {
+    let app = spawn_app().await;
+    let document = app.openapi_document().await;
+    let mut ids = Vec::new();
+    collect(&document, "operationId", &mut ids);
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+}
