@@ -11,8 +11,10 @@
 # - fixed in the server: integer fields refused 2.0 though JSON Schema calls
 #   it an integer (src/domain/whole_number.rs); names and emails with control
 #   characters were schema-valid yet refused (the schemas now carry the exact
-#   pattern, src/domain/catalogue.rs); response links were served in snake
-#   case (src/openapi.rs).
+#   pattern, src/domain/catalogue.rs); starts_at before 1970 was refused
+#   but undocumented (now a pattern on the year as written). Found beside it
+#   by tests/api/routes.rs: utoipa served links in snake case and repeated
+#   operationIds (both corrected in src/openapi.rs).
 # - realistic input, not a server fault (faults/schemathesis_hooks.py): a
 #   reused Idempotency-Key answered 422 idempotency_key_reused, as the IETF
 #   draft asks, so each distinct request gets its own key; an event larger
