@@ -31,3 +31,109 @@ impl utoipa::Modify for AdminTokenScheme {
         );
     }
 }
+
+/// The document as served at `/api-docs/openapi.json`: the registered
+/// routes' document, with two corrections made here, in one place:
+/// - utoipa 5's `Link` serialises its fields in snake case (`operation_ref`,
+///   `request_body`), which OpenAPI readers ignore; the routes write their
+///   `links(..)` in `#[utoipa::path]` as usual and they are renamed here;
+/// - an `operationId` defaults to the handler's name, and several modules
+///   have a `create` or a `get`, while OpenAPI wants each id unique: each is
+///   prefixed with the operation's tag, its resource (`bookings_create`).
+pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut document = serde_json::to_value(document).unwrap_or_else(|error| {
+        // Serialising a tree of maps and strings cannot fail.
+        unreachable!("the OpenAPI document does not serialise: {error}")
+    });
+    if let Some(paths) = document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        let operations = paths
+            .values_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+            .filter_map(serde_json::Value::as_object_mut);
+        let mut responses = Vec::new();
+        for operation in operations {
+            prefix_operation_id(operation);
+            if let Some(map) = operation
+                .get_mut("responses")
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                responses.extend(map.values_mut());
+            }
+        }
+        for response in responses {
+            let links = response
+                .get_mut("links")
+                .and_then(serde_json::Value::as_object_mut);
+            for link in links.into_iter().flat_map(|links| links.values_mut()) {
+                if let Some(link) = link.as_object_mut() {
+                    camel_case_link(link);
+                }
+            }
+        }
+    }
+    document
+}
+
+fn prefix_operation_id(operation: &mut serde_json::Map<String, serde_json::Value>) {
+    let tag = operation
+        .get("tags")
+        .and_then(|tags| tags.get(0))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    if let (Some(tag), Some(serde_json::Value::String(id))) =
+        (tag, operation.get_mut("operationId"))
+    {
+        *id = format!("{tag}_{id}");
+    }
+}
+
+fn camel_case_link(link: &mut serde_json::Map<String, serde_json::Value>) {
+    for (snake, camel) in [
+        ("operation_ref", "operationRef"),
+        ("operation_id", "operationId"),
+        ("request_body", "requestBody"),
+    ] {
+        if let Some(value) = link.remove(snake) {
+            link.insert(camel.to_owned(), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::link::LinkBuilder;
+    use utoipa::openapi::path::{OperationBuilder, PathItemBuilder};
+    use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathsBuilder, ResponseBuilder};
+
+    #[test]
+    fn links_and_operation_ids_are_served_as_openapi_wants() {
+        let link = LinkBuilder::new()
+            .operation_ref("#/paths/~1a/get")
+            .request_body(Some(serde_json::json!({"id": "$response.body#/id"})))
+            .build();
+        let response = ResponseBuilder::new().description("ok").link("Next", link);
+        let operation = OperationBuilder::new()
+            .tag("things")
+            .operation_id(Some("create"))
+            .response("201", response);
+        let item = PathItemBuilder::new()
+            .operation(HttpMethod::Post, operation)
+            .build();
+        let document = OpenApiBuilder::new()
+            .paths(PathsBuilder::new().path("/a", item))
+            .build();
+        let served = super::served(&document);
+        let link = &served["paths"]["/a"]["post"]["responses"]["201"]["links"]["Next"];
+        assert_eq!(link["operationRef"], "#/paths/~1a/get");
+        assert_eq!(link["requestBody"]["id"], "$response.body#/id");
+        assert!(link.get("operation_ref").is_none(), "{link}");
+        assert_eq!(
+            served["paths"]["/a"]["post"]["operationId"],
+            "things_create"
+        );
+    }
+}

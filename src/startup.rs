@@ -237,39 +237,48 @@ fn serve(
     let live = web::Data::from(shared.live);
     let metrics_on_api_port = shared.metrics_on_api_port;
     let request_timeout = shared.limits.request_timeout;
-    let mut server = HttpServer::new(move || {
-        let observed = metrics.clone();
-        // One registration gives the routes and the document's paths.
-        let (app, document) = App::new()
-            .wrap(from_fn(move |request, next| {
-                bound_request_time(request_timeout, request, next)
+    let mut server =
+        HttpServer::new(move || {
+            let observed = metrics.clone();
+            // One registration gives the routes and the document's paths.
+            let (app, document) = App::new()
+                .wrap(from_fn(move |request, next| {
+                    bound_request_time(request_timeout, request, next)
+                }))
+                .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+                .app_data(pool.clone())
+                .app_data(booker.clone())
+                .app_data(admin_token.clone())
+                .app_data(limits.clone())
+                .app_data(metrics.clone())
+                .app_data(live.clone())
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .configure(|cfg| routes::configure(cfg, metrics_on_api_port))
+                .split_for_parts();
+            let allowed = routes::AllowedMethods::from_document(&document);
+            let templates = allowed.clone();
+            let slash_routes = allowed.clone();
+            // Wrapped after the routes, so outermost: metrics sees every answer,
+            // the request timeout's 503 included; and the trailing slash is gone
+            // before anything else sees the path.
+            app.wrap(from_fn(move |request, next| {
+                crate::metrics::observe_request(observed.clone(), templates.clone(), request, next)
             }))
-            .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
-            .app_data(pool.clone())
-            .app_data(booker.clone())
-            .app_data(admin_token.clone())
-            .app_data(limits.clone())
-            .app_data(metrics.clone())
-            .app_data(live.clone())
-            .into_utoipa_app()
-            .openapi(ApiDoc::openapi())
-            .configure(|cfg| routes::configure(cfg, metrics_on_api_port))
-            .split_for_parts();
-        let allowed = routes::AllowedMethods::from_document(&document);
-        let templates = allowed.clone();
-        // Wrapped last, so outermost: it sees every answer, the request
-        // timeout's 503 included.
-        app.wrap(from_fn(move |request, next| {
-            crate::metrics::observe_request(observed.clone(), templates.clone(), request, next)
-        }))
-        .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
-        .service(web::redirect("/dashboard", "/dashboard/"))
-        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", document))
-        .default_service(routes::fallback(allowed))
-    })
-    // A flash sale opens thousands of connections at once.
-    .backlog(4096)
-    .shutdown_timeout(SHUTDOWN_GRACE_SECONDS);
+            .wrap(from_fn(move |request, next| {
+                routes::trim_trailing_slash(slash_routes.clone(), request, next)
+            }))
+            .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
+            .service(web::redirect("/dashboard", "/dashboard/"))
+            .service(SwaggerUi::new("/swagger-ui/{_:.*}").external_url_unchecked(
+                "/api-docs/openapi.json",
+                crate::openapi::served(&document),
+            ))
+            .default_service(routes::fallback(allowed))
+        })
+        // A flash sale opens thousands of connections at once.
+        .backlog(4096)
+        .shutdown_timeout(SHUTDOWN_GRACE_SECONDS);
     if let Some(workers) = workers {
         server = server.workers(workers);
     }

@@ -1,18 +1,34 @@
 # shellcheck shell=bash
-# Scenario: Schemathesis against the served OpenAPI document, with a fixed
-# seed and a bounded number of examples per operation, the admin token on
-# every request. Zero 5xx, zero responses outside the documented schema,
-# status codes, content types and headers, zero crashes.
+# Scenario: Schemathesis against the served OpenAPI document with every check
+# and every phase (examples, coverage, fuzzing, stateful), a fixed seed and a
+# bounded number of examples per operation, the admin token on every request.
+# Zero failures of any check: no 5xx, no response outside the documented
+# schema, status codes, content types and headers, every schema-valid request
+# accepted (positive_data_acceptance) and every schema-invalid one refused.
+# About 90 s here (2 cores); the outer timeout bounds it at 4 min.
 #
-# Every check runs but positive_data_acceptance: it expects every
-# schema-valid request to succeed, while the API rightly refuses some
-# (unknown ids, capacity_exceeds_venue, idempotency_key_reused...).
+# What the run found, and why it passes now:
+# - fixed in the server: integer fields refused 2.0 though JSON Schema calls
+#   it an integer (src/domain/whole_number.rs); names and emails with control
+#   characters were schema-valid yet refused (the schemas now carry the exact
+#   pattern, src/domain/catalogue.rs); starts_at before 1970 was refused
+#   but undocumented (now a pattern on the year as written). Found beside it
+#   by tests/api/routes.rs: utoipa served links in snake case and repeated
+#   operationIds (both corrected in src/openapi.rs).
+# - realistic input, not a server fault (faults/schemathesis_hooks.py): a
+#   reused Idempotency-Key answered 422 idempotency_key_reused, as the IETF
+#   draft asks, so each distinct request gets its own key; an event larger
+#   than its venue answered 422 capacity_exceeds_venue, a rule on stored data
+#   no schema can state, so the hook reads the venue first.
+# - admin routes: the token is sent with -H; ignored_auth still checks that
+#   requests without it or with a wrong one get 401/403.
 #
 # GET /events/{id}/live is left out: it is a Server-Sent Events stream that
 # stays open while the event exists, so every example of a seeded event
 # would run into the request timeout. tests/api/live.rs covers it.
 readonly SCHEMATHESIS_SEED=1
-readonly SCHEMATHESIS_MAX_EXAMPLES=50
+readonly SCHEMATHESIS_MAX_EXAMPLES=300
+readonly SCHEMATHESIS_TIMEOUT_S=240
 
 scenario_schemathesis() {
     local name=schemathesis port url base status=0
@@ -29,8 +45,10 @@ scenario_schemathesis() {
     # the working directory.
     (
         cd "$RUN_DIR/$name"
-        timeout 300 "$SCHEMATHESIS_BIN" run "$base/api-docs/openapi.json" \
-            --checks all --exclude-checks positive_data_acceptance \
+        FLASHBOOK_BASE_URL=$base SCHEMATHESIS_HOOKS=schemathesis_hooks \
+            PYTHONPATH="$FAULTS_DIR${PYTHONPATH:+:$PYTHONPATH}" \
+            timeout "$SCHEMATHESIS_TIMEOUT_S" "$SCHEMATHESIS_BIN" run "$base/api-docs/openapi.json" \
+            --checks all --phases examples,coverage,fuzzing,stateful \
             --exclude-path '/events/{id}/live' \
             --seed "$SCHEMATHESIS_SEED" --max-examples "$SCHEMATHESIS_MAX_EXAMPLES" \
             --workers 1 --request-timeout 15 --no-color \

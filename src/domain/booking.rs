@@ -2,8 +2,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::page::Keyed;
 use super::validation::{ensure_positive_id, InvalidInput};
-use super::Resource;
+use super::{whole_number, Resource};
 
 /// The body of `POST /bookings` and `POST /holds`: the exact
 /// `{"event_id": .., "user_id": ..}` flash-sale load scripts send, with an
@@ -12,12 +13,14 @@ use super::Resource;
 #[serde(deny_unknown_fields)]
 pub struct SeatRequest {
     #[schema(minimum = 1, example = 1)]
+    #[serde(deserialize_with = "whole_number::i64")]
     pub event_id: i64,
     #[schema(minimum = 1, example = 42)]
+    #[serde(deserialize_with = "whole_number::i64")]
     pub user_id: i64,
     /// Seats, all or none: 1 (the default) up to the event's `max_per_user`.
     #[schema(minimum = 1, maximum = 100, example = 2)]
-    #[serde(default = "one_seat")]
+    #[serde(default = "one_seat", deserialize_with = "whole_number::i32")]
     pub quantity: i32,
 }
 
@@ -115,5 +118,11 @@ impl BookingRefusal {
             BookingRefusal::CapacityBelowTaken { .. } => "capacity_below_taken",
             BookingRefusal::NotFound(resource) => resource.not_found_code(),
         }
+    }
+}
+
+impl Keyed for Booking {
+    fn key(&self) -> i64 {
+        self.id
     }
 }

@@ -1,19 +1,27 @@
 //! Venues, events and users: the things a booking refers to.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::page::Keyed;
 use super::validation::{
     clean_text, ensure_positive_id, InvalidInput, MAX_EMAIL_CHARS, MAX_NAME_CHARS,
 };
+use super::whole_number;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVenue {
-    #[schema(example = "Main Arena", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Main Arena",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u001f\u007f-\u009f]*[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: String,
     #[schema(minimum = 1, example = 1000)]
+    #[serde(deserialize_with = "whole_number::i32")]
     pub capacity: i32,
 }
 
@@ -40,26 +48,50 @@ pub struct Venue {
     pub created_at: DateTime<Utc>,
 }
 
+impl Keyed for Venue {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Keyed for Event {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEvent {
     #[schema(minimum = 1, example = 1)]
+    #[serde(deserialize_with = "whole_number::i64")]
     pub venue_id: i64,
-    #[schema(example = "Opening night", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Opening night",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u001f\u007f-\u009f]*[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: String,
-    /// RFC 3339 timestamp, years 1970 to 9999.
-    pub starts_at: DateTime<Utc>,
+    /// RFC 3339 timestamp, its year as written 1970 to 9999 (the `pattern`);
+    /// an instant after the end of 9999 in UTC is refused too.
+    #[schema(pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
+    pub starts_at: DateTime<FixedOffset>,
     /// Seats on sale; defaults to the venue's capacity and may not exceed it.
     #[schema(minimum = 1, example = 1000)]
+    #[serde(default, deserialize_with = "whole_number::option_i32")]
     pub capacity: Option<i32>,
     /// Most seats one user may hold plus own in this event (default 1).
     #[schema(minimum = 1, maximum = 100, example = 4)]
+    #[serde(default, deserialize_with = "whole_number::option_i32")]
     pub max_per_user: Option<i32>,
     /// How long a hold keeps its seats (default 600).
     #[schema(minimum = 1, maximum = 86400, example = 600)]
+    #[serde(default, deserialize_with = "whole_number::option_i32")]
     pub hold_seconds: Option<i32>,
     /// How long a waiting-list offer keeps its seats (default 900).
     #[schema(minimum = 1, maximum = 86400, example = 900)]
+    #[serde(default, deserialize_with = "whole_number::option_i32")]
     pub offer_seconds: Option<i32>,
 }
 
@@ -86,21 +118,31 @@ impl NewEvent {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventChanges {
-    #[schema(example = "Opening night", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Opening night",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u001f\u007f-\u009f]*[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: Option<String>,
-    /// RFC 3339 timestamp, years 1970 to 9999.
-    pub starts_at: Option<DateTime<Utc>>,
+    /// As for `POST /events`.
+    #[schema(pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
+    pub starts_at: Option<DateTime<FixedOffset>>,
     /// At most the venue's capacity, and at least the seats booked and held.
     #[schema(minimum = 1, example = 1000)]
+    #[serde(default, deserialize_with = "whole_number::option_i32")]
     pub capacity: Option<i32>,
     /// Applies to requests from now on; seats already held or booked stay.
     #[schema(minimum = 1, maximum = 100, example = 4)]
+    #[serde(default, deserialize_with = "whole_number::option_i32")]
     pub max_per_user: Option<i32>,
     /// Applies to holds made from now on.
     #[schema(minimum = 1, maximum = 86400, example = 600)]
+    #[serde(default, deserialize_with = "whole_number::option_i32")]
     pub hold_seconds: Option<i32>,
     /// Applies to offers made from now on.
     #[schema(minimum = 1, maximum = 86400, example = 900)]
+    #[serde(default, deserialize_with = "whole_number::option_i32")]
     pub offer_seconds: Option<i32>,
 }
 
@@ -132,8 +174,11 @@ impl EventChanges {
     }
 }
 
-fn ensure_start(starts_at: &DateTime<Utc>) -> Result<(), InvalidInput> {
-    if (1970..=9999).contains(&starts_at.year()) {
+/// The year as written, which the document's pattern can state; and an
+/// instant the answer can write back as RFC 3339 (year <= 9999 in UTC).
+fn ensure_start(starts_at: &DateTime<FixedOffset>) -> Result<(), InvalidInput> {
+    let utc_year = starts_at.with_timezone(&Utc).year();
+    if (1970..=9999).contains(&starts_at.year()) && utc_year <= 9999 {
         Ok(())
     } else {
         Err(InvalidInput::new(
@@ -207,10 +252,15 @@ pub struct NewUser {
         example = "ada@example.com",
         min_length = 3,
         max_length = 320,
-        pattern = r"^\s*[^@\s]+@[^@\s]+\s*$"
+        pattern = r"^[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^@\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f]+@[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f]+[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     )]
     pub email: String,
-    #[schema(example = "Ada Lovelace", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Ada Lovelace",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u001f\u007f-\u009f]*[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: String,
 }
 
@@ -263,6 +313,66 @@ mod tests {
         assert_eq!(user.validate().unwrap().email, "ada@example.com");
     }
 
+    /// Strings either side of every rule of `clean_text` and of emails.
+    const SAMPLES: [&str; 22] = [
+        "Arena",
+        "  Arena ",
+        "\tArena\r\n",
+        "\u{85}Arena\u{3000}",
+        "a b",
+        "a\tb",
+        "a\nb",
+        "",
+        "   ",
+        "\t\n",
+        "a\0b",
+        "\0",
+        "a\u{1c}b",
+        "a\u{7f}",
+        "\u{9f}a",
+        "é\u{2028}",
+        "ada@example.com",
+        " ada@example.com\n",
+        "a@b@c",
+        "@b",
+        "a@",
+        "a @b",
+    ];
+
+    fn schema_pattern<S: utoipa::PartialSchema>(field: &str) -> String {
+        let schema = serde_json::to_value(S::schema()).unwrap();
+        schema["properties"][field]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field} has no pattern"))
+            .to_owned()
+    }
+
+    #[test]
+    fn the_documented_patterns_accept_exactly_what_validation_accepts() {
+        let text_pattern = schema_pattern::<NewVenue>("name");
+        assert_eq!(schema_pattern::<NewEvent>("name"), text_pattern);
+        assert_eq!(schema_pattern::<NewUser>("name"), text_pattern);
+        assert_eq!(schema_pattern::<EventChanges>("name"), text_pattern);
+        assert_eq!(
+            schema_pattern::<EventChanges>("starts_at"),
+            schema_pattern::<NewEvent>("starts_at")
+        );
+        let (text, email) = (
+            regex::Regex::new(&text_pattern).unwrap(),
+            regex::Regex::new(&schema_pattern::<NewUser>("email")).unwrap(),
+        );
+        for sample in SAMPLES {
+            let accepted = clean_text("name", sample, MAX_NAME_CHARS).is_ok();
+            assert_eq!(text.is_match(sample), accepted, "name {sample:?}");
+            let user = NewUser {
+                email: sample.into(),
+                name: "A".into(),
+            };
+            let accepted = user.validate().is_ok();
+            assert_eq!(email.is_match(sample), accepted, "email {sample:?}");
+        }
+    }
+
     #[test]
     fn event_capacity_and_date_are_checked() {
         let event = |capacity, starts_at: &str| NewEvent {
@@ -277,6 +387,12 @@ mod tests {
         assert!(event(Some(0), "2030-01-01T20:00:00Z").validate().is_err());
         assert!(event(None, "0001-01-01T00:00:00Z").validate().is_err());
         assert!(event(Some(10), "2030-01-01T20:00:00Z").validate().is_ok());
+        assert!(event(None, "0246-10-18T07:29:35Z").validate().is_err());
+        assert!(event(None, "1969-12-31T23:59:59Z").validate().is_err());
+        // The year as written counts, as the document's pattern says.
+        assert!(event(None, "1970-01-01T00:30:00+01:00").validate().is_ok());
+        assert!(event(None, "9999-12-31T20:00:00+01:00").validate().is_ok());
+        assert!(event(None, "9999-12-31T23:00:00-05:00").validate().is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::booking::ensure_quantity;
 use super::validation::{ensure_positive_id, InvalidInput};
+use super::whole_number;
 
 /// `held` until confirmed, released or past `expires_at`. A hold past its
 /// `expires_at` is `expired` at once, whether or not the sweeper has marked
@@ -40,10 +41,11 @@ pub struct Hold {
 #[serde(deny_unknown_fields)]
 pub struct NewWaitlistEntry {
     #[schema(minimum = 1, example = 42)]
+    #[serde(deserialize_with = "whole_number::i64")]
     pub user_id: i64,
     /// Seats wanted, all or none (default 1).
     #[schema(minimum = 1, maximum = 100, example = 2)]
-    #[serde(default = "one_seat")]
+    #[serde(default = "one_seat", deserialize_with = "whole_number::i32")]
     pub quantity: i32,
 }
 

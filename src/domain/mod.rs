@@ -8,6 +8,7 @@ mod catalogue;
 mod holds;
 mod page;
 mod validation;
+mod whole_number;
 
 pub use booking::{Booking, BookingRefusal, BookingStatus, Outcome, SeatRequest};
 pub use catalogue::{
@@ -15,7 +16,7 @@ pub use catalogue::{
     DEFAULT_MAX_PER_USER, DEFAULT_OFFER_SECONDS,
 };
 pub use holds::{Hold, HoldStatus, NewWaitlistEntry, WaitlistEntry, WaitlistStatus};
-pub use page::{Page, PageRequest};
+pub use page::{Keyed, Page, PageRequest};
 pub use validation::{ensure_positive_id, InvalidInput, PageQuery};
 
 /// The kinds of thing a client can ask for by id.

@@ -38,6 +38,10 @@ pub fn ensure_positive_id(field: &str, id: i64) -> Result<i64, InvalidInput> {
 /// Trims and checks a human-readable text field. PostgreSQL text cannot hold
 /// NUL, so control characters are refused here rather than failing in SQL.
 /// The length bound applies to the text as sent, as the OpenAPI schema says.
+/// The schemas' `pattern`s say the rest exactly (the tests of `catalogue`
+/// hold them to it): around the text any White_Space character (what `trim`
+/// removes, listed one by one, as regex engines disagree on `\s`); inside,
+/// at least one character that is neither, and no `Cc` control character.
 pub fn clean_text(field: &str, value: &str, max_chars: usize) -> Result<String, InvalidInput> {
     let sent_chars = value.chars().count();
     let value = value.trim();

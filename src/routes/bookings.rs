@@ -23,7 +23,16 @@ use crate::metrics::Metrics;
 #[utoipa::path(tag = "bookings", request_body = SeatRequest,
     params(IdempotencyKeyHeader),
     responses(
-        (status = 201, description = "Booked", body = Booking),
+        (status = 201, description = "Booked", body = Booking, links(
+            ("GetBooking" = (operation_ref = "#/paths/~1bookings~1{id}/get",
+                parameters(("id" = "$response.body#/id")))),
+            ("CancelBooking" = (operation_ref = "#/paths/~1bookings~1{id}/delete",
+                parameters(("id" = "$response.body#/id")))),
+            ("GetEvent" = (operation_ref = "#/paths/~1events~1{id}/get",
+                parameters(("id" = "$response.body#/event_id")))),
+            ("ListUserBookings" = (operation_ref = "#/paths/~1users~1{id}~1bookings/get",
+                parameters(("id" = "$response.body#/user_id")))),
+        )),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
         (status = 409, description = "sold_out, not_enough_seats (`remaining`), limit_exceeded (`max_per_user`), already_booked (where max_per_user is 1), or request_in_progress (same key still in flight; see Retry-After)", body = Problem,
@@ -169,7 +178,10 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 #[utoipa::path(tag = "bookings",
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
     responses(
-        (status = 200, description = "The cancelled booking", body = Booking),
+        (status = 200, description = "The cancelled booking", body = Booking, links(
+            ("GetBooking" = (operation_ref = "#/paths/~1bookings~1{id}/get",
+                parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "request_in_progress", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -19,7 +19,11 @@ pub mod waitlist;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::uri::{PathAndQuery, Uri};
+use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 use utoipa::openapi::{OpenApi, PathItem};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -51,6 +55,7 @@ pub fn configure(cfg: &mut ServiceConfig, metrics_on_api_port: bool) {
     .service(health::health)
     .service(health::ready)
     .service(venues::create)
+    .service(venues::list)
     .service(venues::get)
     .service(events::create)
     .service(events::list)
@@ -99,6 +104,11 @@ impl AllowedMethods {
         self.0.get(pattern).map(String::as_str)
     }
 
+    /// Whether some documented route has this path (`/bookings/7`).
+    pub fn routes(&self, path: &str) -> bool {
+        self.template_of(path).is_some()
+    }
+
     /// The documented pattern a path matches (`/bookings/7` →
     /// `/bookings/{id}`), segment by segment; literal segments win over
     /// parameters. For the rare answer that no longer has its routed request.
@@ -145,6 +155,38 @@ fn allow_header(item: &PathItem) -> String {
     .map(|(method, _)| method)
     .collect::<Vec<_>>()
     .join(", ")
+}
+
+/// Routes a path with trailing slashes like the same path without them
+/// (`POST /bookings/` books like `POST /bookings`), for every documented
+/// route: the request's path is rewritten before the router sees it, so the
+/// handler, `405`/`Allow` and the metrics' route template are those of the
+/// route itself. Unlike `NormalizePath::trim`, it leaves alone paths that are
+/// routes with their slash (`/dashboard/`, `/swagger-ui/`), which trimming
+/// would send round their redirects. Wrapped once, in `startup.rs`.
+pub async fn trim_trailing_slash(
+    allowed: AllowedMethods,
+    mut request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = request.path();
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.len() != path.len() && !allowed.routes(path) && allowed.routes(trimmed) {
+        let path_and_query = match request.query_string() {
+            "" => trimmed.to_owned(),
+            query => format!("{trimmed}?{query}"),
+        };
+        let mut parts = request.head().uri.clone().into_parts();
+        // A prefix of a valid path is a valid path.
+        if let Ok(path_and_query) = PathAndQuery::try_from(path_and_query) {
+            parts.path_and_query = Some(path_and_query);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                request.match_info_mut().get_mut().update(&uri);
+                request.head_mut().uri = uri;
+            }
+        }
+    }
+    next.call(request).await
 }
 
 /// Answers every request no route took: a problem+json `405` with `Allow` when

@@ -8,7 +8,15 @@ use crate::error::{ApiError, Problem};
 
 #[utoipa::path(tag = "users", request_body = NewUser,
     responses(
-        (status = 201, body = User),
+        (status = 201, body = User, links(
+            ("GetUser" = (operation_ref = "#/paths/~1users~1{id}/get",
+                parameters(("id" = "$response.body#/id")))),
+            ("ListUserBookings" = (operation_ref = "#/paths/~1users~1{id}~1bookings/get",
+                parameters(("id" = "$response.body#/id")))),
+            ("BookForUser" = (operation_ref = "#/paths/~1bookings/post",
+                description = "Book a seat for this user (`user_id` from the new user; `event_id` yours)",
+                request_body = json!({"user_id": "$response.body#/id"}))),
+        )),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -4,13 +4,19 @@ use actix_web::{http::header, web, HttpResponse};
 use super::json_object::JsonObject;
 use crate::authentication::Admin;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, NewVenue, Venue};
+use crate::domain::{ensure_positive_id, NewVenue, Page, PageQuery, Venue};
 use crate::error::{ApiError, Problem};
 
 #[utoipa::path(tag = "venues", request_body = NewVenue,
     security(("admin_token" = [])),
     responses(
-        (status = 201, body = Venue),
+        (status = 201, body = Venue, links(
+            ("GetVenue" = (operation_ref = "#/paths/~1venues~1{id}/get",
+                parameters(("id" = "$response.body#/id")))),
+            ("CreateEvent" = (operation_ref = "#/paths/~1events/post",
+                description = "Put on an event at this venue (`venue_id` from the new venue)",
+                request_body = json!({"venue_id": "$response.body#/id"}))),
+        )),
         (status = 401, description = "no bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong admin token", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
@@ -44,4 +50,23 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
     let id = ensure_positive_id("id", id.into_inner())?;
     let client = db::client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::venues::find(&client, id).await?))
+}
+
+/// Every venue, oldest first.
+#[utoipa::path(tag = "venues",
+    params(PageQuery),
+    responses(
+        (status = 200, body = Page<Venue>),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/venues")]
+pub async fn list(
+    pool: web::Data<Pool>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.validate()?;
+    let client = db::client(&pool).await?;
+    let items = db::venues::list(&client, page).await?;
+    Ok(HttpResponse::Ok().json(Page::new(items, page)))
 }

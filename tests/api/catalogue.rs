@@ -226,3 +226,49 @@ async fn creating_venues_and_events_needs_the_admin_token() {
     assert_problem(app.post("/events", event).await, 401, "unauthorized").await;
     assert_eq!(app.post_as_admin("/venues", venue).await.status(), 201);
 }
+
+#[tokio::test]
+async fn venues_are_listed_page_by_page() {
+    let app = spawn_app().await;
+    let mut created = Vec::new();
+    for capacity in [10, 20, 30, 40, 50] {
+        created.push(app.create_venue(capacity).await);
+    }
+    let mut listed = Vec::new();
+    let mut path = "/venues?limit=2".to_owned();
+    loop {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200);
+        let page: Value = response.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        listed.extend(items.iter().map(|venue| venue["id"].as_i64().unwrap()));
+        match page["next_after_id"].as_i64() {
+            Some(after) => path = format!("/venues?limit=2&after_id={after}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed, created, "every venue once, oldest first");
+
+    let page: Value = app.get("/venues").await.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    assert_eq!(page["items"][0]["capacity"], 10);
+    assert!(page["next_after_id"].is_null());
+    let last = created[4];
+    let after_last: Value = app
+        .get(&format!("/venues?after_id={last}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after_last, json!({"items": [], "next_after_id": null}));
+
+    for query in ["limit=0", "limit=1001", "after_id=-1", "limit=x"] {
+        assert_problem(
+            app.get(&format!("/venues?{query}")).await,
+            422,
+            "invalid_query",
+        )
+        .await;
+    }
+}

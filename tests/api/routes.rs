@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use reqwest::{Method, Response};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, spawn_app, TestApp};
 
@@ -56,6 +56,68 @@ async fn every_documented_route_is_served_and_other_methods_get_405() {
     }
 }
 
+/// Every documented route answers with a trailing slash as without one: the
+/// same handler, the same `405` and `Allow`.
+#[tokio::test]
+async fn a_trailing_slash_changes_nothing() {
+    let app = spawn_app().await;
+    let document = app.openapi_document().await;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        if path.ends_with('/') {
+            continue; // a route with its slash (`/dashboard/`)
+        }
+        let url = format!("{}/", concrete(path));
+        for method in METHODS {
+            let (bare, slashed) = (
+                app.request(method, &concrete(path)).await,
+                app.request(method, &url).await,
+            );
+            assert_eq!(bare.status(), slashed.status(), "{method} {url}");
+            assert_eq!(
+                bare.headers().get("allow"),
+                slashed.headers().get("allow"),
+                "{method} {url}"
+            );
+            if item.get(method.to_lowercase()).is_some() {
+                assert_served(slashed, method, path).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_booking_posted_to_bookings_slash_is_booked() {
+    let app = spawn_app().await;
+    let event = app.create_sale(5).await;
+    let user = app.create_user("slash@example.com").await;
+
+    let response = app
+        .post("/bookings/", json!({"event_id": event, "user_id": user}))
+        .await;
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let booking: Value = response.json().await.unwrap();
+    assert_eq!(booking["status"], "confirmed");
+    let read: Value = app.get(&format!("{location}/")).await.json().await.unwrap();
+    assert_eq!(read, booking);
+
+    let response = app.get(&format!("/events/{event}/")).await;
+    assert_eq!(response.status(), 200);
+    let event: Value = response.json().await.unwrap();
+    assert_eq!(
+        (event["booked"].as_i64(), event["remaining"].as_i64()),
+        (Some(1), Some(4))
+    );
+    let page: Value = app
+        .get(&format!("/users/{user}/bookings/?limit=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0], booking);
+    assert_problem(app.get("/nowhere/").await, 404, "not_found").await;
+}
+
 /// The documented operation reached a handler: whatever it answered (here
 /// mostly 401, 404 for a missing id, 415 for a missing body), it was not the
 /// router's `404 not_found` or `405`.
@@ -96,4 +158,67 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// Every `$ref` in the document names a schema it holds (generic schemas
+/// such as `Page<T>` included), and every link names an operation it has.
+#[tokio::test]
+async fn every_reference_in_the_document_resolves() {
+    let app = spawn_app().await;
+    let document = app.openapi_document().await;
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    let mut references = Vec::new();
+    collect(&document, "$ref", &mut references);
+    assert!(!references.is_empty());
+    for reference in references {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {reference}"));
+        assert!(schemas.contains_key(name), "dangling $ref {reference}");
+    }
+    let mut links = Vec::new();
+    collect(&document, "operationRef", &mut links);
+    assert!(links.len() >= 8, "{links:?}");
+    for link in links {
+        let pointer = link.strip_prefix('#').unwrap().replace("~1", "/");
+        let (path, method) = pointer
+            .strip_prefix("/paths/")
+            .and_then(|rest| rest.rsplit_once('/'))
+            .unwrap();
+        assert!(
+            document["paths"][path][method].is_object(),
+            "link to a missing operation: {link}"
+        );
+    }
+    let page = &document["paths"]["/venues"]["get"]["responses"]["200"];
+    assert_eq!(
+        page["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Page_Venue"
+    );
+}
+
+fn collect(value: &Value, key: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (name, value) in map {
+                match value.as_str() {
+                    Some(text) if name == key => found.push(text.to_owned()),
+                    _ => collect(value, key, found),
+                }
+            }
+        }
+        Value::Array(values) => values.iter().for_each(|value| collect(value, key, found)),
+        _ => {}
+    }
+}
+
+/// OpenAPI wants every `operationId` unique (`openapi::served` makes them so).
+#[tokio::test]
+async fn operation_ids_are_unique() {
+    let app = spawn_app().await;
+    let document = app.openapi_document().await;
+    let mut ids = Vec::new();
+    collect(&document, "operationId", &mut ids);
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
 }

@@ -1,0 +1,144 @@
+//! Integer fields of request bodies, as JSON Schema reads `type: integer`:
+//! a number whose value is whole, however it is written. `1374`, `1374.0`
+//! and `1.374e3` are the same integer; `1374.5` is not an integer at all.
+//!
+//! serde's integer types refuse `1374.0` outright, so the document (which
+//! can only say `integer`) and the server disagreed. Use with
+//! `#[serde(deserialize_with = "whole_number::i64")]`. A number written
+//! with a fraction or exponent is read as a double, as every JSON parser in
+//! a browser reads it, so it is taken only up to 2^53 (exactly representable).
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+
+/// Largest whole double that is one integer only (2^53 - 1).
+const MAX_EXACT: f64 = 9_007_199_254_740_991.0;
+
+pub fn i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    deserializer.deserialize_any(WholeNumber)
+}
+
+pub fn i32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    narrow(i64(deserializer)?)
+}
+
+/// For an optional field: pair with `#[serde(default)]`.
+pub fn option_i32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    deserializer.deserialize_option(Optional)
+}
+
+fn narrow<E: de::Error>(value: i64) -> Result<i32, E> {
+    i32::try_from(value).map_err(|_| {
+        E::invalid_value(
+            de::Unexpected::Signed(value),
+            &"an integer between -2147483648 and 2147483647",
+        )
+    })
+}
+
+struct WholeNumber;
+
+impl Visitor<'_> for WholeNumber {
+    type Value = i64;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an integer")
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<i64, E> {
+        Ok(value)
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<i64, E> {
+        i64::try_from(value)
+            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(value), &"a 64-bit integer"))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<i64, E> {
+        if value.fract() == 0.0 && value.abs() <= MAX_EXACT {
+            Ok(value as i64)
+        } else {
+            Err(E::invalid_value(
+                de::Unexpected::Float(value),
+                &"an integer (a fraction is allowed only if it is zero, up to 2^53)",
+            ))
+        }
+    }
+}
+
+struct Optional;
+
+impl<'de> Visitor<'de> for Optional {
+    type Value = Option<i32>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an integer or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        i32(deserializer).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    struct Body {
+        #[serde(deserialize_with = "super::i64")]
+        id: i64,
+        #[serde(default, deserialize_with = "super::option_i32")]
+        capacity: Option<i32>,
+    }
+
+    fn read(body: serde_json::Value) -> Result<Body, serde_json::Error> {
+        serde_json::from_value(body)
+    }
+
+    #[test]
+    fn a_whole_number_is_an_integer_however_written() {
+        for id in [json!(1374), json!(1374.0), json!(1.374e3)] {
+            assert_eq!(read(json!({"id": id})).unwrap().id, 1374, "{id}");
+        }
+        assert_eq!(read(json!({"id": i64::MAX})).unwrap().id, i64::MAX);
+        assert_eq!(read(json!({"id": -5.0})).unwrap().id, -5);
+        let body = read(json!({"id": 1, "capacity": 2.0})).unwrap();
+        assert_eq!(body.capacity, Some(2));
+        assert_eq!(
+            read(json!({"id": 1, "capacity": null})).unwrap().capacity,
+            None
+        );
+        assert_eq!(read(json!({"id": 1})).unwrap().capacity, None);
+    }
+
+    #[test]
+    fn fractions_strings_and_out_of_range_numbers_are_refused() {
+        for id in [
+            json!(1374.5),
+            json!(1e300),
+            json!(9007199254740994.0),
+            json!(u64::MAX),
+            json!("7"),
+            json!(true),
+        ] {
+            assert!(read(json!({"id": id})).is_err(), "{id}");
+        }
+        for capacity in [json!(2147483648_i64), json!(0.5), json!("3")] {
+            assert!(
+                read(json!({"id": 1, "capacity": capacity})).is_err(),
+                "{capacity}"
+            );
+        }
+    }
+}
