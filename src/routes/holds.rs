@@ -19,7 +19,14 @@ use crate::error::{ApiError, Problem};
 #[utoipa::path(tag = "holds", request_body = SeatRequest,
     params(IdempotencyKeyHeader),
     responses(
-        (status = 201, description = "Held", body = Hold),
+        (status = 201, description = "Held", body = Hold, links(
+            ("ConfirmHold" = (operation_ref = "#/paths/~1holds~1{id}~1confirm/post",
+                parameters(("id" = "$response.body#/id")))),
+            ("GetHold" = (operation_ref = "#/paths/~1holds~1{id}/get",
+                parameters(("id" = "$response.body#/id")))),
+            ("ReleaseHold" = (operation_ref = "#/paths/~1holds~1{id}/delete",
+                parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
         (status = 409, description = "sold_out, not_enough_seats (`remaining`), limit_exceeded (`max_per_user`), already_booked, request_in_progress",
@@ -71,7 +78,12 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 #[utoipa::path(tag = "holds",
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
     responses(
-        (status = 201, description = "The booking of the held seats", body = Booking),
+        (status = 201, description = "The booking of the held seats", body = Booking, links(
+            ("GetBooking" = (operation_ref = "#/paths/~1bookings~1{id}/get",
+                parameters(("id" = "$response.body#/id")))),
+            ("CancelBooking" = (operation_ref = "#/paths/~1bookings~1{id}/delete",
+                parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 404, description = "hold_not_found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "hold_expired, hold_released, hold_confirmed (a repeat: `booking_id`), request_in_progress",
          body = Problem, content_type = "application/problem+json"),

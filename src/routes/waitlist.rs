@@ -20,7 +20,12 @@ use crate::error::{ApiError, Problem};
 #[utoipa::path(tag = "waitlist", request_body = NewWaitlistEntry,
     params(("id" = i64, Path, minimum = 1, description = "The event"), IdempotencyKeyHeader),
     responses(
-        (status = 201, description = "On the list", body = WaitlistEntry),
+        (status = 201, description = "On the list", body = WaitlistEntry, links(
+            ("GetEntry" = (operation_ref = "#/paths/~1waitlist~1{id}/get",
+                parameters(("id" = "$response.body#/id")))),
+            ("LeaveWaitlist" = (operation_ref = "#/paths/~1waitlist~1{id}/delete",
+                parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
         (status = 409, description = "seats_available (`remaining`), already_waiting (`entry_id`), limit_exceeded (`max_per_user`), already_booked, request_in_progress",
