@@ -52,29 +52,41 @@ def _one_key_per_request(case):
 
 
 def _event_fits_its_venue(case):
-    """POST /events: an event's capacity no larger than its venue's.
+    """POST /events, PATCH /events/{id}: a capacity no larger than the venue's.
 
     `capacity` may not exceed the venue's capacity (422
     capacity_exceeds_venue): a rule about stored data that no schema can
-    state. A client knows its venue; here the venue is read first and a
-    larger capacity lowered to it. Unknown venues stay as they are (404).
+    state. A client knows its venue; here the venue is read first (through
+    the event for a PATCH) and a larger capacity lowered to it. Unknown
+    venues and events stay as they are (404).
     """
-    if case.method.upper() != "POST" or case.path != "/events":
+    method, body = case.method.upper(), case.body
+    if not isinstance(body, dict) or not _positive_int(body.get("capacity"), 2**31 - 1):
         return
-    body = case.body
-    if not isinstance(body, dict):
+    if method == "POST" and case.path == "/events":
+        venue_id = body.get("venue_id")
+    elif method == "PATCH" and case.path == "/events/{id}":
+        event_id = (case.path_parameters or {}).get("id")
+        if not _positive_int(event_id, 2**63 - 1):
+            return
+        venue_id = _read(f"/events/{int(event_id)}", "venue_id")
+    else:
         return
-    venue_id, capacity = body.get("venue_id"), body.get("capacity")
     # Only schema-valid values: a negative case stays as invalid as it was.
-    if not _positive_int(venue_id, 2**63 - 1) or not _positive_int(capacity, 2**31 - 1):
+    if not _positive_int(venue_id, 2**63 - 1):
         return
-    try:
-        with urllib.request.urlopen(f"{BASE_URL}/venues/{int(venue_id)}", timeout=5) as response:
-            venue_capacity = json.load(response)["capacity"]
-    except Exception:  # unknown venue, or the service is down: leave it
-        return
-    if capacity > venue_capacity:
+    venue_capacity = _read(f"/venues/{int(venue_id)}", "capacity")
+    if venue_capacity is not None and body["capacity"] > venue_capacity:
         body["capacity"] = venue_capacity
+
+
+def _read(path, field):
+    """A field of GET path, or None (unknown id, or the service is down)."""
+    try:
+        with urllib.request.urlopen(f"{BASE_URL}{path}", timeout=5) as response:
+            return json.load(response)[field]
+    except Exception:
+        return None
 
 
 def _positive_int(value, maximum):

@@ -18,7 +18,8 @@
 # - realistic input, not a server fault (faults/schemathesis_hooks.py): a
 #   reused Idempotency-Key answered 422 idempotency_key_reused, as the IETF
 #   draft asks, so each distinct request gets its own key; an event larger
-#   than its venue answered 422 capacity_exceeds_venue, a rule on stored data
+#   than its venue (POST /events, PATCH /events/{id}) answered 422
+#   capacity_exceeds_venue, a rule on stored data
 #   no schema can state, so the hook reads the venue first.
 # - admin routes: the token is sent with -H; ignored_auth still checks that
 #   requests without it or with a wrong one get 401/403.
