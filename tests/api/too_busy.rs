@@ -49,10 +49,12 @@ async fn book_while_locked(
 
 #[tokio::test]
 async fn a_queue_too_long_for_the_budget_is_refused_at_once_and_books_nothing() {
-    // Budget: half of 3 s. Batches of 2, so a queue builds quickly.
+    // Budget: half of a 2 s request timeout. Batches of 2, so a queue
+    // builds quickly.
+    let timeout = Duration::from_secs(2);
     let app = spawn_app_with(AppOptions {
         batch_max: Some(2),
-        request_timeout: Some(Duration::from_secs(3)),
+        request_timeout: Some(timeout),
         queue_wait_fraction: Some(0.5),
         ..AppOptions::default()
     })
@@ -66,16 +68,16 @@ async fn a_queue_too_long_for_the_budget_is_refused_at_once_and_books_nothing() 
     let first = book_while_locked(&app, event, &users[..3], Duration::from_millis(600)).await;
     assert!(first.iter().all(|(status, ..)| *status == 201), "{first:?}");
 
-    // Now a queue of 20 behind a batch held for 1 s: position p waits about
-    // (ceil(p / 2) + 1) x 0.45 s, so beyond the first few it is over 1.5 s.
+    // Now 20 requests behind a batch stuck for 2.5 s, longer than their
+    // timeout: every one of them would wait 2 s in vain for
+    // `request_timeout`. Position p is expected to wait about
+    // (ceil(p / 2) + 1) x 0.45 s, over the 1 s budget from the third on.
     let crowd = &users[3..];
-    let answers = book_while_locked(&app, event, crowd, Duration::from_secs(1)).await;
+    let answers = book_while_locked(&app, event, crowd, Duration::from_millis(2_500)).await;
     let mut refused = Vec::new();
     for (&user, (status, code, retry_after, took)) in crowd.iter().zip(&answers) {
-        match status {
-            201 => {}
-            503 => {
-                assert_eq!(code.as_deref(), Some("too_busy"));
+        match (status, code.as_deref()) {
+            (503, Some("too_busy")) => {
                 assert!(
                     *took < Duration::from_millis(500),
                     "too_busy after {took:?}"
@@ -88,16 +90,15 @@ async fn a_queue_too_long_for_the_budget_is_refused_at_once_and_books_nothing() 
                 assert!((1..=60).contains(&seconds), "{seconds}");
                 refused.push(user);
             }
-            other => panic!("unexpected {other}: {answers:?}"),
+            // The few within the budget queue, and wait for the lock.
+            (503, Some("request_timeout")) | (201, _) => assert!(*took >= timeout / 2),
+            other => panic!("unexpected {other:?}: {answers:?}"),
         }
     }
     assert!(refused.len() >= 10, "{answers:?}");
     assert!(refused.len() < crowd.len(), "{answers:?}");
 
-    // Nothing was booked for them; everything answered 201 was.
-    let booked = answers.iter().filter(|(status, ..)| *status == 201).count() as i64;
-    let state = app.sale_state(event).await;
-    assert_eq!(state.confirmed, 3 + booked);
+    // Nothing was booked for the refused.
     let refused_bookings: i64 = app
         .db()
         .await
@@ -113,6 +114,6 @@ async fn a_queue_too_long_for_the_budget_is_refused_at_once_and_books_nothing() 
     let counted = metrics["flashbook_booking_outcomes_total{outcome=\"too_busy\"}"];
     assert_eq!(counted, refused.len() as f64);
 
-    // A lone request is served again at once.
+    // With the event's queue empty, a request is served again.
     assert_eq!(app.book(event, refused[0]).await.status(), 201);
 }
