@@ -22,15 +22,15 @@
 //!   PostgreSQL sends at commit: the refusal is stale by at most the
 //!   notification's delivery time (commit → this replica's listener, a
 //!   network round of milliseconds; `tests/api/sold_out.rs` asserts < 2 s).
-//! - **Seats freed by the clock** (a hold or an offer passes `expires_at`):
-//!   they are free at that instant, before anything is written. The memory
-//!   forgets them when the sweeper's `expire_holds()` notifies: at most
-//!   `FLASHBOOK_HOLD_SWEEP_MS` (1 s) + the sweep's own time + delivery after
-//!   the expiry (any replica's sweeper will do: every replica runs one).
-//! - **Whatever happens** (no sweeper running, a listening connection that
-//!   hangs without breaking, seats changed by hand in SQL): a remembered
-//!   sold-out is used for at most [`MAX_AGE`] after the database said so;
-//!   then one request asks the database again.
+//! - **Whatever happens**, a remembered sold-out is used for at most
+//!   [`MAX_AGE`] (1 s) after the database said so; then one request asks the
+//!   database again. This is the bound for seats freed by the clock (a hold
+//!   or an offer passing `expires_at` is free at that instant, before
+//!   anything is written): stale by at most 1 s, or less when the sweeper's
+//!   `expire_holds()` notifies first (every `FLASHBOOK_HOLD_SWEEP_MS`, any
+//!   replica's sweeper). It also covers a listening connection that hangs
+//!   without breaking and seats changed by hand in SQL. Its cost is one
+//!   database answer per sold-out event per second per replica.
 //!
 //! While the listening connection is down the memory is empty and unused:
 //! every request asks the database, as it does without this module. On
@@ -64,8 +64,9 @@ use crate::domain::{BookingRefusal, Outcome};
 /// The channel `make_offers()` notifies (payload: the event id).
 pub const CHANNEL: &str = "seats_freed";
 
-/// Longest a remembered sold-out is used without asking the database again.
-pub const MAX_AGE: Duration = Duration::from_secs(5);
+/// Longest a remembered sold-out is used without asking the database again:
+/// the staleness bound for seats freed by the clock (expired holds).
+pub const MAX_AGE: Duration = Duration::from_secs(1);
 
 /// First and longest wait between two attempts to reopen the listening
 /// connection (doubling in between).
