@@ -28,6 +28,10 @@ const DEFAULT_LIVE_TICK_MS: u64 = 1_000;
 /// Seats freed by an expiring hold are offered to the waiting list within
 /// this interval (the bound is 2 s).
 const DEFAULT_HOLD_SWEEP_MS: u64 = 1_000;
+/// Share of the request timeout a batched booking may be expected to wait in
+/// its event's queue (at the measured batch speed) before it is refused
+/// `503 too_busy` at once: the rest is left for its own batch and the answer.
+const DEFAULT_QUEUE_WAIT_FRACTION: f64 = 0.8;
 /// Open live views one replica serves at once; more are answered `503`.
 /// Each costs one connection and a few KiB, never a database read.
 const DEFAULT_LIVE_MAX_VIEWERS: usize = 1_000;
@@ -63,6 +67,16 @@ pub struct Limits {
     pub hold_sweep: Duration,
     /// Most live views open at once on this replica.
     pub live_max_viewers: usize,
+    /// Share of `request_timeout` a booking may be expected to queue
+    /// (`FLASHBOOK_QUEUE_WAIT_FRACTION`, more than 0, at most 1).
+    pub queue_wait_fraction: f64,
+}
+
+impl Limits {
+    /// The longest expected queue wait a booking request is queued for.
+    pub fn queue_budget(&self) -> Duration {
+        self.request_timeout.mul_f64(self.queue_wait_fraction)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +144,8 @@ impl Settings {
                 ),
                 live_max_viewers: positive(&var, "FLASHBOOK_LIVE_MAX_VIEWERS")?
                     .unwrap_or(DEFAULT_LIVE_MAX_VIEWERS),
+                queue_wait_fraction: fraction(&var, "FLASHBOOK_QUEUE_WAIT_FRACTION")?
+                    .unwrap_or(DEFAULT_QUEUE_WAIT_FRACTION),
             },
             database: DatabaseSettings {
                 connection: connection_config(&var)?,
@@ -216,6 +232,21 @@ fn positive(
     }
 }
 
+/// A number more than 0 and at most 1.
+fn fraction(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<f64>, ConfigError> {
+    match parse::<f64>(var, name)? {
+        Some(value) if !(value > 0.0 && value <= 1.0) => Err(ConfigError::Invalid {
+            name,
+            value: value.to_string(),
+            reason: "must be more than 0 and at most 1".to_owned(),
+        }),
+        other => Ok(other),
+    }
+}
+
 /// `host:port` with a numeric port, e.g. `0.0.0.0:9464` or `localhost:9464`.
 fn host_and_port(name: &'static str, value: String) -> Result<String, ConfigError> {
     let value = value.trim().to_owned();
@@ -267,6 +298,27 @@ mod tests {
             Duration::from_millis(DEFAULT_LIVE_TICK_MS)
         );
         assert_eq!(settings.limits.live_max_viewers, DEFAULT_LIVE_MAX_VIEWERS);
+        assert_eq!(
+            settings.limits.queue_budget(),
+            Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS).mul_f64(DEFAULT_QUEUE_WAIT_FRACTION)
+        );
+    }
+
+    #[test]
+    fn the_queue_wait_fraction_is_read_and_checked() {
+        let parsed = settings(&[
+            ("FLASHBOOK_QUEUE_WAIT_FRACTION", "0.5"),
+            ("FLASHBOOK_REQUEST_TIMEOUT_MS", "4000"),
+        ])
+        .unwrap();
+        assert_eq!(parsed.limits.queue_budget(), Duration::from_secs(2));
+        for bad in ["0", "1.5", "-0.2", "NaN", "half"] {
+            let error = settings(&[("FLASHBOOK_QUEUE_WAIT_FRACTION", bad)]).unwrap_err();
+            assert!(
+                error.to_string().contains("FLASHBOOK_QUEUE_WAIT_FRACTION"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

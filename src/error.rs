@@ -51,6 +51,10 @@ pub enum ApiError {
     /// A batch worker stopped before this request was tried. Safe to retry.
     #[error("{0}: retry")]
     BookingNotAttempted(BookingError),
+    /// The event's booking queue would not reach this request within its
+    /// budget (`crate::booking::batch`): refused at once, nothing booked.
+    #[error("{0}")]
+    TooBusy(BookingError),
     /// The replica's bound on open live views (`FLASHBOOK_LIVE_MAX_VIEWERS`).
     #[error("this replica already serves its maximum of {0} live views; retry shortly")]
     TooManyViewers(usize),
@@ -158,6 +162,7 @@ impl ApiError {
             ApiError::RequestTimeout(_) => "request_timeout".into(),
             ApiError::RouteNotFound => "not_found".into(),
             ApiError::TooManyViewers(_) => "too_many_viewers".into(),
+            ApiError::TooBusy(_) => "too_busy".into(),
             ApiError::MethodNotAllowed { .. } => "method_not_allowed".into(),
             ApiError::BookingInterrupted(_) => "booking_interrupted".into(),
             ApiError::BookingNotAttempted(_) => "booking_not_attempted".into(),
@@ -184,6 +189,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_)
             | ApiError::BookingNotAttempted(_)
+            | ApiError::TooBusy(_)
             | ApiError::TooManyViewers(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) | ApiError::BookingInterrupted(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -215,6 +221,11 @@ impl ResponseError for ApiError {
                 | ApiError::TooManyViewers(_)
         ) {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        if let ApiError::TooBusy(BookingError::TooBusy { estimated, .. }) = self {
+            // About when the queue ahead of it will have been booked.
+            let seconds = estimated.as_secs_f64().ceil().clamp(1.0, 60.0) as u64;
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         if matches!(self, ApiError::Unauthorized) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -271,6 +282,7 @@ impl From<BookingError> for ApiError {
             BookingError::Database(error) => error.into(),
             BookingError::WorkerStopped => ApiError::BookingInterrupted(error),
             BookingError::NotAttempted => ApiError::BookingNotAttempted(error),
+            BookingError::TooBusy { .. } => ApiError::TooBusy(error),
         }
     }
 }

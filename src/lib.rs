@@ -18,5 +18,6 @@ pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod sold_out;
 pub mod startup;
 pub mod verify;

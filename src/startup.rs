@@ -23,6 +23,7 @@ use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::routes;
+use crate::sold_out::{self, SoldOut};
 
 /// How often keys older than the idempotency TTL are deleted.
 const IDEMPOTENCY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
@@ -79,6 +80,15 @@ impl Application {
             settings.limits.hold_sweep,
         ));
         let metrics = Arc::new(Metrics::new(&pool));
+        let sold_out = Arc::new(SoldOut::new(
+            metrics.sold_out_memory_answers.clone(),
+            metrics.sold_out_listener_up.clone(),
+        ));
+        // Its own connection, outside the pool, for the process's life.
+        tokio::spawn(sold_out::listen(
+            Arc::clone(&sold_out),
+            settings.database.clone(),
+        ));
         let live = Arc::new(LiveHub::new(
             pool.clone(),
             Arc::clone(&metrics),
@@ -90,7 +100,13 @@ impl Application {
             .map(|address| serve_metrics(address, Arc::clone(&metrics)))
             .transpose()?;
         let shared = SharedState {
-            booker: Booker::new(pool.clone(), settings.batch_max, metrics.bookings.clone()),
+            booker: Booker::new(
+                pool.clone(),
+                settings.batch_max,
+                metrics.bookings.clone(),
+                settings.limits.queue_budget(),
+            ),
+            sold_out,
             pool,
             admin_token,
             limits: settings.limits,
@@ -221,6 +237,7 @@ struct SharedState {
     limits: Limits,
     metrics: Arc<Metrics>,
     live: Arc<LiveHub>,
+    sold_out: Arc<SoldOut>,
     metrics_on_api_port: bool,
 }
 
@@ -235,6 +252,7 @@ fn serve(
     let limits = web::Data::new(shared.limits);
     let metrics = web::Data::from(shared.metrics);
     let live = web::Data::from(shared.live);
+    let sold_out = web::Data::from(shared.sold_out);
     let metrics_on_api_port = shared.metrics_on_api_port;
     let request_timeout = shared.limits.request_timeout;
     let mut server =
@@ -252,6 +270,7 @@ fn serve(
                 .app_data(limits.clone())
                 .app_data(metrics.clone())
                 .app_data(live.clone())
+                .app_data(sold_out.clone())
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .configure(|cfg| routes::configure(cfg, metrics_on_api_port))

@@ -16,10 +16,25 @@
 //!
 //! Several replicas each batch their own requests; the event row's lock in
 //! the database still serialises their batches.
+//!
+//! No request waits in vain: a request that joins a queue whose worker is
+//! busy is expected to wait `(ceil(position / batch_max) + 1) × batch time`
+//! — the batch in flight, then one batch per `batch_max` requests ahead of it
+//! and its own; that is its position divided by the measured rate of a busy
+//! batcher (`batch_max` requests per batch time). The batch time is measured:
+//! an exponentially weighted moving average ([`Pace`]) of every committed
+//! batch's duration on this replica, connection checkout included. When the
+//! estimate is over the queue budget (`FLASHBOOK_QUEUE_WAIT_FRACTION` of the
+//! request timeout) the request is answered `503 too_busy` with
+//! `Retry-After` at once and never queued, instead of timing out later.
+//! Never refused: a request with no measurement yet, and a request that
+//! finds no worker running (it starts one, so the measurement can never get
+//! stuck on an old slow figure).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -39,15 +54,54 @@ pub struct Batcher {
     /// Each event's waiting requests ((user id, quantity), reply). The lock is held only
     /// to push, take a batch or remove an entry: never across an await.
     queues: Mutex<Queues>,
+    /// The measured time of one batch.
+    pace: Pace,
+    /// Longest expected queue wait a request is queued for.
+    queue_budget: Duration,
+}
+
+/// An exponentially weighted moving average of batch durations, in
+/// nanoseconds; 0 until the first batch commits. Workers of different events
+/// may update it at once; a lost update only loses one sample.
+#[derive(Default)]
+struct Pace(AtomicU64);
+
+impl Pace {
+    /// Weight of the newest batch: the average follows a change of speed
+    /// within a few batches.
+    const WEIGHT: f64 = 0.25;
+
+    fn observe(&self, duration: Duration) {
+        let sample = duration.as_nanos().min(u64::MAX as u128) as f64;
+        let mean = match self.0.load(Ordering::Relaxed) {
+            0 => sample,
+            mean => mean as f64 + Self::WEIGHT * (sample - mean as f64),
+        };
+        self.0.store((mean as u64).max(1), Ordering::Relaxed);
+    }
+
+    fn batch_time(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
 }
 
 impl Batcher {
-    pub fn new(pool: Pool, batch_max: usize, metrics: BookingMetrics) -> Self {
+    pub fn new(
+        pool: Pool,
+        batch_max: usize,
+        metrics: BookingMetrics,
+        queue_budget: Duration,
+    ) -> Self {
         Self {
             pool,
             batch_max,
             metrics,
             queues: Mutex::new(HashMap::new()),
+            pace: Pace::default(),
+            queue_budget,
         }
     }
 
@@ -59,6 +113,18 @@ impl Batcher {
         let start_worker = {
             let mut queues = self.queues();
             let is_new = !queues.contains_key(&request.event_id);
+            if let (false, Some(batch_time)) = (is_new, self.pace.batch_time()) {
+                let position = queues.get(&request.event_id).map_or(0, VecDeque::len) + 1;
+                let batches = position.div_ceil(self.batch_max) + 1;
+                let estimated =
+                    batch_time.saturating_mul(u32::try_from(batches).unwrap_or(u32::MAX));
+                if estimated > self.queue_budget {
+                    return Err(BookingError::TooBusy {
+                        estimated,
+                        budget: self.queue_budget,
+                    });
+                }
+            }
             queues
                 .entry(request.event_id)
                 .or_default()
@@ -115,6 +181,7 @@ impl Worker {
                     // Committed: count the seats before anyone hears of them.
                     let metrics = &self.batcher.metrics;
                     metrics.batch(requests.len(), started);
+                    self.batcher.pace.observe(started.elapsed());
                     let seats: i32 = outcomes
                         .iter()
                         .flatten()

@@ -38,6 +38,14 @@ pub enum BookingError {
     /// booked and the next request starts a new worker.
     #[error("the booking worker stopped before this request was tried; nothing was booked")]
     NotAttempted,
+    /// The event's queue is longer than the batcher can book within the
+    /// request's time budget, at its measured speed: refused at once,
+    /// nothing booked (`batch.rs`, "No request waits in vain").
+    #[error("the booking queue of this event would take about {estimated:?} to reach this request, more than its budget of {budget:?}; nothing was booked: retry later")]
+    TooBusy {
+        estimated: std::time::Duration,
+        budget: std::time::Duration,
+    },
 }
 
 impl BookingError {
@@ -47,6 +55,10 @@ impl BookingError {
             BookingError::Database(error) => BookingError::Database(error.replicate()),
             BookingError::WorkerStopped => BookingError::WorkerStopped,
             BookingError::NotAttempted => BookingError::NotAttempted,
+            BookingError::TooBusy { estimated, budget } => BookingError::TooBusy {
+                estimated: *estimated,
+                budget: *budget,
+            },
         }
     }
 }
@@ -54,9 +66,21 @@ impl BookingError {
 impl Booker {
     /// `batch_max` of 1 books every request in its own transaction.
     /// `metrics` counts the seats each path commits (`flashbook_seats_booked`).
-    pub fn new(pool: Pool, batch_max: usize, metrics: BookingMetrics) -> Self {
+    /// `queue_budget`: the longest a batched request may be expected to wait
+    /// in its event's queue before it is refused `too_busy` instead.
+    pub fn new(
+        pool: Pool,
+        batch_max: usize,
+        metrics: BookingMetrics,
+        queue_budget: std::time::Duration,
+    ) -> Self {
         if batch_max > 1 {
-            Booker::Batched(Arc::new(Batcher::new(pool, batch_max, metrics)))
+            Booker::Batched(Arc::new(Batcher::new(
+                pool,
+                batch_max,
+                metrics,
+                queue_budget,
+            )))
         } else {
             Booker::OnePerTransaction(metrics)
         }

@@ -183,6 +183,10 @@ pub struct Metrics {
     pub bookings: BookingMetrics,
     pub booking_latency: BookingLatency,
     pub live: LiveMetrics,
+    /// Refusals answered from the sold-out memory (`crate::sold_out`).
+    pub sold_out_memory_answers: Counter,
+    /// 1 while the sold-out memory's listening connection is up.
+    pub sold_out_listener_up: Gauge,
 }
 
 impl Metrics {
@@ -274,6 +278,20 @@ impl Metrics {
         );
         registry.register_collector(Box::new(process::ProcessCollector));
 
+        let sold_out_memory_answers = Counter::default();
+        registry.register(
+            "flashbook_sold_out_memory_answers",
+            "POST /bookings and POST /holds answered 409 sold_out from this replica's memory, \
+             without the database (also counted in flashbook_booking_outcomes_total for bookings)",
+            sold_out_memory_answers.clone(),
+        );
+        let sold_out_listener_up = Gauge::default();
+        registry.register(
+            "flashbook_sold_out_listener_up",
+            "1 while this replica's LISTEN connection for freed seats is up (sold-out memory on)",
+            sold_out_listener_up.clone(),
+        );
+
         Self {
             registry,
             http_duration,
@@ -282,6 +300,8 @@ impl Metrics {
             bookings,
             booking_latency: BookingLatency::new(),
             live,
+            sold_out_memory_answers,
+            sold_out_listener_up,
         }
     }
 
@@ -347,6 +367,7 @@ pub fn outcome_label(result: &Result<Outcome<Booking>, BookingError>) -> &'stati
         Err(BookingError::Database(_)) => "internal_error",
         Err(BookingError::WorkerStopped) => "booking_interrupted",
         Err(BookingError::NotAttempted) => "booking_not_attempted",
+        Err(BookingError::TooBusy { .. }) => "too_busy",
     }
 }
 

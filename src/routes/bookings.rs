@@ -9,17 +9,22 @@ use super::json_object::JsonObject;
 use crate::booking::{Booker, BookingError};
 use crate::configuration::Limits;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, SeatRequest};
+use crate::domain::{ensure_positive_id, Booking, BookingRefusal, SeatRequest};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
+use crate::sold_out::SoldOut;
 
 /// Books seats, all or none: `{"event_id": .., "user_id": ..}` books one,
 /// `"quantity"` asks for up to the event's `max_per_user`.
 ///
 /// With an `Idempotency-Key`, a retry of the same request replays the first
 /// outcome (header `Idempotent-Replayed: true`) instead of booking again.
+///
+/// Without one, an event this replica knows to be sold out is answered
+/// `409 sold_out` from memory, without the database (stale by at most the
+/// delivery of the notification that seats were freed; see the README).
 #[utoipa::path(tag = "bookings", request_body = SeatRequest,
     params(IdempotencyKeyHeader),
     responses(
@@ -40,10 +45,14 @@ use crate::metrics::Metrics;
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "malformed body, unknown field, non-positive id, invalid_quantity, body too large, invalid_idempotency_key, idempotency_key_reused",
          body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "no database connection free in time; see Retry-After",
+        (status = 503, description = "database_unavailable (no database connection free in time), request_timeout, or too_busy (the event's booking queue is longer than can be booked within the request's time budget at the measured speed: answered at once, nothing booked); see Retry-After",
          body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/bookings")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each argument is an actix extractor"
+)]
 pub async fn create(
     http: HttpRequest,
     pool: web::Data<Pool>,
@@ -51,6 +60,7 @@ pub async fn create(
     limits: web::Data<Limits>,
     metrics: web::Data<Metrics>,
     live: web::Data<LiveHub>,
+    sold_out: web::Data<SoldOut>,
     body: JsonObject<SeatRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
@@ -58,7 +68,15 @@ pub async fn create(
         let stored = book_once(pool.into_inner(), key, request, &limits, &metrics, &live).await?;
         return Ok(idempotent::respond(stored));
     }
+    if sold_out.is_sold_out(request.event_id) {
+        count_outcome(&metrics, &live, request.event_id, "sold_out");
+        return Err(BookingRefusal::SoldOut.into());
+    }
+    let ticket = sold_out.ticket();
     let outcome = booker.book(&pool, request).await;
+    if matches!(outcome, Ok(Err(BookingRefusal::SoldOut))) {
+        sold_out.remember(request.event_id, ticket);
+    }
     count_outcome(
         &metrics,
         &live,

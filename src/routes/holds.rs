@@ -10,12 +10,14 @@ use super::idempotent::run_once_per_key;
 use super::json_object::JsonObject;
 use crate::configuration::Limits;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, Hold, SeatRequest};
+use crate::domain::{ensure_positive_id, Booking, BookingRefusal, Hold, SeatRequest};
 use crate::error::{ApiError, Problem};
+use crate::idempotency::IdempotencyKey;
+use crate::sold_out::SoldOut;
 
 /// Holds seats for `hold_seconds` (the event's setting): confirm them with
 /// `POST /holds/{id}/confirm` before `expires_at`, or they go back on sale.
-/// Same refusals as `POST /bookings`.
+/// Same refusals as `POST /bookings`, `sold_out` from memory included.
 #[utoipa::path(tag = "holds", request_body = SeatRequest,
     params(IdempotencyKeyHeader),
     responses(
@@ -34,27 +36,33 @@ use crate::error::{ApiError, Problem};
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "malformed body, invalid_quantity, invalid_idempotency_key, idempotency_key_reused",
          body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "database_unavailable, request_timeout; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/holds")]
 pub async fn create(
     http: HttpRequest,
     pool: web::Data<Pool>,
     limits: web::Data<Limits>,
+    sold_out: web::Data<SoldOut>,
     body: JsonObject<SeatRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
+    let keyed = IdempotencyKey::from_headers(http.headers())?.is_some();
+    if !keyed && sold_out.is_sold_out(request.event_id) {
+        return Err(BookingRefusal::SoldOut.into());
+    }
     let fingerprint = format!(
         "POST /holds event_id={} user_id={} quantity={}",
         request.event_id, request.user_id, request.quantity
     );
+    let ticket = sold_out.ticket();
     run_once_per_key!(
         http,
         pool,
         limits,
         fingerprint,
         StatusCode::CREATED,
-        |client| db::holds::create(client, request)
+        |client| sold_out.learn(request.event_id, ticket, db::holds::create(client, request))
     )
 }
 

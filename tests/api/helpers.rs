@@ -42,6 +42,9 @@ pub struct AppOptions {
     pub live_max_viewers: Option<usize>,
     /// `FLASHBOOK_HOLD_SWEEP_MS`: how often expired holds are offered on.
     pub hold_sweep: Option<Duration>,
+    /// `FLASHBOOK_QUEUE_WAIT_FRACTION`: share of the request timeout a
+    /// booking may be expected to queue before `too_busy`.
+    pub queue_wait_fraction: Option<f64>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -55,6 +58,16 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
 /// The app and a handle that shuts it down as SIGTERM would.
 pub async fn spawn_app_with_handle(options: AppOptions) -> (TestApp, ShutdownHandle) {
     let database_url = create_database().await;
+    spawn_on(database_url, options).await
+}
+
+/// A second replica: another application on the database of `app`, as
+/// several replicas share one database in production.
+pub async fn spawn_replica(app: &TestApp, options: AppOptions) -> TestApp {
+    spawn_on(app.database_url.clone(), options).await.0
+}
+
+async fn spawn_on(database_url: String, options: AppOptions) -> (TestApp, ShutdownHandle) {
     let settings = settings_for(&database_url, &options);
     let application = Application::build(settings)
         .await
@@ -100,6 +113,9 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
     limits.live_tick = options.live_tick.unwrap_or(limits.live_tick);
     limits.live_max_viewers = options.live_max_viewers.unwrap_or(limits.live_max_viewers);
     limits.hold_sweep = options.hold_sweep.unwrap_or(limits.hold_sweep);
+    limits.queue_wait_fraction = options
+        .queue_wait_fraction
+        .unwrap_or(limits.queue_wait_fraction);
     settings
 }
 

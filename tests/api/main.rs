@@ -13,5 +13,7 @@ mod live;
 mod metrics;
 mod operations;
 mod routes;
+mod sold_out;
+mod too_busy;
 mod unsafe_booking;
 mod waitlist;
