@@ -50,7 +50,7 @@ source ci/lib/postgres.sh
 source ci/lib/service.sh
 source ci/lib/tools.sh
 
-usage() { sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
 quick=false
 case "${1:-}" in
     --quick) quick=true ;;
