@@ -24,6 +24,12 @@
       NAME.k6.json; NAME.before/.after snapshots; NAME.db_before/.db_after)
       into NAME.json: seconds, statuses, latency percentiles, CPU, database,
       WAL flushes (pg_stat_wal; needs track_wal_io_timing=on).
+  fairness STEP_DIR NAME CAPACITY
+      Reads NAME.console (k6/booking.js with SEND_LOG=1: one `SENT <ms>
+      <status>` line per attempt) and writes NAME.json: of the first CAPACITY
+      requests by send time, how many got a seat (201). Requests sent in the
+      same millisecond as the CAPACITY-th are ties, ordered as logged; their
+      count is reported.
   rate STEP_DIR NAME
       Prints a step's answers per second, as an integer: 2xx answers (409
       for the sold-out step), or pgbench's transactions.
@@ -31,6 +37,7 @@
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -199,6 +206,42 @@ def collect(step_dir, name, tool):
     (directory / f"{name}.json").write_text(json.dumps(step, indent=1) + "\n")
 
 
+SENT = re.compile(r'msg="SENT (\d+) (\d+)"')
+
+
+def fairness(step_dir, name, capacity):
+    directory = Path(step_dir)
+    capacity = int(capacity)
+    sent = [(int(m[1]), m[2]) for m in SENT.finditer((directory / f"{name}.console").read_text())]
+    if len(sent) < capacity:
+        raise SystemExit(f"bench: {name}: {len(sent)} send times logged, fewer than the "
+                         f"capacity {capacity} (see {directory}/{name}.console)")
+    sent.sort(key=lambda entry: entry[0])  # stable: ties stay in logged order
+    first = sent[:capacity]
+    cut = first[-1][0]
+    seated = sum(status == "201" for _, status in first)
+    booked = sum(status == "201" for _, status in sent)
+    before_cut = [status for t, status in sent if t < cut]
+    result = {
+        "requests": len(sent),
+        "capacity": capacity,
+        "booked": booked,
+        "first_by_send_time_seated": seated,
+        "share": seated / capacity,
+        "span_ms": sent[-1][0] - sent[0][0],
+        "first_span_ms": cut - sent[0][0],
+        "ties_at_cut": sum(t == cut for t, _ in sent),
+        "strictly_before_cut": len(before_cut),
+        "strictly_before_cut_seated": sum(status == "201" for status in before_cut),
+    }
+    result["summary"] = (
+        f"fairness: {seated} of the first {capacity} requests by send time got a seat "
+        f"({result['share'] * 100:.1f} %); {booked} seats sold to {len(sent)} requests over "
+        f"{result['span_ms']} ms; the first {capacity} were sent within {result['first_span_ms']} ms, "
+        f"{result['ties_at_cut']} requests share the millisecond of the {capacity}th")
+    (directory / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+
+
 def load_step(step_dir, name):
     return json.loads((Path(step_dir) / f"{name}.json").read_text())
 
@@ -279,6 +322,8 @@ def main(argv):
         check(*args)
     elif command == "collect":
         collect(*args)
+    elif command == "fairness":
+        fairness(*args)
     elif command == "rate":
         good_rate(*args)
     else:

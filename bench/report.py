@@ -18,6 +18,9 @@ GOALS = {  # issue 6: figure / reference >= goal, same run, same machine
     "batched_vs_pgbench": 3.0,
     "soldout_vs_health": 0.5,
 }
+# issue 14, at each connection count (256 and the crowd's 10,000): the
+# sold-out path against GET /health on the same service, one after the other.
+CROWD_GOALS = {"rps_ratio_min": 0.9, "p99_ratio_max": 1.5}
 BUSY = 0.85  # machine CPU busy fraction from which a step counts as CPU-bound
 KNEE = 0.95  # the knee: the smallest pool within 5 % of the best
 
@@ -34,6 +37,10 @@ def parse_args():
     parser.add_argument("--pgbench-clients", type=ints, required=True)
     parser.add_argument("--explicit-clients", type=ints, required=True)
     parser.add_argument("--connections", type=int, required=True)
+    parser.add_argument("--crowd", type=int, required=True,
+                        help="open connections of the crowd steps (health_N, soldout_N)")
+    parser.add_argument("--crowd-seconds", type=float, required=True)
+    parser.add_argument("--fair-capacity", type=int, required=True)
     parser.add_argument("--step-seconds", type=float, required=True)
     parser.add_argument("--fixed-rate", type=int, required=True)
     parser.add_argument("--fixed-duration", type=int, required=True)
@@ -147,6 +154,9 @@ def main():
     batched = {p: step(f"batched_{p}") for p in a.pools}
     health, soldout = step("health"), step("soldout")
     fixed, fixed_health = step("fixed_rate"), step("fixed_rate_health")
+    crowd = {a.connections: (health, soldout),
+             a.crowd: (step(f"health_{a.crowd}"), step(f"soldout_{a.crowd}"))}
+    fairness = json.loads((steps / "fairness.json").read_text())
     default = a.default_pool
 
     pgbench_tps = pgf[default].rate if default in pgf else max(s.rate for s in pgf.values())
@@ -190,6 +200,8 @@ def main():
             "batched_range_per_s": [min(batched_rates.values()), max(batched_rates.values())],
             "knee_rule": f"smallest pool within {100 - KNEE * 100:.0f} % of the best",
         },
+        "crowd": {str(c): crowd_figures(h, s) for c, (h, s) in crowd.items()},
+        "fairness": fairness,
         "pgbench_tps_by_clients": {c: s.rate for c, s in pgf.items()},
         "pgbench_latency_ms_by_clients": {c: s.latency() for c, s in pgf.items()},
         "pgbench_explicit_tps_by_clients": {c: s.rate for c, s in pge.items()},
@@ -210,15 +222,18 @@ def main():
         },
         "other_processes_cores_by_step": {s.name: round(s.other_cores(), 3) for s in
                                           [*pgf.values(), *pge.values(), pgb, health, *single.values(),
-                                           *batched.values(), soldout, fixed, fixed_health]},
+                                           *batched.values(), soldout, fixed, fixed_health,
+                                           *crowd[a.crowd]]},
         "statuses": {s.name: s.raw["statuses"] for s in
-                     [health, soldout, fixed, fixed_health, *single.values(), *batched.values()]},
+                     [health, soldout, *crowd[a.crowd], fixed, fixed_health, *single.values(),
+                      *batched.values()]},
         "settings": {
             "postgres": pg_settings,
             "postgres_options": a.pg_options,
             "service": {"pool_size_default": default, "batch_max": a.batch_max,
                         "workers": "default (one per core)", "RUST_LOG": "warn"},
-            "wrk": f"1 thread, {a.connections} connections, {a.step_seconds:g} s per step, 10 s timeout",
+            "wrk": f"1 thread, {a.connections} connections, {a.step_seconds:g} s per step "
+                   f"({a.crowd} connections for {a.crowd_seconds:g} s in the crowd steps), 10 s timeout",
             "pgbench": f"-M prepared, -j min(clients, 2), {a.step_seconds:g} s per step, "
                        "bench/booking_transaction.sql and bench/booking_explicit.sql",
             "k6": f"constant-arrival-rate {a.fixed_rate}/s for {a.fixed_duration} s, "
@@ -239,11 +254,13 @@ def main():
         summary["ratios"]["best_pool_bookings_vs_pgbench_same_clients"] = round(best_single_vs_pgbench, 3)
 
     limits = limit_notes(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health)
+    for s in crowd[a.crowd]:
+        limits[s.name] = f"{verdict(s)}. {s.usage()}"
     summary["limits"] = limits
     a.summary.parent.mkdir(parents=True, exist_ok=True)
     a.summary.write_text(json.dumps(summary, indent=2) + "\n")
 
-    table = main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health)
+    table = main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd)
     goals = goal_lines(summary, default)
     print()
     print(table)
@@ -255,7 +272,7 @@ def main():
     print(f"CPU per booking (service): {fmt(summary['cpu_us_per_booking'])} us batched, "
           f"{fmt(summary['cpu_us_per_booking_one_per_transaction'])} us one per transaction")
     print(f"\nsummary: {a.summary}")
-    figures = chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health)
+    figures = chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd)
     drawn = charts.draw(a.charts, figures)
     print(f"charts: {', '.join(str(a.charts / name) for _, name in drawn)}")
     if a.results:
@@ -264,7 +281,24 @@ def main():
         print(f"written: {a.results}")
 
 
-def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health):
+def crowd_figures(health, soldout):
+    """The sold-out path against GET /health at one connection count."""
+    rps = soldout.rate / health.rate if health.rate else 0.0
+    p99 = soldout.raw["p99_ms"] / health.raw["p99_ms"] if health.raw["p99_ms"] else float("inf")
+    return {
+        "health_rps": health.rate, "health_p50_ms": health.raw["p50_ms"],
+        "health_p99_ms": health.raw["p99_ms"],
+        "soldout_rps": soldout.rate, "soldout_p50_ms": soldout.raw["p50_ms"],
+        "soldout_p99_ms": soldout.raw["p99_ms"],
+        "rps_ratio": round(rps, 3), "p99_ratio": round(p99, 3),
+        "rps_met": rps >= CROWD_GOALS["rps_ratio_min"],
+        "p99_met": p99 <= CROWD_GOALS["p99_ratio_max"],
+        "socket_errors": {"health": health.raw.get("socket_errors", 0),
+                          "soldout": soldout.raw.get("socket_errors", 0)},
+    }
+
+
+def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd):
     """The figures bench/charts.py draws, from this run's steps."""
     def lat(label, s):
         return (label, s.raw["p50_ms"], s.raw["p95_ms"], s.raw["p99_ms"])
@@ -273,7 +307,10 @@ def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health)
     latency.append(lat("GET /health", health))
     latency += [lat(f"one per transaction, pool {p}", s) for p, s in single.items()]
     latency += [lat(f"batched, pool {p}", s) for p, s in batched.items()]
-    latency += [lat("sold out (409)", soldout), lat(f"k6 {a.fixed_rate}/s bookings", fixed),
+    crowd_health, crowd_soldout = crowd[a.crowd]
+    latency += [lat("sold out (409)", soldout), lat(f"GET /health, {a.crowd} conns", crowd_health),
+                lat(f"sold out (409), {a.crowd} conns", crowd_soldout),
+                lat(f"k6 {a.fixed_rate}/s bookings", fixed),
                 lat(f"k6 {a.fixed_rate}/s GET /health", fixed_health)]
     cpu = [(f"one per transaction, pool {p}", s) for p, s in single.items()]
     cpu += [(f"batched, pool {p}", s) for p, s in batched.items()]
@@ -304,7 +341,7 @@ def fmt(value, digits=0):
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health):
+def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd):
     head = (f"{'step':<46} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
             f"{'svc us':>7} {'pg us':>7} {'busy':>5}")
     rows = [head, "-" * len(head)]
@@ -326,7 +363,10 @@ def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_
         row(f"hot event, one per transaction, pool {p}", s)
     for p, s in batched.items():
         row(f"hot event, batched (max {a.batch_max}), pool {p}", s)
-    row(f"sold out (409), pool {a.default_pool}, batched", soldout)
+    row(f"sold out (409), pool {a.default_pool}, batched ({a.connections} conns)", soldout)
+    crowd_health, crowd_soldout = crowd[a.crowd]
+    row(f"wrk GET /health ({a.crowd} conns)", crowd_health)
+    row(f"sold out (409), pool {a.default_pool}, batched ({a.crowd} conns)", crowd_soldout)
     row(f"k6 fixed rate {a.fixed_rate}/s, bookings", fixed, fixed.raw["achieved_rate"])
     row(f"k6 fixed rate {a.fixed_rate}/s, GET /health", fixed_health, fixed_health.raw["achieved_rate"])
     rows.append("per s: 2xx answers (sold out: 409s), or pgbench's seats booked, per second; p50..p99:")
@@ -350,7 +390,23 @@ def goal_lines(summary, default):
         f"{mark('soldout_vs_health')})",
         f"p99_ms_fixed_rate {summary['p99_ms_fixed_rate']:.1f} ms at "
         f"{summary['fixed_rate']['asked_per_s']}/s (p50 {summary['p50_ms_fixed_rate']:.1f} ms)",
+        *crowd_lines(summary["crowd"]),
+        summary["fairness"]["summary"],
     ]
+
+
+def crowd_lines(crowd):
+    """Issue 14's goals: the sold-out path against GET /health, per connection count."""
+    lines = []
+    for conns, c in crowd.items():
+        met = lambda ok: "met" if ok else "NOT met"
+        lines.append(
+            f"{int(conns):,} conns: soldout {c['soldout_rps']:,.0f}/s (p50 {c['soldout_p50_ms']:.1f}, "
+            f"p99 {c['soldout_p99_ms']:.1f} ms) / health {c['health_rps']:,.0f}/s (p50 "
+            f"{c['health_p50_ms']:.1f}, p99 {c['health_p99_ms']:.1f} ms) = {c['rps_ratio']:.2f} "
+            f"(goal >= {CROWD_GOALS['rps_ratio_min']}: {met(c['rps_met'])}), p99 x {c['p99_ratio']:.2f} "
+            f"(goal <= {CROWD_GOALS['p99_ratio_max']}: {met(c['p99_met'])})")
+    return lines
 
 
 def limit_notes(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health):
@@ -450,8 +506,9 @@ def write_results(path, a, summary, table, goals, limits, best_single, knee_sing
                   single, batched, drawn):
     m = summary["machine"]
     batched_low, batched_high = summary["pool_sizes"]["batched_range_per_s"]
-    step_count = len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 3
-    minutes = (step_count * (a.step_seconds + 4) + 2 * (a.fixed_duration + 5) + 60) / 60
+    step_count = len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 5
+    minutes = ((step_count - 2) * (a.step_seconds + 4) + 2 * (a.crowd_seconds + 4)
+               + 2 * (a.fixed_duration + 5) + 20 + 60) / 60
     others = max(summary["other_processes_cores_by_step"].values())
     load_note = (f"Other processes on the machine used at most {others:.2f} cores during any step "
                  "(measured from /proc/stat minus this run's processes).\n")
@@ -489,7 +546,7 @@ cores. Settings: wrk {settings['wrk']}; pgbench {settings['pgbench']}; k6 {setti
 Drawn by `bench/charts.py` with gnuplot from this run's figures; each chart's gnuplot script
 (data inline) is beside it in `{relative}/`.
 
-## Goals (issue 6)
+## Goals (issues 6 and 14)
 
 ```
 {chr(10).join(goals)}
@@ -527,8 +584,8 @@ CPU per booking, service: {fmt(summary['cpu_us_per_booking'])} us batched,
 {fmt(summary['postgres_cpu_us_per_booking_one_per_transaction'])} us one per transaction.
 
 Raw figures: `target/bench/summary.json` and `target/bench/steps/` of the run. Re-run with
-`bench/run.sh`: {step_count} steps of {a.step_seconds:g} s and two k6 runs of {a.fixed_duration} s,
-about {minutes:.0f} minutes.
+`bench/run.sh`: {step_count} steps of {a.step_seconds:g} s, two k6 runs of {a.fixed_duration} s and the
+fairness sale, about {minutes:.0f} minutes.
 """)
 
 

@@ -6,13 +6,20 @@
 #      the same transaction as separate statements) for distinct users on one
 #      event, at several client counts. What one lock per booking can do here.
 #      Also take_seats() with 256 users per call: the batched path's ceiling.
-#   2. load tool ceiling: wrk against GET /health.
+#   2. load tool ceiling: wrk against GET /health (with step 4).
 #   3. hot event: wrk, distinct users, an event that never sells out; bookings/s
 #      and p50/p95/p99 for pool sizes 4, 8, 16, 32, one transaction per booking
 #      (FLASHBOOK_BATCH_MAX=1) and batched (the default).
-#   4. sold out: rejections/s and p99.
+#   4. the crowd: GET /health, then POST /bookings on a sold-out event, each at
+#      256 and at 10,000 open wrk connections (wrk -c); answers/s, p50, p99 and
+#      the sold-out path against /health at the same connection count
+#      (issue 14: >= 0.9 x the throughput, p99 <= 1.5 x).
 #   5. fixed arrival rate: k6 constant-arrival-rate at half the batched maximum,
 #      1,000 pre-allocated VUs, p50/p99; the same rate on GET /health as control.
+#   6. fairness: the plain flash sale (k6/booking.js, 10,000 attempts by 1,000
+#      VUs on 1,000 seats, a fresh service); k6 logs when each request was sent,
+#      and bench/probe.py fairness says what share of the first 1,000 requests
+#      by send time got a seat.
 #   Every step records the CPU time of the service, PostgreSQL and the load tool
 #   (/proc), checks in the database that what clients were told committed, and
 #   runs verify (counter == rows, nobody twice) on the event.
@@ -23,15 +30,16 @@
 # charts it shows in bench/charts/; --quick draws them in target/bench/charts/
 # only. Each step says which of how many it is and about how long is left.
 #
-# --quick (CI): 3 s steps at the default pool (4) only, under a minute once built. It fails
+# --quick (CI): 3 s steps at the default pool (4) only, about 2 minutes once built. It fails
 # only on broken behaviour (statuses a step must never see, socket errors, 201s
 # that did not commit, a counter that disagrees with its rows, a service that
 # will not start, a build that fails), never on speed: a 503 (overload) is a
 # warning.
 #
 # Environment: CARGO_TARGET_DIR (where the release binaries are built),
-# BENCH_STEP_SECONDS, BENCH_CONNECTIONS and BENCH_POOLS (override the step
-# length, wrk's connection count and the pool sizes tried, for experiments).
+# BENCH_STEP_SECONDS, BENCH_CONNECTIONS, BENCH_CROWD and BENCH_POOLS (override
+# the step length, wrk's connection count, the crowd's (10,000) and the pool
+# sizes tried, for experiments).
 # Other FLASHBOOK_* variables are ignored:
 # the script sets every knob it varies and leaves the rest at their defaults.
 set -euo pipefail
@@ -42,7 +50,7 @@ source ci/lib/postgres.sh
 source ci/lib/service.sh
 source ci/lib/tools.sh
 
-usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
 quick=false
 case "${1:-}" in
     --quick) quick=true ;;
@@ -56,16 +64,25 @@ readonly DEFAULT_POOL=4 # the service's FLASHBOOK_POOL_SIZE default (src/configu
 readonly BATCH_MAX=256   # the service's FLASHBOOK_BATCH_MAX default
 readonly VENUE_CAPACITY=50000000 # event 1 never sells out within a run
 if $quick; then
-    step_seconds=3; pools=(4); pgbench_clients=(4); explicit_clients=(4)
+    step_seconds=3; crowd_seconds=5; pools=(4); pgbench_clients=(4); explicit_clients=(4)
     users=400000; fixed_duration=5; fsync_probe_seconds=0.5
 else
-    step_seconds=15; pools=(4 8 16 32); pgbench_clients=(1 4 8 16 32 64); explicit_clients=(1 16)
+    step_seconds=15; crowd_seconds=15; pools=(4 8 16 32); pgbench_clients=(1 4 8 16 32 64); explicit_clients=(1 16)
     users=2000000; fixed_duration=30; fsync_probe_seconds=2
 fi
 step_seconds=${BENCH_STEP_SECONDS:-$step_seconds}
+# wrk opens the crowd's 10,000 connections within its duration (quick: 5 s,
+# so the connecting is not most of the step).
+crowd_seconds=${BENCH_STEP_SECONDS:-$crowd_seconds}
 # shellcheck disable=SC2206 # a space-separated list of pool sizes
 [[ -n ${BENCH_POOLS:-} ]] && pools=($BENCH_POOLS)
 connections=${BENCH_CONNECTIONS:-256} # concurrent wrk connections: buyers at once
+crowd=${BENCH_CROWD:-10000} # open connections of the crowd steps (issue 14)
+wrk_connections=$connections # the connections and length of the next wrk step
+wrk_seconds=$step_seconds
+# Every tool runs under `timeout`: its own duration plus this.
+readonly STEP_GRACE_S=60
+readonly FAIR_CAPACITY=1000 FAIR_ATTEMPTS=10000 FAIR_VUS=1000 # run_tests.sh's flash sale
 readonly FIXED_RATE_VUS=1000
 # Real durability (every commit waits for its WAL flush); track_wal_io_timing
 # lets each step report how long its flushes took (pg_stat_wal).
@@ -132,8 +149,12 @@ for bin in flashbook seed verify; do [[ -x $release/$bin ]] || die "no $release/
 
 rm -rf "$steps"
 mkdir -p "$steps"
-# 1,000 k6 VUs and 256 wrk connections need sockets on both sides.
+# 1,000 k6 VUs and 10,000 wrk connections need sockets on both sides: wrk
+# and the service (which also raises its own) inherit this limit.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if (($(ulimit -n) < crowd + 1000)); then
+    die "open-file limit $(ulimit -n) (hard limit $(ulimit -Hn)) is below the $crowd crowd connections + 1,000: raise the hard limit (ulimit -Hn, or LimitNOFILE / docker --ulimit), or set BENCH_CROWD lower"
+fi
 
 # ---------------------------------------------------------------- PostgreSQL
 work=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-bench.XXXXXX")
@@ -148,7 +169,7 @@ pg_start_cluster "$pg_data" "$pg_port" "$work/postgres.log" "${pg_options[@]}" |
 pg_create_database "$pg_port" flashbook
 database_url="postgres://postgres@127.0.0.1:$pg_port/flashbook"
 postmaster_pid=$(head -n 1 "$pg_data/postmaster.pid")
-sql() { PGCONNECT_TIMEOUT=10 psql -X -At -v ON_ERROR_STOP=1 "$database_url" -c "$1"; }
+sql() { PGCONNECT_TIMEOUT=10 PGOPTIONS='-c client_min_messages=warning' psql -X -At -v ON_ERROR_STOP=1 "$database_url" -c "$1"; }
 
 fsync_rate=$(python3 bench/probe.py fsync-rate "$work" "$fsync_probe_seconds")
 info "this disk: $fsync_rate sequential 8 kB write+fdatasync per second (a commit waits for one)"
@@ -182,9 +203,10 @@ sql "SELECT name || '=' || current_setting(name) FROM pg_settings
 
 # Every step starts from the same state: no bookings, event 1 with room for
 # every attempt, event 2 sold out (capacity 1, booked by user 1), a fresh
-# checkpoint, the user counter of the pgbench scripts back at 1.
+# checkpoint, the user counter of the pgbench scripts back at 1. CASCADE: holds
+# (and what refers to them) point at bookings; the bench makes none.
 reset_sale() {
-    sql "TRUNCATE bookings, idempotency_keys;
+    sql "TRUNCATE bookings, idempotency_keys CASCADE;
          UPDATE events SET booked = 0, capacity = $VENUE_CAPACITY WHERE id = 1;
          UPDATE events SET booked = 1, capacity = 1 WHERE id = 2;
          INSERT INTO bookings (event_id, user_id) VALUES (2, 1);
@@ -213,8 +235,10 @@ snapshot() { python3 bench/probe.py snapshot "${SERVICE_PID:-0}" "$postmaster_pi
 # is and about how long is left: the steps' nominal lengths (plus an
 # overhead guess) scaled by how long the steps so far really took.
 readonly STEP_OVERHEAD_S=5 # reset, checkpoint, statistics wait, verify, service start
-step_total=$((${#pgbench_clients[@]} + ${#explicit_clients[@]} + 1 + 1 + 2 * ${#pools[@]} + 1 + 2))
-nominal_total=$(((step_total - 2) * (step_seconds + STEP_OVERHEAD_S) + 2 * (fixed_duration + STEP_OVERHEAD_S)))
+readonly FAIR_NOMINAL_S=15 # the fairness sale: 10,000 attempts, a few seconds here
+step_total=$((${#pgbench_clients[@]} + ${#explicit_clients[@]} + 1 + 2 * ${#pools[@]} + 4 + 2 + 1))
+nominal_total=$(((step_total - 5) * (step_seconds + STEP_OVERHEAD_S) + 2 * (crowd_seconds + STEP_OVERHEAD_S) +
+    2 * (fixed_duration + STEP_OVERHEAD_S) + FAIR_NOMINAL_S + STEP_OVERHEAD_S))
 step_index=0
 nominal_done=0
 steps_started=""
@@ -244,19 +268,21 @@ step_end() {
     sleep 1.1
     db_state >"$steps/$1.db_after"
     python3 bench/probe.py collect "$steps" "$1" "$2"
-    python3 bench/probe.py check "$steps" "$1" "$3" "$connections"
+    python3 bench/probe.py check "$steps" "$1" "$3" "$wrk_connections"
     DATABASE_URL=$database_url "$release/verify" --event-id 1 --title "bench step $1" >"$steps/$1.verify" 2>&1 ||
         { cat "$steps/$1.verify" >&2; die "step $1: verify found the sale broken (above)"; }
 }
 
-# wrk_step NAME KIND SCRIPT PATH [VAR=value...]: one wrk thread.
+# wrk_step NAME KIND SCRIPT PATH [VAR=value...]: one wrk thread,
+# $wrk_connections connections for $wrk_seconds.
 wrk_step() {
     local name=$1 kind=$2 script=$3 path=$4
     shift 4
-    progress "$step_seconds"
+    progress "$wrk_seconds"
     step_begin "$name"
-    env "$@" wrk -t1 -c"$connections" -d"${step_seconds}s" --timeout 10s -s "$script" "$base_url$path" \
-        >"$steps/$name.wrk" 2>&1 || { cat "$steps/$name.wrk" >&2; die "wrk failed in step $name"; }
+    timeout -k 5 $((wrk_seconds + STEP_GRACE_S)) \
+        env "$@" wrk -t1 -c"$wrk_connections" -d"${wrk_seconds}s" --timeout 10s -s "$script" "$base_url$path" \
+        >"$steps/$name.wrk" 2>&1 || { cat "$steps/$name.wrk" >&2; die "wrk failed or overran its time bound in step $name"; }
     step_end "$name" wrk "$kind"
 }
 
@@ -265,7 +291,7 @@ pgbench_step() { # NAME SCRIPT CLIENTS [SEATS_PER_TRANSACTION]
     progress "$step_seconds"
     reset_sale
     step_begin "$name"
-    "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
+    timeout -k 5 $((step_seconds + STEP_GRACE_S)) "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
         -D batch="$seats" -l --log-prefix="$steps/$name.log" -f "$script" \
         -h 127.0.0.1 -p "$pg_port" -U postgres flashbook \
         >"$steps/$name.pgbench" 2>&1 || { cat "$steps/$name.pgbench" >&2; die "pgbench failed in step $name"; }
@@ -277,7 +303,7 @@ k6_step() { # NAME TARGET RATE [-e VAR=value...]
     shift 3
     progress "$fixed_duration"
     step_begin "$name"
-    "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
+    timeout -k 5 $((fixed_duration + STEP_GRACE_S)) "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
         -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" "$@" bench/fixed_rate.js \
         >"$steps/$name.k6.log" 2>&1 || { tail -n 20 "$steps/$name.k6.log" >&2; die "k6 failed in step $name"; }
     local kind=fixed_rate
@@ -309,11 +335,6 @@ for pool in "${pools[@]}"; do
         batch=$BATCH_MAX
         [[ $mode == single ]] && batch=1
         start_service "$pool" "$batch"
-        if [[ $pool == "${pools[0]}" && $mode == single ]]; then
-            say "wrk: GET /health, ${step_seconds} s (the load tool's ceiling)"
-            wrk_step health health bench/wrk.lua /health
-            info "$(rate_of health) requests/s"
-        fi
         say "wrk: hot event, $mode (FLASHBOOK_BATCH_MAX=$batch), pool $pool, ${step_seconds} s"
         wrk_step "${mode}_$pool" hot bench/wrk.lua /bookings EVENT_ID=1
         info "$(rate_of "${mode}_$pool") bookings/s"
@@ -322,11 +343,24 @@ for pool in "${pools[@]}"; do
 done
 
 # ---------------------------------------------------------------- 4-5. defaults
+# The crowd: /health and the sold-out path one after the other on one service,
+# at 256 connections (steps health, soldout) and at $crowd (health_$crowd,
+# soldout_$crowd). wrk opens all its connections at the start and keeps them.
 reset_sale
 start_service "$DEFAULT_POOL" "$BATCH_MAX"
-say "wrk: sold-out event, defaults (pool $DEFAULT_POOL, batched), ${step_seconds} s"
-wrk_step soldout soldout bench/wrk.lua /bookings EVENT_ID=2 USER_OFFSET=1
-info "$(rate_of soldout) rejections/s"
+for conns in "$connections" "$crowd"; do
+    wrk_connections=$conns
+    suffix=""
+    [[ $conns == "$connections" ]] || { suffix=_$conns; wrk_seconds=$crowd_seconds; }
+    say "wrk: GET /health, $conns connections, ${wrk_seconds} s (the load tool's ceiling)"
+    wrk_step "health$suffix" health bench/wrk.lua /health
+    info "$(rate_of "health$suffix") requests/s"
+    say "wrk: sold-out event, $conns connections, defaults (pool $DEFAULT_POOL, batched), ${wrk_seconds} s"
+    wrk_step "soldout$suffix" soldout bench/wrk.lua /bookings EVENT_ID=2 USER_OFFSET=1
+    info "$(rate_of "soldout$suffix") rejections/s"
+done
+wrk_connections=$connections
+wrk_seconds=$step_seconds
 code=$(curl -sS -H 'Content-Type: application/json' -d '{"event_id":2,"user_id":2}' "$base_url/bookings" |
     python3 -c 'import json, sys; print(json.load(sys.stdin).get("code"))')
 [[ $code == sold_out ]] || die "a booking on the sold-out event answered code '$code', not sold_out"
@@ -340,13 +374,35 @@ say "k6: the same rate on GET /health (what k6 itself adds)"
 k6_step fixed_rate_health health "$fixed_rate"
 stop_service
 
+# ---------------------------------------------------------------- 6. fairness
+# run_tests.sh's flash sale (k6/booking.js) on event 2, made a fresh sale of
+# $FAIR_CAPACITY seats, against a fresh service (one that saw event 2 sold out
+# may remember it). SEND_LOG=1: k6 logs each request's send time and status.
+progress "$FAIR_NOMINAL_S"
+say "k6: fairness, $FAIR_ATTEMPTS attempts by $FAIR_VUS VUs on $FAIR_CAPACITY seats (k6/booking.js)"
+reset_sale
+sql "DELETE FROM bookings WHERE event_id = 2;
+     UPDATE events SET booked = 0, capacity = $FAIR_CAPACITY WHERE id = 2" >/dev/null
+start_service "$DEFAULT_POOL" "$BATCH_MAX"
+rm -f "$steps/fairness.console"
+timeout -k 5 $((300 + STEP_GRACE_S)) "$K6_BIN" run --quiet --no-color --console-output="$steps/fairness.console" \
+    -e BASE_URL="$base_url" -e EVENT_ID=2 -e USERS="$users" -e VUS="$FAIR_VUS" -e ITERATIONS="$FAIR_ATTEMPTS" \
+    -e SEND_LOG=1 -e SUMMARY_FILE="$steps/fairness.k6.json" k6/booking.js \
+    >"$steps/fairness.k6.log" 2>&1 || { tail -n 20 "$steps/fairness.k6.log" >&2; die "k6 failed in the fairness step"; }
+stop_service
+DATABASE_URL=$database_url "$release/verify" --event-id 2 --capacity "$FAIR_CAPACITY" --sold-out \
+    --k6-summary "$steps/fairness.k6.json" --attempts "$FAIR_ATTEMPTS" --title "bench fairness sale" >"$steps/fairness.verify" 2>&1 ||
+    { cat "$steps/fairness.verify" >&2; die "fairness: verify found the sale broken (above)"; }
+python3 bench/probe.py fairness "$steps" fairness "$FAIR_CAPACITY" || die "fairness: bench/probe.py could not read k6's send log"
+info "$(python3 -c 'import json, sys; f = json.load(open(sys.argv[1])); print(f["summary"])' "$steps/fairness.json")"
+
 # ---------------------------------------------------------------- report
 read -r load1_end _ </proc/loadavg
 say "report"
 python3 bench/report.py "$steps" "$out/summary.json" "$($quick && echo quick || echo full)" \
     --default-pool "$DEFAULT_POOL" --batch-max "$BATCH_MAX" --pools "${pools[*]}" \
     --pgbench-clients "${pgbench_clients[*]}" --explicit-clients "${explicit_clients[*]}" \
-    --connections "$connections" --step-seconds "$step_seconds" --fixed-rate "$fixed_rate" \
+    --connections "$connections" --crowd "$crowd" --crowd-seconds "$crowd_seconds" --fair-capacity "$FAIR_CAPACITY" --step-seconds "$step_seconds" --fixed-rate "$fixed_rate" \
     --fixed-duration "$fixed_duration" --fixed-vus "$FIXED_RATE_VUS" --fsync-rate "$fsync_rate" \
     --pg-options "${pg_options[*]}" --loadavg "$load1 $load1_end" --users "$users" \
     --results "$($quick && echo '' || echo "$ROOT/bench/RESULTS.md")" --charts "$charts"

@@ -10,6 +10,10 @@
 //   VUS           concurrent virtual users   (default 1000)
 //   ITERATIONS    booking attempts in total  (default 10000)
 //   SUMMARY_FILE  JSON summary written here  (default k6-summary.json)
+//   SEND_LOG      1: log one line per attempt, `SENT <ms since the epoch when
+//                 sent> <status>`, for the fairness figure (bench/run.sh runs
+//                 k6 --console-output=FILE and bench/probe.py fairness reads
+//                 it); default off, so run_tests.sh's output stays as it is
 //
 // Uses only modules built into k6, so it runs offline and in the official
 // grafana/k6 image alike.
@@ -37,6 +41,7 @@ const USERS = intFromEnv('USERS', 10000);
 const VUS = intFromEnv('VUS', 1000);
 const ITERATIONS = intFromEnv('ITERATIONS', 10000);
 const SUMMARY_FILE = __ENV.SUMMARY_FILE || 'k6-summary.json';
+const SEND_LOG = __ENV.SEND_LOG === '1';
 
 // Every counter gets a sample on every attempt (1 or 0), so each one is in the
 // summary even when it stays at zero.
@@ -83,7 +88,12 @@ export default function () {
   // ITERATIONS <= USERS each attempt is made by a distinct user.
   const userId = (exec.scenario.iterationInTest % USERS) + 1;
   const body = JSON.stringify({ event_id: EVENT_ID, user_id: userId });
+  // Milliseconds: k6 has no finer wall clock; ties are counted where used.
+  const sentAt = Date.now();
   const res = http.post(`${BASE_URL}/bookings`, body, PARAMS);
+  if (SEND_LOG) {
+    console.log(`SENT ${sentAt} ${res.status}`);
+  }
 
   const code = res.status === 409 ? problemCode(res) : '';
   const expected = res.status === 201 || res.status === 409;
