@@ -67,6 +67,8 @@ def _event_fits_its_venue(case):
         venue_id = body.get("venue_id")
     elif method == "PATCH" and case.path == "/events/{id}":
         event_id = (case.path_parameters or {}).get("id")
+        if isinstance(event_id, str) and event_id.isdigit():
+            event_id = int(event_id)
         if not _positive_int(event_id, 2**63 - 1):
             return
         venue_id = _read(f"/events/{int(event_id)}", "venue_id")

@@ -113,6 +113,11 @@ mod tests {
         }
         assert_eq!(read(json!({"id": i64::MAX})).unwrap().id, i64::MAX);
         assert_eq!(read(json!({"id": -5.0})).unwrap().id, -5);
+        // Parsed exactly from the text (serde_json's float_roundtrip): the
+        // default parser reads this as ...792.8, a fraction.
+        let text = r#"{"id": 1839240500779793.0}"#;
+        let body: Body = serde_json::from_str(text).unwrap();
+        assert_eq!(body.id, 1_839_240_500_779_793);
         let body = read(json!({"id": 1, "capacity": 2.0})).unwrap();
         assert_eq!(body.capacity, Some(2));
         assert_eq!(
