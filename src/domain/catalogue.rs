@@ -114,7 +114,9 @@ impl NewEvent {
     }
 }
 
-/// The body of `PATCH /events/{id}`: the fields to change, at least one.
+/// The body of `PATCH /events/{id}`: the fields to change. As in a JSON
+/// merge patch (RFC 7396) an absent field is left as it is, and so is a
+/// `null` one (no field of an event can be removed); `{}` changes nothing.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventChanges {
@@ -157,20 +159,7 @@ impl EventChanges {
             Some(name) => Some(clean_text("name", name, MAX_NAME_CHARS)?),
             None => None,
         };
-        let changes = Self { name, ..self };
-        if changes.name.is_none()
-            && changes.starts_at.is_none()
-            && changes.capacity.is_none()
-            && changes.max_per_user.is_none()
-            && changes.hold_seconds.is_none()
-            && changes.offer_seconds.is_none()
-        {
-            return Err(InvalidInput::new(
-                "invalid_body",
-                "give at least one field to change",
-            ));
-        }
-        Ok(changes)
+        Ok(Self { name, ..self })
     }
 }
 
@@ -402,6 +391,6 @@ mod tests {
         assert!(ensure_sale_settings(None, Some(86_401), None).is_err());
         assert!(ensure_sale_settings(None, None, Some(-5)).is_err());
         assert!(ensure_sale_settings(Some(4), Some(2), Some(86_400)).is_ok());
-        assert!(EventChanges::default().validate().is_err());
+        assert!(EventChanges::default().validate().is_ok());
     }
 }
