@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::validation::{ensure_positive_id, InvalidInput};
+use super::waiting_room::PassRefusal;
 use super::Resource;
 
 /// The body of `POST /bookings` and `POST /holds`: the exact
@@ -97,6 +98,12 @@ pub enum BookingRefusal {
     CapacityBelowTaken { taken: i32 },
     #[error("{0} not found")]
     NotFound(Resource),
+    /// The event has a waiting room and the request's pass was refused.
+    #[error("{0}")]
+    AdmissionRequired(PassRefusal),
+    /// `POST /events/{id}/queue` for an event without a waiting room.
+    #[error("this event has no waiting room: book directly")]
+    WaitingRoomOff,
 }
 
 impl BookingRefusal {
@@ -114,6 +121,8 @@ impl BookingRefusal {
             BookingRefusal::AlreadyWaiting { .. } => "already_waiting",
             BookingRefusal::CapacityBelowTaken { .. } => "capacity_below_taken",
             BookingRefusal::NotFound(resource) => resource.not_found_code(),
+            BookingRefusal::AdmissionRequired(_) => "admission_required",
+            BookingRefusal::WaitingRoomOff => "waiting_room_off",
         }
     }
 }

@@ -8,6 +8,7 @@ mod catalogue;
 mod holds;
 mod page;
 mod validation;
+mod waiting_room;
 
 pub use booking::{Booking, BookingRefusal, BookingStatus, Outcome, SeatRequest};
 pub use catalogue::{
@@ -17,6 +18,9 @@ pub use catalogue::{
 pub use holds::{Hold, HoldStatus, NewWaitlistEntry, WaitlistEntry, WaitlistStatus};
 pub use page::{Page, PageRequest};
 pub use validation::{ensure_positive_id, InvalidInput, PageQuery};
+pub use waiting_room::{
+    NewQueueTicket, PassRefusal, QueueTicket, TicketStatus, WaitingRoom, WaitingRoomSettings,
+};
 
 /// The kinds of thing a client can ask for by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +31,7 @@ pub enum Resource {
     Booking,
     Hold,
     WaitlistEntry,
+    Ticket,
 }
 
 impl Resource {
@@ -39,6 +44,7 @@ impl Resource {
             Resource::Booking => "booking_not_found",
             Resource::Hold => "hold_not_found",
             Resource::WaitlistEntry => "waitlist_entry_not_found",
+            Resource::Ticket => "ticket_not_found",
         }
     }
 }
@@ -52,6 +58,7 @@ impl std::fmt::Display for Resource {
             Resource::Booking => "booking",
             Resource::Hold => "hold",
             Resource::WaitlistEntry => "waitlist entry",
+            Resource::Ticket => "waiting-room ticket",
         })
     }
 }

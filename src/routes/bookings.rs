@@ -4,8 +4,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::idempotent;
+use super::idempotent::{self, run_once_per_key};
 use super::json_object::JsonObject;
+use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::booking::{Booker, BookingError};
 use crate::configuration::Limits;
 use crate::db::{self, Pool};
@@ -20,10 +21,16 @@ use crate::metrics::Metrics;
 ///
 /// With an `Idempotency-Key`, a retry of the same request replays the first
 /// outcome (header `Idempotent-Replayed: true`) instead of booking again.
+///
+/// While the event has a waiting room, the request needs its admission pass
+/// (`Admission-Pass`); the pass is used by this request whatever it answers
+/// once it reaches the seats (a `sold_out` uses it too).
 #[utoipa::path(tag = "bookings", request_body = SeatRequest,
-    params(IdempotencyKeyHeader),
+    params(IdempotencyKeyHeader, AdmissionPassHeader),
     responses(
         (status = 201, description = "Booked", body = Booking),
+        (status = 403, description = "admission_required: the event has a waiting room and the pass is missing, malformed, badly signed, expired, for another user or event, or used (`reason`)",
+         body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
         (status = 409, description = "sold_out, not_enough_seats (`remaining`), limit_exceeded (`max_per_user`), already_booked (where max_per_user is 1), or request_in_progress (same key still in flight; see Retry-After)", body = Problem,
@@ -45,6 +52,21 @@ pub async fn create(
     body: JsonObject<SeatRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
+    // Memory only for an event without a waiting room (crate::waiting_room).
+    if let Some(ticket) = admission(&http, &request)? {
+        let fingerprint = format!(
+            "POST /bookings event_id={} user_id={} quantity={} ticket={ticket}",
+            request.event_id, request.user_id, request.quantity
+        );
+        return run_once_per_key!(
+            http,
+            pool,
+            limits,
+            fingerprint,
+            StatusCode::CREATED,
+            |client| db::waiting_room::book(client, request, &ticket)
+        );
+    }
     if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
         let stored = book_once(pool.into_inner(), key, request, &limits, &metrics, &live).await?;
         return Ok(idempotent::respond(stored));

@@ -14,4 +14,5 @@ mod metrics;
 mod operations;
 mod routes;
 mod unsafe_booking;
+mod waiting_room;
 mod waitlist;
