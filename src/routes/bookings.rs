@@ -54,18 +54,36 @@ pub async fn create(
     let request = body.into_inner().validate()?;
     // Memory only for an event without a waiting room (crate::waiting_room).
     if let Some(ticket) = admission(&http, &request)? {
-        let fingerprint = format!(
-            "POST /bookings event_id={} user_id={} quantity={} ticket={ticket}",
-            request.event_id, request.user_id, request.quantity
+        if IdempotencyKey::from_headers(http.headers())?.is_some() {
+            let fingerprint = format!(
+                "POST /bookings event_id={} user_id={} quantity={} ticket={ticket}",
+                request.event_id, request.user_id, request.quantity
+            );
+            return run_once_per_key!(
+                http,
+                pool,
+                limits,
+                fingerprint,
+                StatusCode::CREATED,
+                |client| db::waiting_room::book(client, request, &ticket)
+            );
+        }
+        // One statement, its own transaction: seats and the pass's use.
+        let client = db::client(&pool).await?;
+        let outcome = db::waiting_room::book(&client, request, &ticket)
+            .await
+            .map_err(BookingError::from);
+        count_outcome(
+            &metrics,
+            &live,
+            request.event_id,
+            crate::metrics::outcome_label(&outcome),
         );
-        return run_once_per_key!(
-            http,
-            pool,
-            limits,
-            fingerprint,
-            StatusCode::CREATED,
-            |client| db::waiting_room::book(client, request, &ticket)
-        );
+        let booking = outcome??;
+        metrics.bookings.seats_booked(booking.quantity as u64);
+        return Ok(HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
+            .json(booking));
     }
     if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
         let stored = book_once(pool.into_inner(), key, request, &limits, &metrics, &live).await?;
