@@ -11,6 +11,10 @@
 //      estimated wait suggests (half the estimate, 1 to 10 s);
 //   3. once admitted, books at once (POST /bookings with Admission-Pass):
 //      201 a seat, or 409 sold_out.
+// A 503 (the database busy; nothing was done) is retried after its
+// Retry-After, as a client should: a booking's pass is still unused then.
+// A join or poll without an answer is retried too (both are safe to repeat);
+// a booking without one is counted unexpected.
 // At SALE_SECONDS after the start the buyers stop; a buyer still in line
 // then ends with its last position. Every buyer ends with a final answer:
 // a seat, sold out, or still queued with a position; a 403, an expired pass,
@@ -66,9 +70,9 @@ const TICK_SECONDS = 0.25;
 // every VU so that all are in the summary.
 const COUNTERS = {};
 for (const name of [
-  'join_201', 'join_200', 'join_other',
-  'poll_200', 'poll_other',
-  'book_201', 'book_409_sold_out', 'book_403', 'book_409_other_code', 'book_other',
+  'join_201', 'join_200', 'join_503', 'join_no_answer', 'join_other',
+  'poll_200', 'poll_503', 'poll_no_answer', 'poll_other',
+  'book_201', 'book_409_sold_out', 'book_503', 'book_403', 'book_409_other_code', 'book_other',
   'buyers', 'buyers_booked', 'buyers_sold_out', 'buyers_still_queued', 'buyers_pass_lost',
   'buyers_without_answer',
 ]) {
@@ -80,7 +84,8 @@ function count(name, n = 1) {
   COUNTERS[name].add(n);
 }
 
-http.setResponseCallback(http.expectedStatuses(200, 201, 409));
+// 503 (the database busy, with Retry-After) is an answer the buyer retries.
+http.setResponseCallback(http.expectedStatuses(200, 201, 409, 503));
 
 export const options = {
   scenarios: {
@@ -92,9 +97,10 @@ export const options = {
     },
   },
   setupTimeout: '60s',
-  // A VU's buyers poll and book together.
-  batch: 100,
-  batchPerHost: 100,
+  // A VU's buyers poll and book together, 20 requests at a time: 200 VUs
+  // then open at most 4,000 connections, within the service's backlog.
+  batch: 20,
+  batchPerHost: 20,
   thresholds: {
     unexpected: ['rate==0'],
     checks: ['rate==1'],
@@ -156,6 +162,12 @@ function recordTicket(buyer, body, now) {
   }
 }
 
+// Milliseconds the answer's Retry-After asks for (1 s when absent).
+function retryAfter(res) {
+  const seconds = Number(res.headers['Retry-After']);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000;
+}
+
 function join(buyers) {
   const requests = buyers.map((buyer) => ({
     method: 'POST',
@@ -167,10 +179,19 @@ function join(buyers) {
   const now = Date.now();
   answers.forEach((res, i) => {
     const ok = res.status === 201 || res.status === 200;
+    if (res.status === 503 || res.status === 0) {
+      // Nothing joined (503), or no answer (0): joining again is safe, a
+      // repeat answers the same ticket. Try again after Retry-After.
+      count(res.status === 503 ? 'join_503' : 'join_no_answer');
+      buyers[i].joinAt = now + retryAfter(res);
+      return;
+    }
     unexpected.add(!ok);
     count(res.status === 201 ? 'join_201' : res.status === 200 ? 'join_200' : 'join_other');
     if (ok) {
       recordTicket(buyers[i], res.json(), now);
+    } else {
+      buyers[i].state = 'failed';
     }
   });
 }
@@ -184,6 +205,11 @@ function poll(buyers) {
   const now = Date.now();
   answers.forEach((res, i) => {
     const ok = res.status === 200;
+    if (res.status === 503 || res.status === 0) {
+      count(res.status === 503 ? 'poll_503' : 'poll_no_answer');
+      buyers[i].nextPoll = now + retryAfter(res);
+      return;
+    }
     unexpected.add(!ok);
     count(ok ? 'poll_200' : 'poll_other');
     if (ok) {
@@ -206,6 +232,11 @@ function book(buyers) {
   })));
   answers.forEach((res, i) => {
     const buyer = buyers[i];
+    if (res.status === 503) {
+      // Nothing committed, so the pass is still unused: book again.
+      count('book_503');
+      return;
+    }
     if (res.status === 201) {
       count('book_201');
       buyer.state = 'booked';
@@ -235,16 +266,20 @@ export default function (data) {
   }
   count('buyers', buyers.length);
   const deadline = data.started + SALE_SECONDS * 1000;
-  const early = buyers.slice(0, Math.ceil(buyers.length / 2));
-  const late = buyers.slice(early.length);
-  join(early);
+  // The first half join at once, before the opening; the second half just
+  // after it.
+  const half = Math.ceil(buyers.length / 2);
+  buyers.forEach((buyer, i) => {
+    buyer.joinAt = i < half ? 0 : data.opensAt + 200;
+  });
   while (true) {
     const now = Date.now();
-    if (now >= deadline || buyers.every((b) => ['booked', 'sold_out', 'pass_lost'].includes(b.state))) {
+    if (now >= deadline || buyers.every((b) => ['booked', 'sold_out', 'pass_lost', 'failed'].includes(b.state))) {
       break;
     }
-    if (now >= data.opensAt + 200 && late.length > 0 && late[0].state === 'new') {
-      join(late);
+    const joining = buyers.filter((b) => b.state === 'new' && b.joinAt <= now);
+    if (joining.length > 0) {
+      join(joining);
     }
     const due = buyers.filter((b) => b.state === 'waiting' && b.nextPoll <= now);
     if (due.length > 0) {
@@ -290,9 +325,11 @@ function textSummary(data) {
   lines.push(`queue: ${BUYERS} buyers (${VUS} VUs) on event ${EVENT_ID}, ${RATE} admitted/s, against ${BASE_URL}`);
   row('run duration', `${(data.state.testRunDurationMs / 1000).toFixed(2)} s`);
   row('http requests', `${n('http_reqs')} (${metrics.http_reqs ? metrics.http_reqs.values.rate.toFixed(1) : 0} /s)`);
-  row('POST /events/{id}/queue', `201 ${n('join_201')}, 200 ${n('join_200')}, other ${n('join_other')}`);
-  row('GET /queue/{ticket}', `200 ${n('poll_200')}, other ${n('poll_other')}`);
-  row('POST /bookings (with pass)', `201 ${n('book_201')}, 409 sold_out ${n('book_409_sold_out')}, ` +
+  row('POST /events/{id}/queue', `201 ${n('join_201')}, 200 ${n('join_200')}, 503 (retried) ${n('join_503')}, ` +
+    `no answer (retried) ${n('join_no_answer')}, other ${n('join_other')}`);
+  row('GET /queue/{ticket}', `200 ${n('poll_200')}, 503 (retried) ${n('poll_503')}, ` +
+    `no answer (retried) ${n('poll_no_answer')}, other ${n('poll_other')}`);
+  row('POST /bookings (with pass)', `201 ${n('book_201')}, 409 sold_out ${n('book_409_sold_out')}, 503 (retried) ${n('book_503')}, ` +
     `403 ${n('book_403')}, 409 other ${n('book_409_other_code')}, other ${n('book_other')}`);
   row('buyers', `${n('buyers')}: booked ${n('buyers_booked')}, sold out ${n('buyers_sold_out')}, ` +
     `still queued ${n('buyers_still_queued')}, pass lost ${n('buyers_pass_lost')}, ` +
