@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run_tests.sh: the proofs that flashbook sells exactly an event's capacity
-# under a flash-sale load: the one-shot proof (POST /bookings), then the
-# checkout proof (holds and the waiting list); --scenario picks.
+# under a flash-sale load: the one-shot proof (POST /bookings), the checkout
+# proof (holds and the waiting list), then the queue proof (the waiting
+# room); --scenario picks.
 #
 #   1. seed: one venue (capacity 1,000), one event, 10,000 users;
 #   2. load: 10,000 POST /bookings from 1,000 k6 virtual users, each attempt
@@ -16,6 +17,14 @@
 # then checks: every seat confirmed, the counter agrees, no unexpired hold
 # left, nobody over the limit, offers made in list order, and the 201
 # confirms k6 saw are the database's.
+# The queue proof (--scenario queue) adds a third 1,000-seat event, puts it
+# behind the waiting room (200 admitted a second, opening 10 s after the
+# start) and lets 10,000 buyers (k6/queue.js, 200 VUs) join the line, half
+# before the opening and half after, poll their tickets and book with their
+# admission pass once admitted; `verify --queue` checks: every seat booked
+# once, the counter agrees, every booking made with a pass, no pass issued
+# before its place's turn, places 1..tickets once each, and every buyer
+# ended booked, sold out or still queued with a position.
 # It prints verify's table(s) and a last line PASS or FAIL: <reason>, and exits
 # non-zero on any failure. k6's HTML report of the load is kept in
 # target/reports/. With --compose it also asks the stack's Prometheus for
@@ -35,7 +44,7 @@ set -Eeuo pipefail
 usage() {
     cat <<'EOF'
 usage: ./run_tests.sh [--local | --compose [--ha] | --race-demo]
-                     [--scenario oneshot|checkout|both] [--keep] [--help]
+                     [--scenario oneshot|checkout|queue|both|all] [--keep] [--help]
 
 The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
 1,000 seats; checks in the database that exactly 1,000 were sold, once each.
@@ -46,9 +55,17 @@ take (70 %) the seats it offers them. Checks in the database that every seat
 was confirmed, no hold still keeps seats, nobody has more than 4, and the
 waiting list's offers went in list order.
 
-  --scenario S  oneshot, checkout or both (default both: the one-shot proof
-              first, its table first, then the checkout proof's table). The
-              checkout load stops within 180 s; its stage fails after 300 s
+The queue proof: 10,000 buyers join the waiting room of a third 1,000-seat
+event (half before it opens, half after), poll their tickets and book with
+their admission pass when admitted (200 a second). Checks that exactly the
+capacity was booked, every booking with a pass, nobody admitted before their
+place's turn, and every buyer ended with a seat, sold out, or a position.
+
+  --scenario S  oneshot, checkout, queue, both (oneshot and checkout) or all
+              (default: the three proofs in that order, each with its
+              table). The checkout load stops within 180 s; its stage fails
+              after 300 s. The queue load stops within 120 s; its stage
+              fails after 200 s
 
   --local     build the release binaries and run PostgreSQL, the service and
               k6 as local processes (installs PostgreSQL from apt and k6 from
@@ -117,6 +134,18 @@ readonly CHECKOUT_TIMEOUT_S=300 # the whole k6 stage, setup and summary included
 readonly CHECKOUT_K6_NAME=k6-checkout
 readonly CHECKOUT_SUMMARY_NAME=$CHECKOUT_K6_NAME-summary.json
 CHECKOUT_EVENT_ID="" # printed by seed --add
+# The queue proof: a third event behind the waiting room, its buyers users
+# 1..QUEUE_BUYERS.
+readonly QUEUE_BUYERS=10000
+readonly QUEUE_VUS=200         # each drives QUEUE_BUYERS / QUEUE_VUS buyers
+readonly QUEUE_RATE=200        # admissions a second
+readonly QUEUE_PASS_S=30       # an admission pass's lifetime
+readonly QUEUE_OPEN_IN_S=10    # the room opens this long after the load starts
+readonly QUEUE_SALE_S=120      # the buyers stop at this bound (k6/queue.js)
+readonly QUEUE_TIMEOUT_S=200   # the whole k6 stage, setup and summary included
+readonly QUEUE_K6_NAME=k6-queue
+readonly QUEUE_SUMMARY_NAME=$QUEUE_K6_NAME-summary.json
+QUEUE_EVENT_ID="" # printed by seed --add
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly ROOT
@@ -158,14 +187,19 @@ main() {
         ;;
     esac
     stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
-    if [[ $SCENARIO != checkout ]]; then
+    if [[ $SCENARIO =~ ^(oneshot|both|all)$ ]]; then
         stage "k6: $ATTEMPTS booking attempts by $VUS VUs" run_load "$EVENT_ID" "$K6_NAME"
         stage "verify in the database and the k6 summary" check_sale
     fi
-    if [[ $SCENARIO != oneshot ]]; then
+    if [[ $SCENARIO =~ ^(checkout|both|all)$ ]]; then
         stage "seed the checkout event ($CAPACITY seats, $CHECKOUT_MAX_PER_USER per user)" seed_checkout_event
         stage "k6: checkout by $CHECKOUT_VUS buyers (bound ${CHECKOUT_TIMEOUT_S} s)" run_checkout_load
         stage "verify --checkout in the database and the k6 summary" check_checkout
+    fi
+    if [[ $SCENARIO =~ ^(queue|all)$ ]]; then
+        stage "seed the queue event ($CAPACITY seats)" seed_queue_event
+        stage "k6: $QUEUE_BUYERS buyers through the waiting room, $QUEUE_RATE/s (bound ${QUEUE_TIMEOUT_S} s)" run_queue_load
+        stage "verify --queue in the database and the k6 summary" check_queue
     fi
 }
 
@@ -406,6 +440,59 @@ check_checkout() {
     # k6 exits 99 when a threshold failed, which verify reports itself.
     if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
         failures+=("the checkout k6 exited with status $K6_STATUS")
+    fi
+    if ((${#failures[@]} > 0)); then
+        local joined
+        joined=$(printf '%s; ' "${failures[@]}")
+        fail "${joined%; }"
+    fi
+}
+
+# The queue event: added to the seeded venue; k6/queue.js turns its waiting
+# room on through the admin route.
+seed_queue_event() {
+    local args=(--add --event-capacity "$CAPACITY") output status=0
+    case "$BACKEND" in
+    local) output=$(DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
+    compose) output=$(compose run --rm seed "${args[@]}" 2>&1) || status=$? ;;
+    esac
+    printf '%s\n' "$output" >"$RUN_DIR/seed-queue.log"
+    ((status == 0)) || { printf '%s\n' "$output" >&2; fail "seed --add (the queue event) failed"; }
+    QUEUE_EVENT_ID=$(sed -n 's/^added 1 event(s) (ids \([0-9][0-9]*\)\.\..*/\1/p' <<<"$output")
+    [[ -n $QUEUE_EVENT_ID ]] || fail "seed --add printed no event id: $output"
+    info "$(grep -E '^added' <<<"$output")"
+}
+
+run_queue_load() {
+    K6_TIMEOUT_S=$QUEUE_TIMEOUT_S K6_INTERRUPTED="before the queue sale ended" \
+        k6_run "$QUEUE_K6_NAME" queue.js "$BASE_URL" -e EVENT_ID="$QUEUE_EVENT_ID" \
+        -e ADMIN_TOKEN="$FLASHBOOK_ADMIN_TOKEN" -e BUYERS="$QUEUE_BUYERS" -e VUS="$QUEUE_VUS" \
+        -e FIRST_USER=1 -e RATE="$QUEUE_RATE" -e PASS_SECONDS="$QUEUE_PASS_S" \
+        -e OPEN_IN_SECONDS="$QUEUE_OPEN_IN_S" -e SALE_SECONDS="$QUEUE_SALE_S"
+}
+
+# verify --queue prints the third table and its verdict; the verdict line
+# becomes ours.
+check_queue() {
+    local summary=$RUN_DIR/$QUEUE_SUMMARY_NAME
+    [[ -s $summary ]] || fail "k6 wrote no summary to $summary (k6 exit status $K6_STATUS)"
+    local args=(--queue --event-id "$QUEUE_EVENT_ID" --capacity "$CAPACITY"
+        --title "flashbook queue ($BACKEND)") status=0 verdict
+    case "$BACKEND" in
+    local) DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/verify" "${args[@]}" --k6-summary "$summary" ;;
+    compose) compose run --rm -T verify "${args[@]}" --k6-summary "/results/$QUEUE_SUMMARY_NAME" ;;
+    esac >"$RUN_DIR/verify-queue.out" || status=$?
+    echo
+    grep -vE '^(PASS$|FAIL: )' "$RUN_DIR/verify-queue.out" || true
+    verdict=$(grep -E '^FAIL: ' "$RUN_DIR/verify-queue.out" | sed 's/^FAIL: //' || true)
+    local -a failures=()
+    if ((status == 1)); then
+        failures+=("queue: ${verdict:-verify --queue failed (output: $RUN_DIR/verify-queue.out)}")
+    elif ((status != 0)); then
+        failures+=("verify --queue could not check the sale (exit status $status, see above)")
+    fi
+    if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
+        failures+=("the queue k6 exited with status $K6_STATUS")
     fi
     if ((${#failures[@]} > 0)); then
         local joined
@@ -774,12 +861,12 @@ parse_args() {
             if [[ $1 == --scenario=* ]]; then
                 SCENARIO=${1#--scenario=}
             else
-                (($# > 1)) || { echo "run_tests: --scenario needs oneshot, checkout or both" >&2; exit 2; }
+                (($# > 1)) || { echo "run_tests: --scenario needs oneshot, checkout, queue, both or all" >&2; exit 2; }
                 shift
                 SCENARIO=$1
             fi
-            [[ $SCENARIO =~ ^(oneshot|checkout|both)$ ]] ||
-                { printf 'run_tests: --scenario must be oneshot, checkout or both, not %q\n' "$SCENARIO" >&2; exit 2; }
+            [[ $SCENARIO =~ ^(oneshot|checkout|queue|both|all)$ ]] ||
+                { printf 'run_tests: --scenario must be oneshot, checkout, queue, both or all, not %q\n' "$SCENARIO" >&2; exit 2; }
             ;;
         --race-demo) RACE_DEMO=true ;;
         --compose) MODE=compose ;;
@@ -806,7 +893,13 @@ parse_args() {
         [[ ${SCENARIO:-oneshot} == oneshot ]] || { echo "run_tests: --ha runs the one-shot proof only (--scenario oneshot)" >&2; exit 2; }
         SCENARIO=oneshot
     fi
-    SCENARIO=${SCENARIO:-both}
+    SCENARIO=${SCENARIO:-all}
+    # The queue proof turns its waiting room on through the admin route: the
+    # service (local) or every replica (compose) gets this token.
+    if [[ -z ${FLASHBOOK_ADMIN_TOKEN:-} ]]; then
+        FLASHBOOK_ADMIN_TOKEN=proof-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    fi
+    export FLASHBOOK_ADMIN_TOKEN
 }
 
 choose_backend_and_run_dir() {

@@ -34,8 +34,8 @@ Database settings come from DATABASE_URL or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDA
 /// Idempotency keys go too: a stored outcome would replay a booking that no
 /// longer exists.
 const RESET: &str =
-    "TRUNCATE idempotency_keys, waitlist_entries, holds, bookings, events, users, venues
-                     RESTART IDENTITY";
+    "TRUNCATE idempotency_keys, queue_tickets, waiting_rooms, waitlist_entries, holds, bookings,
+              events, users, venues RESTART IDENTITY";
 const INSERT_VENUE: &str = "INSERT INTO venues (name, capacity) VALUES ('Seed Arena', $1)";
 /// Events of venue 1, numbered on from those it has, with the schema's
 /// defaults for the sale settings.

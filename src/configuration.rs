@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio_postgres::config::Config as PgConfig;
 
 use crate::authentication::AdminToken;
+use crate::waiting_room::PassSecret;
 
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 8080;
@@ -47,6 +48,9 @@ pub struct Settings {
     pub batch_max: usize,
     /// Bearer token for admin routes; `None` makes start-up generate one.
     pub admin_token: Option<AdminToken>,
+    /// Key of the waiting room's admission passes; `None` makes start-up
+    /// generate one (then passes are good on this process only).
+    pub pass_secret: Option<PassSecret>,
     /// `host:port` of a listener of its own for `GET /metrics`; `None`
     /// serves it on the API port.
     pub metrics_addr: Option<String>,
@@ -121,6 +125,7 @@ impl Settings {
             workers: parse::<usize>(&var, "FLASHBOOK_WORKERS")?.filter(|&n| n > 0),
             batch_max: positive(&var, "FLASHBOOK_BATCH_MAX")?.unwrap_or(DEFAULT_BATCH_MAX),
             admin_token: var("FLASHBOOK_ADMIN_TOKEN").map(AdminToken::new),
+            pass_secret: var("FLASHBOOK_PASS_SECRET").map(PassSecret::new),
             metrics_addr: var("FLASHBOOK_METRICS_ADDR")
                 .map(|value| host_and_port("FLASHBOOK_METRICS_ADDR", value))
                 .transpose()?,
@@ -376,7 +381,8 @@ mod tests {
             "{:?}",
             settings(&[
                 ("PGPASSWORD", "hunter2"),
-                ("FLASHBOOK_ADMIN_TOKEN", "hunter2")
+                ("FLASHBOOK_ADMIN_TOKEN", "hunter2"),
+                ("FLASHBOOK_PASS_SECRET", "hunter2")
             ])
             .unwrap()
         );

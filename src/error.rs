@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::booking::BookingError;
 use crate::db::DbError;
-use crate::domain::{BookingRefusal, InvalidInput, Resource};
+use crate::domain::{BookingRefusal, InvalidInput, PassRefusal, Resource};
 use crate::live::LiveError;
 
 /// Seconds a client is asked to wait before retrying a `503`.
@@ -102,6 +102,10 @@ pub struct Problem {
     /// `capacity_below_taken`: seats booked or held.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub taken: Option<i32>,
+    /// `admission_required`: why the pass was refused (`missing`,
+    /// `malformed`, `bad_signature`, `expired`, `wrong_holder`, `used`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 impl ApiError {
@@ -127,6 +131,7 @@ impl ApiError {
             booking_id: None,
             entry_id: None,
             taken: None,
+            reason: None,
         };
         if let ApiError::Refused(refusal) = self {
             match *refusal {
@@ -142,6 +147,9 @@ impl ApiError {
                 }
                 BookingRefusal::AlreadyWaiting { entry_id } => problem.entry_id = Some(entry_id),
                 BookingRefusal::CapacityBelowTaken { taken } => problem.taken = Some(taken),
+                BookingRefusal::AdmissionRequired(refusal) => {
+                    problem.reason = Some(refusal.reason())
+                }
                 _ => {}
             }
         }
@@ -176,6 +184,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Refused(BookingRefusal::NotFound(_)) => StatusCode::NOT_FOUND,
+            ApiError::Refused(BookingRefusal::AdmissionRequired(_)) => StatusCode::FORBIDDEN,
             ApiError::Refused(_) | ApiError::EmailTaken | ApiError::RequestInProgress => {
                 StatusCode::CONFLICT
             }
@@ -252,6 +261,12 @@ impl From<BookingRefusal> for ApiError {
             BookingRefusal::NotFound(resource) => ApiError::NotFound(resource),
             refusal => ApiError::Refused(refusal),
         }
+    }
+}
+
+impl From<PassRefusal> for ApiError {
+    fn from(refusal: PassRefusal) -> Self {
+        ApiError::Refused(BookingRefusal::AdmissionRequired(refusal))
     }
 }
 

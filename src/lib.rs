@@ -21,3 +21,4 @@ pub mod routes;
 pub mod sold_out;
 pub mod startup;
 pub mod verify;
+pub mod waiting_room;

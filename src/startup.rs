@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::routes;
 use crate::sold_out::{self, SoldOut};
+use crate::waiting_room::{self, PassSecret, WaitingRooms};
 
 /// How often keys older than the idempotency TTL are deleted.
 const IDEMPOTENCY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
@@ -35,6 +36,8 @@ const SHUTDOWN_GRACE_SECONDS: u64 = 10;
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] StartupDbError),
+    #[error("cannot read which events have a waiting room")]
+    WaitingRooms(#[source] db::DbError),
     #[error("cannot listen on {address}")]
     Bind {
         address: String,
@@ -71,6 +74,22 @@ impl Application {
             );
             token
         });
+        let pass_secret = settings.pass_secret.clone().unwrap_or_else(|| {
+            log::warn!(
+                "FLASHBOOK_PASS_SECRET is not set; admission passes are signed with a generated \
+                 secret, good on this process only until restart (set the same secret on every replica)"
+            );
+            PassSecret::generate()
+        });
+        // Read before serving, so no request is judged with an empty set.
+        let active_rooms = async {
+            let client = db::client(&pool).await?;
+            db::waiting_room::active_events(&client).await
+        }
+        .await
+        .map_err(StartupError::WaitingRooms)?;
+        let rooms = Arc::new(WaitingRooms::new(active_rooms, pass_secret));
+        tokio::spawn(waiting_room::refresh(Arc::clone(&rooms), pool.clone()));
         tokio::spawn(sweep_expired_idempotency_keys(
             pool.clone(),
             settings.limits.idempotency_ttl,
@@ -112,6 +131,7 @@ impl Application {
             limits: settings.limits,
             metrics,
             live: Arc::clone(&live),
+            rooms,
             metrics_on_api_port: metrics_server.is_none(),
         };
         let server = serve(listener, shared, settings.workers).map_err(bind_error)?;
@@ -238,6 +258,7 @@ struct SharedState {
     metrics: Arc<Metrics>,
     live: Arc<LiveHub>,
     sold_out: Arc<SoldOut>,
+    rooms: Arc<WaitingRooms>,
     metrics_on_api_port: bool,
 }
 
@@ -253,6 +274,7 @@ fn serve(
     let metrics = web::Data::from(shared.metrics);
     let live = web::Data::from(shared.live);
     let sold_out = web::Data::from(shared.sold_out);
+    let rooms = web::Data::from(shared.rooms);
     let metrics_on_api_port = shared.metrics_on_api_port;
     let request_timeout = shared.limits.request_timeout;
     let mut server =
@@ -271,6 +293,7 @@ fn serve(
                 .app_data(metrics.clone())
                 .app_data(live.clone())
                 .app_data(sold_out.clone())
+                .app_data(rooms.clone())
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .configure(|cfg| routes::configure(cfg, metrics_on_api_port))

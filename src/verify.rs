@@ -8,13 +8,20 @@
 //! confirmed, no hold still keeping seats, nobody over the limit, and the
 //! waiting list's offers made in list order.
 //!
+//! The queue check ([`check_queue`], `verify --queue`, in `verify/queue.rs`)
+//! is the third proof's: a sale behind the waiting room.
+//!
 //! The integration tests call [`check`] directly; `run_tests.sh`, `faults/`
 //! and `bench/` call it through the `verify` binary (`src/bin/verify.rs`),
 //! which reads the database and, optionally, the k6 summary of the load.
 
+mod queue;
+
 use serde::Serialize;
 use serde_json::Value;
 use tokio_postgres::GenericClient;
+
+pub use queue::{check_queue, QueueState, QueueSummary};
 
 /// One read of the event's seats, consistent within itself (one statement).
 const SELECT_SALE_STATE: &str = "

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use flashbook::configuration::Settings;
 use flashbook::verify::{
-    self, Check, CheckoutState, CheckoutSummary, Expected, K6Summary, SaleState, Verdict,
+    self, Check, CheckoutState, CheckoutSummary, Expected, K6Summary, QueueState, QueueSummary,
+    SaleState, Verdict,
 };
 use serde_json::json;
 use tokio_postgres::NoTls;
@@ -14,6 +15,8 @@ const USAGE: &str = "\
 usage: verify [--event-id N] [--capacity N] [--sold-out] [--k6-summary FILE]
               [--attempts N] [--title TEXT] [--json]
        verify --checkout [--event-id N] [--capacity N] [--k6-summary FILE]
+              [--title TEXT] [--json]
+       verify --queue [--event-id N] [--capacity N] [--k6-summary FILE]
               [--title TEXT] [--json]
 
 Checks one event in the database: its counter equals its confirmed seats, it
@@ -35,6 +38,14 @@ sold no more than its capacity, and nobody holds more than its max_per_user.
                      --k6-summary (the JSON k6/checkout.js wrote): its 201
                      confirms and their seats equal the database's, no answer
                      outside the API's, no failed k6 threshold
+  --queue            check a sale behind the waiting room instead
+                     (k6/queue.js): confirmed seats equal the capacity and
+                     the counter, every booking made with a pass, no pass
+                     issued before its place's turn, places 1..tickets once
+                     each; with --k6-summary (the JSON k6/queue.js wrote):
+                     its joins, 201s and used passes equal the database's,
+                     every buyer ended booked, sold out or still queued, no
+                     unexpected answer, no failed k6 threshold
 Prints the table and PASS, or FAIL: <every mismatch>. Exit status: 0 pass,
 1 fail, 2 usage or database error.
 Database settings come from DATABASE_URL or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE.";
@@ -46,6 +57,7 @@ struct Options {
     title: String,
     json: bool,
     checkout: bool,
+    queue: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -71,6 +83,9 @@ async fn main() -> ExitCode {
 async fn run(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     if options.checkout {
         return run_checkout(options).await;
+    }
+    if options.queue {
+        return run_queue(options).await;
     }
     let summary = read_summary(options, "k6/booking.js", K6Summary::from_json)?;
     let client = connect().await?;
@@ -172,6 +187,56 @@ async fn run_checkout(options: &Options) -> Result<bool, Box<dyn std::error::Err
     Ok(failures.is_empty())
 }
 
+/// The queue mode: the third proof's table (or JSON) and verdict.
+async fn run_queue(options: &Options) -> Result<bool, Box<dyn std::error::Error>> {
+    let summary = read_summary(options, "k6/queue.js", QueueSummary::from_json)?;
+    let client = connect().await?;
+    let state = QueueState::read(&client, options.event_id)
+        .await?
+        .ok_or_else(|| format!("event {} is not in the database", options.event_id))?;
+    let checks = verify::check_queue(&state, summary.as_ref(), options.expected.capacity);
+    let mut failures = verify::failures(&checks);
+    if let Some(summary) = &summary {
+        failures.extend(thresholds_failure(&summary.failed_thresholds));
+    }
+    if options.json {
+        let report = json!({
+            "state": state,
+            "checks": checks,
+            "k6": summary,
+            "failures": failures,
+            "ok": failures.is_empty(),
+        });
+        println!("{report}");
+    } else {
+        print_checks(&options.title, &checks);
+        let row = |label: &str, value: String| println!("{label:<28} {value:>10}");
+        row("tickets joined early", state.early_tickets.to_string());
+        row("passes issued", state.passes_issued.to_string());
+        row("passes used", state.passes_used.to_string());
+        if let Some(summary) = &summary {
+            row("buyers (k6)", summary.buyers.to_string());
+            row("booked (k6)", summary.buyers_booked.to_string());
+            row("sold out (k6)", summary.buyers_sold_out.to_string());
+            row("still queued (k6)", summary.buyers_still_queued.to_string());
+            row(
+                "k6 load duration",
+                format!("{:.2} s", summary.duration_seconds),
+            );
+            row(
+                "throughput",
+                format!("{:.0} req/s", summary.requests_per_second),
+            );
+        }
+        if failures.is_empty() {
+            println!("PASS");
+        } else {
+            println!("FAIL: {}", failures.join("; "));
+        }
+    }
+    Ok(failures.is_empty())
+}
+
 /// Reads and parses `--k6-summary` when given; `script` names the k6 script
 /// whose JSON the parser expects.
 fn read_summary<T>(
@@ -240,6 +305,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         title: "flashbook sale check".to_owned(),
         json: false,
         checkout: false,
+        queue: false,
     };
     while let Some(flag) = args.next() {
         match flag.as_str() {
@@ -250,6 +316,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--sold-out" => options.expected.sold_out = true,
             "--json" => options.json = true,
             "--checkout" => options.checkout = true,
+            "--queue" => options.queue = true,
             "--event-id" => options.event_id = positive(&flag, args.next())?,
             "--capacity" => options.expected.capacity = Some(positive(&flag, args.next())?),
             "--attempts" => options.expected.attempts = Some(positive(&flag, args.next())?),
@@ -260,10 +327,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if options.checkout && (options.expected.sold_out || options.expected.attempts.is_some()) {
+    if (options.checkout || options.queue)
+        && (options.expected.sold_out || options.expected.attempts.is_some())
+    {
         return Err("--sold-out and --attempts are one-shot checks; --checkout \
-                    always expects a sold-out event"
+                    and --queue always expect a sold-out event"
             .to_owned());
+    }
+    if options.checkout && options.queue {
+        return Err("--checkout and --queue are two different checks: pick one".to_owned());
     }
     Ok(options)
 }

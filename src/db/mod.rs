@@ -8,6 +8,7 @@ pub mod holds;
 mod seats;
 pub mod users;
 pub mod venues;
+pub mod waiting_room;
 
 use std::time::{Duration, Instant};
 

@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 
 use super::page::Keyed;
 use super::validation::{ensure_positive_id, InvalidInput};
+use super::waiting_room::PassRefusal;
 use super::{whole_number, Resource};
 
 /// The body of `POST /bookings` and `POST /holds`: the exact
@@ -100,6 +101,12 @@ pub enum BookingRefusal {
     CapacityBelowTaken { taken: i32 },
     #[error("{0} not found")]
     NotFound(Resource),
+    /// The event has a waiting room and the request's pass was refused.
+    #[error("{0}")]
+    AdmissionRequired(PassRefusal),
+    /// `POST /events/{id}/queue` for an event without a waiting room.
+    #[error("this event has no waiting room: book directly")]
+    WaitingRoomOff,
 }
 
 impl BookingRefusal {
@@ -117,6 +124,8 @@ impl BookingRefusal {
             BookingRefusal::AlreadyWaiting { .. } => "already_waiting",
             BookingRefusal::CapacityBelowTaken { .. } => "capacity_below_taken",
             BookingRefusal::NotFound(resource) => resource.not_found_code(),
+            BookingRefusal::AdmissionRequired(_) => "admission_required",
+            BookingRefusal::WaitingRoomOff => "waiting_room_off",
         }
     }
 }

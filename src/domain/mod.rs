@@ -8,6 +8,7 @@ mod catalogue;
 mod holds;
 mod page;
 mod validation;
+mod waiting_room;
 mod whole_number;
 
 pub use booking::{Booking, BookingRefusal, BookingStatus, Outcome, SeatRequest};
@@ -18,6 +19,9 @@ pub use catalogue::{
 pub use holds::{Hold, HoldStatus, NewWaitlistEntry, WaitlistEntry, WaitlistStatus};
 pub use page::{Keyed, Page, PageRequest};
 pub use validation::{ensure_positive_id, InvalidInput, PageQuery};
+pub use waiting_room::{
+    NewQueueTicket, PassRefusal, QueueTicket, TicketStatus, WaitingRoom, WaitingRoomSettings,
+};
 
 /// The kinds of thing a client can ask for by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +32,7 @@ pub enum Resource {
     Booking,
     Hold,
     WaitlistEntry,
+    Ticket,
 }
 
 impl Resource {
@@ -40,6 +45,7 @@ impl Resource {
             Resource::Booking => "booking_not_found",
             Resource::Hold => "hold_not_found",
             Resource::WaitlistEntry => "waitlist_entry_not_found",
+            Resource::Ticket => "ticket_not_found",
         }
     }
 }
@@ -53,6 +59,7 @@ impl std::fmt::Display for Resource {
             Resource::Booking => "booking",
             Resource::Hold => "hold",
             Resource::WaitlistEntry => "waitlist entry",
+            Resource::Ticket => "waiting-room ticket",
         })
     }
 }

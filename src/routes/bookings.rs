@@ -4,8 +4,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::idempotent;
+use super::idempotent::{self, run_once_per_key};
 use super::json_object::JsonObject;
+use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::booking::{Booker, BookingError};
 use crate::configuration::Limits;
 use crate::db::{self, Pool};
@@ -25,8 +26,11 @@ use crate::sold_out::SoldOut;
 /// Without one, an event this replica knows to be sold out is answered
 /// `409 sold_out` from memory, without the database (stale by at most the
 /// delivery of the notification that seats were freed; see the README).
+/// While the event has a waiting room, the request needs its admission pass
+/// (`Admission-Pass`); the pass is used by this request whatever it answers
+/// once it reaches the seats (a `sold_out` uses it too).
 #[utoipa::path(tag = "bookings", request_body = SeatRequest,
-    params(IdempotencyKeyHeader),
+    params(IdempotencyKeyHeader, AdmissionPassHeader),
     responses(
         (status = 201, description = "Booked", body = Booking, links(
             ("GetBooking" = (operation_ref = "#/paths/~1bookings~1{id}/get",
@@ -38,6 +42,8 @@ use crate::sold_out::SoldOut;
             ("ListUserBookings" = (operation_ref = "#/paths/~1users~1{id}~1bookings/get",
                 parameters(("id" = "$response.body#/user_id")))),
         )),
+        (status = 403, description = "admission_required: the event has a waiting room and the pass is missing, malformed, badly signed, expired, for another user or event, or used (`reason`)",
+         body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
         (status = 409, description = "sold_out, not_enough_seats (`remaining`), limit_exceeded (`max_per_user`), already_booked (where max_per_user is 1), or request_in_progress (same key still in flight; see Retry-After)", body = Problem,
@@ -64,6 +70,40 @@ pub async fn create(
     body: JsonObject<SeatRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
+    // An event with a waiting room: the pass is used with the seats, in one
+    // transaction, never answered from memory.
+    if let Some(ticket) = admission(&http, &request)? {
+        if IdempotencyKey::from_headers(http.headers())?.is_some() {
+            let fingerprint = format!(
+                "POST /bookings event_id={} user_id={} quantity={} ticket={ticket}",
+                request.event_id, request.user_id, request.quantity
+            );
+            return run_once_per_key!(
+                http,
+                pool,
+                limits,
+                fingerprint,
+                StatusCode::CREATED,
+                |client| db::waiting_room::book(client, request, &ticket)
+            );
+        }
+        // One statement, its own transaction: seats and the pass's use.
+        let client = db::client(&pool).await?;
+        let outcome = db::waiting_room::book(&client, request, &ticket)
+            .await
+            .map_err(BookingError::from);
+        count_outcome(
+            &metrics,
+            &live,
+            request.event_id,
+            crate::metrics::outcome_label(&outcome),
+        );
+        let booking = outcome??;
+        metrics.bookings.seats_booked(booking.quantity as u64);
+        return Ok(HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
+            .json(booking));
+    }
     if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
         let stored = book_once(pool.into_inner(), key, request, &limits, &metrics, &live).await?;
         return Ok(idempotent::respond(stored));

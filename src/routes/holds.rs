@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::bookings::IdempotencyKeyHeader;
 use super::idempotent::run_once_per_key;
 use super::json_object::JsonObject;
+use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::configuration::Limits;
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, Booking, BookingRefusal, Hold, SeatRequest};
@@ -17,9 +18,10 @@ use crate::sold_out::SoldOut;
 
 /// Holds seats for `hold_seconds` (the event's setting): confirm them with
 /// `POST /holds/{id}/confirm` before `expires_at`, or they go back on sale.
-/// Same refusals as `POST /bookings`, `sold_out` from memory included.
+/// Same refusals as `POST /bookings`, `sold_out` from memory included, and
+/// the same admission pass while the event has a waiting room.
 #[utoipa::path(tag = "holds", request_body = SeatRequest,
-    params(IdempotencyKeyHeader),
+    params(IdempotencyKeyHeader, AdmissionPassHeader),
     responses(
         (status = 201, description = "Held", body = Hold, links(
             ("ConfirmHold" = (operation_ref = "#/paths/~1holds~1{id}~1confirm/post",
@@ -29,6 +31,8 @@ use crate::sold_out::SoldOut;
             ("ReleaseHold" = (operation_ref = "#/paths/~1holds~1{id}/delete",
                 parameters(("id" = "$response.body#/id")))),
         )),
+        (status = 403, description = "admission_required: the event has a waiting room and the pass is missing, malformed, badly signed, expired, for another user or event, or used (`reason`)",
+         body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
         (status = 409, description = "sold_out, not_enough_seats (`remaining`), limit_exceeded (`max_per_user`), already_booked, request_in_progress",
@@ -47,6 +51,20 @@ pub async fn create(
     body: JsonObject<SeatRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
+    if let Some(ticket) = admission(&http, &request)? {
+        let fingerprint = format!(
+            "POST /holds event_id={} user_id={} quantity={} ticket={ticket}",
+            request.event_id, request.user_id, request.quantity
+        );
+        return run_once_per_key!(
+            http,
+            pool,
+            limits,
+            fingerprint,
+            StatusCode::CREATED,
+            |client| db::waiting_room::hold(client, request, &ticket)
+        );
+    }
     let keyed = IdempotencyKey::from_headers(http.headers())?.is_some();
     if !keyed && sold_out.is_sold_out(request.event_id) {
         return Err(BookingRefusal::SoldOut.into());

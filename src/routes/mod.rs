@@ -14,6 +14,7 @@ pub mod live;
 pub mod metrics;
 pub mod users;
 pub mod venues;
+pub mod waiting_room;
 pub mod waitlist;
 
 use std::collections::HashMap;
@@ -65,6 +66,11 @@ pub fn configure(cfg: &mut ServiceConfig, metrics_on_api_port: bool) {
     .service(waitlist::join)
     .service(waitlist::get)
     .service(waitlist::leave)
+    .service(waiting_room::put)
+    .service(waiting_room::delete)
+    .service(waiting_room::get)
+    .service(waiting_room::join)
+    .service(waiting_room::show_ticket)
     .service(users::create)
     .service(users::get)
     .service(users::bookings)

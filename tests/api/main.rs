@@ -16,4 +16,5 @@ mod routes;
 mod sold_out;
 mod too_busy;
 mod unsafe_booking;
+mod waiting_room;
 mod waitlist;
