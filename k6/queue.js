@@ -168,6 +168,13 @@ function retryAfter(res) {
   return (Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000;
 }
 
+// No answer from the API: the connection failed (0), or the server's HTTP
+// layer gave up reading the request (408, actix's client request timeout:
+// the request never reached a handler). Either way nothing happened.
+function noAnswer(res) {
+  return res.status === 0 || res.status === 408;
+}
+
 function join(buyers) {
   const requests = buyers.map((buyer) => ({
     method: 'POST',
@@ -179,8 +186,8 @@ function join(buyers) {
   const now = Date.now();
   answers.forEach((res, i) => {
     const ok = res.status === 201 || res.status === 200;
-    if (res.status === 503 || res.status === 0) {
-      // Nothing joined (503), or no answer (0): joining again is safe, a
+    if (res.status === 503 || noAnswer(res)) {
+      // Nothing joined (503), or no answer: joining again is safe, a
       // repeat answers the same ticket. Try again after Retry-After.
       count(res.status === 503 ? 'join_503' : 'join_no_answer');
       buyers[i].joinAt = now + retryAfter(res);
@@ -205,13 +212,14 @@ function poll(buyers) {
   const now = Date.now();
   answers.forEach((res, i) => {
     const ok = res.status === 200;
-    if (res.status === 503 || res.status === 0) {
+    if (res.status === 503 || noAnswer(res)) {
       count(res.status === 503 ? 'poll_503' : 'poll_no_answer');
       buyers[i].nextPoll = now + retryAfter(res);
       return;
     }
     unexpected.add(!ok);
     count(ok ? 'poll_200' : 'poll_other');
+    if (!ok) console.warn(`GET /queue/{ticket}: unexpected ${res.status} ${res.body}`);
     if (ok) {
       recordTicket(buyers[i], res.json(), now);
     } else {
@@ -232,8 +240,9 @@ function book(buyers) {
   })));
   answers.forEach((res, i) => {
     const buyer = buyers[i];
-    if (res.status === 503) {
-      // Nothing committed, so the pass is still unused: book again.
+    if (res.status === 503 || res.status === 408) {
+      // Nothing committed (503), or the request was never read (408): the
+      // pass is still unused, book again.
       count('book_503');
       return;
     }
@@ -247,6 +256,7 @@ function book(buyers) {
       unexpected.add(false);
     } else {
       count(res.status === 403 ? 'book_403' : res.status === 409 ? 'book_409_other_code' : 'book_other');
+      console.warn(`POST /bookings: unexpected ${res.status} ${res.body}`);
       // A pass refused, or no answer: this buyer has no seat and no pass.
       buyer.state = 'pass_lost';
       unexpected.add(true);
