@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::validation::{ensure_positive_id, InvalidInput};
+use super::whole_number;
 
 pub const MAX_ADMISSION_PER_SECOND: i32 = 100_000;
 pub const MAX_PASS_SECONDS: i32 = 86_400;
@@ -18,9 +19,11 @@ pub const MAX_PASS_SECONDS: i32 = 86_400;
 pub struct WaitingRoomSettings {
     /// Places in line admitted per second, across all replicas together.
     #[schema(minimum = 1, maximum = 100000, example = 50)]
+    #[serde(deserialize_with = "whole_number::i32")]
     pub admission_per_second: i32,
     /// How long an admission pass stays valid once issued.
     #[schema(minimum = 1, maximum = 86400, example = 120)]
+    #[serde(deserialize_with = "whole_number::i32")]
     pub pass_seconds: i32,
     /// When admission starts; who joins before it is placed in random order.
     pub opens_at: DateTime<Utc>,
@@ -68,6 +71,7 @@ pub struct WaitingRoom {
 #[serde(deny_unknown_fields)]
 pub struct NewQueueTicket {
     #[schema(minimum = 1, example = 42)]
+    #[serde(deserialize_with = "whole_number::i64")]
     pub user_id: i64,
 }
 
