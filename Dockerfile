@@ -44,7 +44,7 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
     CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${FLASHBOOK_PORT} && printf 'GET /health HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
 # Open connections: the service raises its open-file soft limit to the hard
 # limit at start and logs both (src/main.rs). An image cannot set the hard
-# limit; docker-compose.yml sets `ulimits: nofile` 65536, and by hand:
-#   docker run --ulimit nofile=65536:65536 flashbook
+# limit; docker-compose.yml sets `ulimits: nofile` 16384, and by hand:
+#   docker run --ulimit nofile=16384:16384 flashbook
 # SIGTERM (docker stop) lets in-flight requests finish.
 CMD ["flashbook"]
