@@ -2,7 +2,7 @@
 //! memory, so `POST /holds` and `POST /bookings` for the others pay one hash
 //! lookup and no database round trip), and the admission pass (signed here,
 //! checked here; its expiry and single use are checked again in the
-//! database, migrations/V8__waiting_room.sql).
+//! database, migrations/V7__waiting_room.sql).
 //!
 //! WHICH EVENTS HAVE ONE. Each replica keeps the set of events with an
 //! active waiting room. A background task reloads it every

@@ -1,6 +1,6 @@
 //! The waiting room's shapes: the admin's settings, a buyer's place in line,
 //! and why an admission pass was not accepted. The rules of the line are in
-//! migrations/V8__waiting_room.sql; the pass's signature in
+//! migrations/V7__waiting_room.sql; the pass's signature in
 //! `crate::waiting_room`.
 
 use chrono::{DateTime, Utc};

@@ -3,7 +3,7 @@
 //! (`POST /events/{id}/queue`) and poll their ticket (`GET /queue/{ticket}`)
 //! until they are admitted with a pass for one `POST /holds` or
 //! `POST /bookings`. How it works: `crate::waiting_room` and
-//! migrations/V8__waiting_room.sql.
+//! migrations/V7__waiting_room.sql.
 
 use actix_web::{delete, get, post, put};
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
