@@ -13,9 +13,11 @@
 //! panic (the batch worker's pattern, `booking::batch`), so a later viewer
 //! always finds a live ticker or starts a new one.
 //!
-//! Snapshots come from PostgreSQL, so `booked` and `remaining` are exact
-//! across replicas, and `booked_per_s` is the difference of two consecutive
-//! snapshots over the database's clock. `refused_per_s` counts this replica's
+//! Snapshots come from PostgreSQL, so `booked`, `held` and `remaining` are
+//! exact across replicas and the figures `GET /events/{id}` shows (the same
+//! view, `db::events::seats`, and the same `domain::SeatCount::remaining`);
+//! `booked_per_s` is the difference of two consecutive snapshots over the
+//! database's clock. `refused_per_s` counts this replica's
 //! `sold_out` and `already_booked` answers for the event (the database does
 //! not record refusals), `p99_ms` this replica's `POST /bookings` latency
 //! over the last tick (all events): replica-local figures, labelled so.
@@ -48,7 +50,11 @@ use crate::metrics::Metrics;
 pub struct LiveSnapshot {
     pub event_id: i64,
     pub capacity: i32,
+    /// Seats sold (in confirmed bookings).
     pub booked: i32,
+    /// Seats in holds (and waiting-list offers) that have not expired.
+    pub held: i32,
+    /// Seats neither booked nor held: `GET /events/{id}`'s `remaining`.
     pub remaining: i32,
     /// The database's clock when it was read.
     pub at: DateTime<Utc>,
@@ -292,7 +298,7 @@ impl Ticker {
                     let snapshot =
                         self.snapshot(previous.as_ref(), seats, refused_so_far, &latency);
                     previous = Some(Previous {
-                        booked: seats.booked,
+                        booked: seats.count.booked,
                         at: seats.at,
                         refused: refused_so_far,
                         latency,
@@ -341,11 +347,7 @@ impl Ticker {
     fn snapshot(
         &self,
         previous: Option<&Previous>,
-        Seats {
-            capacity,
-            booked,
-            at,
-        }: Seats,
+        Seats { count, at }: Seats,
         refused: u64,
         latency: &[u64],
     ) -> LiveSnapshot {
@@ -360,7 +362,7 @@ impl Ticker {
                     }
                 };
                 (
-                    per_second(f64::from(booked - previous.booked)),
+                    per_second(f64::from(count.booked - previous.booked)),
                     per_second(refused.saturating_sub(previous.refused) as f64),
                     self.hub
                         .metrics
@@ -372,9 +374,10 @@ impl Ticker {
         };
         LiveSnapshot {
             event_id: self.event_id,
-            capacity,
-            booked,
-            remaining: capacity - booked,
+            capacity: count.capacity,
+            booked: count.booked,
+            held: count.held,
+            remaining: count.remaining(),
             at,
             booked_per_s,
             refused_per_s,

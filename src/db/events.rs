@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 
 use super::{column, DbError};
 use crate::domain::{
-    BookingRefusal, Event, EventChanges, NewEvent, Outcome, PageRequest, Resource,
+    BookingRefusal, Event, EventChanges, NewEvent, Outcome, PageRequest, Resource, SeatCount,
     DEFAULT_HOLD_SECONDS, DEFAULT_MAX_PER_USER, DEFAULT_OFFER_SECONDS,
 };
 
@@ -22,8 +22,11 @@ const EVENT_COLUMNS: &str = "
 
 const EVENT_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)";
 
-/// A live view's snapshot (`crate::live`); locks nothing.
-const SELECT_SNAPSHOT: &str = "SELECT capacity, booked, now() AS at FROM events WHERE id = $1";
+/// A live view's snapshot (`crate::live`): the seat columns of the view
+/// `GET /events/{id}` reads (`EVENT_COLUMNS`), so both count held seats the
+/// same way. Locks nothing.
+const SELECT_SNAPSHOT: &str =
+    "SELECT capacity, booked, held, now() AS at FROM event_seats WHERE id = $1";
 
 /// Locks the event row until the transaction ends (V6's `lock_event`).
 const LOCK_EVENT: &str = "SELECT capacity, booked, held FROM lock_event($1)";
@@ -41,8 +44,7 @@ const MAKE_OFFERS: &str = "SELECT make_offers($1)";
 /// An event's seats at one instant of the database's clock.
 #[derive(Debug, Clone, Copy)]
 pub struct Seats {
-    pub capacity: i32,
-    pub booked: i32,
+    pub count: SeatCount,
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -145,32 +147,38 @@ pub async fn ensure_exists(client: &deadpool_postgres::Client, id: i64) -> Resul
         .ok_or(DbError::NotFound(Resource::Event))
 }
 
-/// The event's capacity and booked seats now; `None` for an unknown event.
+/// The event's seats now; `None` for an unknown event.
 pub async fn seats(client: &deadpool_postgres::Client, id: i64) -> Result<Option<Seats>, DbError> {
     let statement = client.prepare_cached(SELECT_SNAPSHOT).await?;
     let Some(row) = client.query_opt(&statement, &[&id]).await? else {
         return Ok(None);
     };
     Ok(Some(Seats {
-        capacity: column(&row, "capacity")?,
-        booked: column(&row, "booked")?,
+        count: seat_count(&row)?,
         at: column(&row, "at")?,
     }))
 }
 
+/// The seat columns of an `event_seats` row.
+fn seat_count(row: &Row) -> Result<SeatCount, DbError> {
+    Ok(SeatCount {
+        capacity: column(row, "capacity")?,
+        booked: column(row, "booked")?,
+        held: column(row, "held")?,
+    })
+}
+
 fn from_row(row: &Row) -> Result<Event, DbError> {
-    let capacity: i32 = column(row, "capacity")?;
-    let booked: i32 = column(row, "booked")?;
-    let held: i32 = column(row, "held")?;
+    let seats = seat_count(row)?;
     Ok(Event {
         id: column(row, "id")?,
         venue_id: column(row, "venue_id")?,
         name: column(row, "name")?,
         starts_at: column(row, "starts_at")?,
-        capacity,
-        booked,
-        held,
-        remaining: (capacity - booked - held).max(0),
+        capacity: seats.capacity,
+        booked: seats.booked,
+        held: seats.held,
+        remaining: seats.remaining(),
         waiting: column(row, "waiting")?,
         max_per_user: column(row, "max_per_user")?,
         hold_seconds: column(row, "hold_seconds")?,

@@ -212,6 +212,25 @@ fn ensure_sale_settings(
     Ok(())
 }
 
+/// An event's seats at one instant, as `GET /events/{id}` and the live view
+/// (`crate::live`) both report them: the one definition of `remaining`, so
+/// the two cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatCount {
+    pub capacity: i32,
+    /// Seats sold (in confirmed bookings).
+    pub booked: i32,
+    /// Seats in holds (and waiting-list offers) that have not expired.
+    pub held: i32,
+}
+
+impl SeatCount {
+    /// Seats neither booked nor held, never below 0.
+    pub fn remaining(self) -> i32 {
+        (self.capacity - self.booked - self.held).max(0)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     pub id: i64,

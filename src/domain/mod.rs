@@ -13,7 +13,7 @@ mod whole_number;
 
 pub use booking::{Booking, BookingRefusal, BookingStatus, Outcome, SeatRequest};
 pub use catalogue::{
-    Event, EventChanges, NewEvent, NewUser, NewVenue, User, Venue, DEFAULT_HOLD_SECONDS,
+    Event, EventChanges, NewEvent, NewUser, NewVenue, SeatCount, User, Venue, DEFAULT_HOLD_SECONDS,
     DEFAULT_MAX_PER_USER, DEFAULT_OFFER_SECONDS,
 };
 pub use holds::{Hold, HoldStatus, NewWaitlistEntry, WaitlistEntry, WaitlistStatus};

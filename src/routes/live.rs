@@ -12,8 +12,9 @@ use crate::live::LiveHub;
 
 /// Watches an event: a `text/event-stream` whose every `data:` line is one
 /// `LiveSnapshot` (JSON), the first at once, then one per tick
-/// (`FLASHBOOK_LIVE_TICK_MS`, 1 s by default). `booked` and `remaining` are
-/// read from the database, so they are exact across replicas.
+/// (`FLASHBOOK_LIVE_TICK_MS`, 1 s by default). `booked`, `held` and
+/// `remaining` are read from the database as `GET /events/{id}` reads them,
+/// so they are exact across replicas and agree with it.
 #[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1)),
     responses(

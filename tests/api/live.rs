@@ -3,9 +3,11 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Response;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app_with, spawn_app_with_handle, AppOptions, TestApp};
+use crate::helpers::{
+    assert_problem, created_id, spawn_app_with, spawn_app_with_handle, AppOptions, TestApp,
+};
 use crate::metrics::samples;
 
 const TICK: Duration = Duration::from_millis(100);
@@ -60,13 +62,27 @@ impl LiveView {
 
     /// Reads snapshots until one satisfies `done`.
     async fn until(&mut self, done: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
         for _ in 0..50 {
-            let snapshot = self.next().await;
-            if done(&snapshot) {
-                return snapshot;
+            last = self.next().await;
+            if done(&last) {
+                return last;
             }
         }
-        panic!("no snapshot matched within 50 ticks");
+        panic!("no snapshot matched within 50 ticks; the last: {last}");
+    }
+
+    /// Waits for the snapshot with `booked` and `held` seats, then checks
+    /// that it and `GET /events/{id}` both show these and `remaining`.
+    async fn expect_seats(&mut self, app: &TestApp, booked: i64, held: i64, remaining: i64) {
+        let snapshot = self
+            .until(|s| s["booked"] == booked && s["held"] == held)
+            .await;
+        let event = app.event(snapshot["event_id"].as_i64().unwrap()).await;
+        for (field, expected) in [("booked", booked), ("held", held), ("remaining", remaining)] {
+            assert_eq!(snapshot[field], expected, "live view {field}: {snapshot}");
+            assert_eq!(event[field], expected, "GET /events/{{id}} {field}: {event}");
+        }
     }
 }
 
@@ -98,6 +114,36 @@ async fn the_stream_sends_exact_snapshots_as_seats_go() {
     let later = view.until(|s| s["booked"] == 3).await;
     assert_eq!(later["remaining"], 2);
     assert_eq!(later["capacity"], 5);
+}
+
+/// A checkout sale: held seats are not remaining, on the live view as on
+/// `GET /events/{id}`, until they are confirmed, released or expire.
+#[tokio::test]
+async fn held_seats_and_remaining_match_get_event_through_a_checkout() {
+    let app = spawn_live_app(None).await;
+    let event = app.create_sale_with(5, json!({"max_per_user": 2})).await;
+    let users = app.insert_users(3).await;
+    let mut view = LiveView::open(&app, event).await;
+    view.expect_seats(&app, 0, 0, 5).await;
+
+    let paying = created_id(app.hold(event, users[0], 2).await).await;
+    let leaving = created_id(app.hold(event, users[1], 1).await).await;
+    view.expect_seats(&app, 0, 3, 2).await;
+
+    assert_eq!(app.confirm_hold(paying).await.status(), 201);
+    view.expect_seats(&app, 2, 1, 2).await;
+
+    assert_eq!(app.delete(&format!("/holds/{leaving}")).await.status(), 200);
+    view.expect_seats(&app, 2, 0, 3).await;
+
+    let response = app
+        .patch_as_admin(&format!("/events/{event}"), json!({"hold_seconds": 2}))
+        .await;
+    assert_eq!(response.status(), 200);
+    created_id(app.hold(event, users[2], 1).await).await;
+    view.expect_seats(&app, 2, 1, 2).await;
+    // Expired at `expires_at`, whether or not the sweeper has run.
+    view.expect_seats(&app, 2, 0, 3).await;
 }
 
 #[tokio::test]
@@ -211,6 +257,7 @@ async fn the_dashboard_is_one_page_with_the_contract_ids() {
         r#"<button id="watch""#,
         r#"id="capacity""#,
         r#"id="booked""#,
+        r#"id="held""#,
         r#"id="remaining""#,
         r#"id="status""#,
         r#"<canvas id="rate-chart" data-points="0""#,

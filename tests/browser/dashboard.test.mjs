@@ -1,15 +1,20 @@
 // The live dashboard in a real browser: headless Chromium (Debian's chromium,
 // driven by playwright-core through its executablePath) opens
-// /dashboard/?event=N, this test sells the event out against the service with
-// plain fetches, and the page must show it: #booked reaches the capacity,
-// #remaining reaches 0, the chart (#rate-chart data-points) receives points.
-// Screenshots: SCREENSHOT_DIR/dashboard-during.png (mid-sale) and
-// dashboard.png (sold out).
+// /dashboard/?event=N while this test drives the service with plain fetches.
+// - A sale: the event sells out; #booked reaches the capacity, #remaining 0,
+//   the chart (#rate-chart data-points) receives points.
+// - A checkout: buyers hold seats, some confirm, the rest release; at each
+//   step #booked, #held and #remaining show what GET /events/{id} shows.
+// Screenshots: SCREENSHOT_DIR/dashboard-during.png (mid-sale), dashboard.png
+// (sold out) and dashboard-checkout.png (seats held).
 //
 // Run by tests/browser/run.sh, which starts PostgreSQL and the service and
-// seeds the sale. Environment:
+// seeds both events. Environment:
 //   BASE_URL        the service (required)
 //   EVENT_ID        the event to sell (default 1); it must have no bookings yet
+//   CHECKOUT_EVENT_ID  the event to hold seats of (default 2); no bookings or
+//                   holds yet, and at least HOLDERS seats
+//   HOLDERS         buyers who hold a seat each, users 1..HOLDERS (default 20)
 //   ATTEMPTS        booking attempts, by users 1..ATTEMPTS (default 400)
 //   RATE            attempts per second (default 60): the sale lasts seconds,
 //                   so the page shows it in progress
@@ -25,6 +30,8 @@ import { chromium } from 'playwright-core';
 
 const BASE_URL = (process.env.BASE_URL || '').replace(/\/+$/, '');
 const EVENT_ID = positive('EVENT_ID', 1);
+const CHECKOUT_EVENT_ID = positive('CHECKOUT_EVENT_ID', 2);
+const HOLDERS = positive('HOLDERS', 20);
 const ATTEMPTS = positive('ATTEMPTS', 400);
 const RATE = positive('RATE', 60);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -78,11 +85,20 @@ async function book(user) {
   }
 }
 
-async function eventState() {
-  const response = await fetch(`${BASE_URL}/events/${EVENT_ID}`, { signal: AbortSignal.timeout(5_000) });
-  assert.equal(response.status, 200, `GET /events/${EVENT_ID} answered ${response.status}`);
-  return response.json();
+// A request that must get `expected`; returns the answer's JSON.
+async function call(method, url, body, expected) {
+  const response = await fetch(`${BASE_URL}${url}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const answer = await response.json();
+  assert.equal(response.status, expected, `${method} ${url} answered ${response.status}: ${JSON.stringify(answer)}`);
+  return answer;
 }
+
+const eventState = (eventId) => call('GET', `/events/${eventId}`, undefined, 200);
 
 // Waits until the element's text, trimmed, is `expected`; on a timeout the
 // message names the element and what it showed.
@@ -99,19 +115,20 @@ async function waitForText(page, selector, expected, timeout) {
   }
 }
 
-async function dataPoints(page) {
-  const value = await page.getAttribute('#rate-chart', 'data-points', { timeout: PAGE_WAIT_MS });
-  assert.match(String(value), /^\d+$/, `#rate-chart data-points is ${JSON.stringify(value)}, not a count`);
-  return Number(value);
+// Waits until the page shows these seat figures, then checks that
+// GET /events/{id} shows the same.
+async function expectSeats(page, eventId, seats) {
+  for (const [field, value] of Object.entries(seats)) await waitForText(page, `#${field}`, value, PAGE_WAIT_MS);
+  const event = await eventState(eventId);
+  for (const [field, value] of Object.entries(seats)) {
+    assert.equal(event[field], value, `GET /events/${eventId} ${field} is ${event[field]}; the page shows ${value}`);
+  }
 }
 
-test('the dashboard shows a sale until it is sold out', { timeout: 180_000 }, async (t) => {
-  assert.ok(BASE_URL, 'BASE_URL must name the service (tests/browser/run.sh sets it)');
-  const before = await eventState();
-  assert.equal(before.booked, 0, `event ${EVENT_ID} must start with no bookings; it has ${before.booked}`);
-  assert.ok(ATTEMPTS > before.capacity, `ATTEMPTS (${ATTEMPTS}) must exceed the capacity (${before.capacity}) to sell out`);
-  const capacity = before.capacity;
-
+// Headless Chromium on /dashboard/?event=N, live. `problems` collects the
+// page's errors and any request to outside the service (the assets are
+// embedded); the test asserts it stays empty.
+async function openDashboard(t, eventId) {
   const profile = await mkdtemp(path.join(tmpdir(), 'flashbook-chromium-'));
   t.after(() => rm(profile, { recursive: true, force: true }));
   const context = await chromium.launchPersistentContext(profile, {
@@ -123,25 +140,42 @@ test('the dashboard shows a sale until it is sold out', { timeout: 180_000 }, as
   });
   t.after(() => context.close());
   const page = context.pages()[0] ?? (await context.newPage());
-  const pageErrors = [];
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(String(error)));
   page.on('console', (message) => {
     // A browser asks for /favicon.ico on its own; a page need not have one.
     if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) {
-      pageErrors.push(`${message.text()} (${message.location().url})`);
+      problems.push(`${message.text()} (${message.location().url})`);
     }
   });
-  // Nothing may come from outside the service: the assets are embedded.
-  const foreign = [];
   page.on('request', (request) => {
-    if (!request.url().startsWith(BASE_URL) && !request.url().startsWith('data:')) foreign.push(request.url());
+    if (!request.url().startsWith(BASE_URL) && !request.url().startsWith('data:')) {
+      problems.push(`fetched from outside the service: ${request.url()}`);
+    }
   });
   await mkdir(SCREENSHOT_DIR, { recursive: true });
 
-  const response = await page.goto(`${BASE_URL}/dashboard/?event=${EVENT_ID}`, { timeout: PAGE_WAIT_MS });
+  const response = await page.goto(`${BASE_URL}/dashboard/?event=${eventId}`, { timeout: PAGE_WAIT_MS });
   assert.equal(response?.status(), 200, `GET /dashboard/ answered ${response?.status()}`);
-  assert.equal(await page.inputValue('#event-id'), String(EVENT_ID), '#event-id holds the event of ?event=');
+  assert.equal(await page.inputValue('#event-id'), String(eventId), '#event-id holds the event of ?event=');
   await waitForText(page, '#status', 'live', PAGE_WAIT_MS);
+  return { page, problems };
+}
+
+async function dataPoints(page) {
+  const value = await page.getAttribute('#rate-chart', 'data-points', { timeout: PAGE_WAIT_MS });
+  assert.match(String(value), /^\d+$/, `#rate-chart data-points is ${JSON.stringify(value)}, not a count`);
+  return Number(value);
+}
+
+test('the dashboard shows a sale until it is sold out', { timeout: 180_000 }, async (t) => {
+  assert.ok(BASE_URL, 'BASE_URL must name the service (tests/browser/run.sh sets it)');
+  const before = await eventState(EVENT_ID);
+  assert.equal(before.booked, 0, `event ${EVENT_ID} must start with no bookings; it has ${before.booked}`);
+  assert.ok(ATTEMPTS > before.capacity, `ATTEMPTS (${ATTEMPTS}) must exceed the capacity (${before.capacity}) to sell out`);
+  const capacity = before.capacity;
+
+  const { page, problems } = await openDashboard(t, EVENT_ID);
   await waitForText(page, '#capacity', capacity, PAGE_WAIT_MS);
   await waitForText(page, '#booked', 0, PAGE_WAIT_MS);
   const pointsBefore = await dataPoints(page);
@@ -175,10 +209,42 @@ test('the dashboard shows a sale until it is sold out', { timeout: 180_000 }, as
   assert.match(latency, /^\d+(\.\d+)? ms$/, `#latency shows ${JSON.stringify(latency)}`);
   const shot = path.join(SCREENSHOT_DIR, 'dashboard.png');
   await page.screenshot({ path: shot });
-  assert.deepEqual(foreign, [], 'the page fetched nothing from outside the service');
-  assert.deepEqual(pageErrors, [], 'the page logged no errors');
+  assert.deepEqual(problems, [], 'the page logged no errors and fetched nothing from outside the service');
 
   t.diagnostic(`sale: ${ATTEMPTS} attempts at ${RATE}/s in ${saleSeconds.toFixed(1)} s: ${tally[201]} booked, ${tally[409]} refused`);
   t.diagnostic(`page: #booked ${capacity}, #remaining 0, #latency ${latency}, data-points ${pointsBefore} -> ${pointsAfter}`);
   t.diagnostic(`screenshots: ${midSale ? `${during} (mid-sale), ` : '(no mid-sale screenshot: the page skipped from under a third to sold out) '}${shot}`);
+});
+
+test('the dashboard shows seats held in checkout until confirmed or released', { timeout: 120_000 }, async (t) => {
+  assert.ok(BASE_URL, 'BASE_URL must name the service (tests/browser/run.sh sets it)');
+  const before = await eventState(CHECKOUT_EVENT_ID);
+  assert.equal(before.booked + before.held, 0,
+    `event ${CHECKOUT_EVENT_ID} must start with no bookings or holds; it has ${before.booked} booked, ${before.held} held`);
+  assert.ok(before.capacity >= HOLDERS, `event ${CHECKOUT_EVENT_ID} has ${before.capacity} seats for ${HOLDERS} holders`);
+  const capacity = before.capacity;
+
+  const { page, problems } = await openDashboard(t, CHECKOUT_EVENT_ID);
+  await expectSeats(page, CHECKOUT_EVENT_ID, { capacity, booked: 0, held: 0, remaining: capacity });
+
+  // Every buyer holds a seat at once, as a checkout sale opens.
+  const buyers = Array.from({ length: HOLDERS }, (_, i) => i + 1);
+  const holds = await Promise.all(buyers.map((user) =>
+    call('POST', '/holds', { event_id: CHECKOUT_EVENT_ID, user_id: user, quantity: 1 }, 201)));
+  await expectSeats(page, CHECKOUT_EVENT_ID, { booked: 0, held: HOLDERS, remaining: capacity - HOLDERS });
+  const shot = path.join(SCREENSHOT_DIR, 'dashboard-checkout.png');
+  await page.screenshot({ path: shot });
+
+  // Three in five pay; the others give their seat back.
+  const paying = holds.slice(0, Math.ceil((HOLDERS * 3) / 5));
+  const leaving = holds.slice(paying.length);
+  await Promise.all(paying.map((hold) => call('POST', `/holds/${hold.id}/confirm`, undefined, 201)));
+  await expectSeats(page, CHECKOUT_EVENT_ID,
+    { booked: paying.length, held: leaving.length, remaining: capacity - HOLDERS });
+  await Promise.all(leaving.map((hold) => call('DELETE', `/holds/${hold.id}`, undefined, 200)));
+  await expectSeats(page, CHECKOUT_EVENT_ID, { booked: paying.length, held: 0, remaining: capacity - paying.length });
+  assert.deepEqual(problems, [], 'the page logged no errors and fetched nothing from outside the service');
+
+  t.diagnostic(`checkout: ${HOLDERS} held, ${paying.length} confirmed, ${leaving.length} released; the page matched GET /events/${CHECKOUT_EVENT_ID} at each step`);
+  t.diagnostic(`screenshot: ${shot} (seats held)`);
 });

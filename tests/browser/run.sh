@@ -2,15 +2,17 @@
 # tests/browser/run.sh [--base-url URL]: the dashboard in a real browser
 # (tests/browser/dashboard.test.mjs). Installs Chromium (apt) and
 # playwright-core (npm ci) when missing, builds the release service, starts a
-# throwaway PostgreSQL and the service (ci/lib/), seeds a small sale (200
-# seats, 1,000 users), then runs node's test runner: headless Chromium opens
-# /dashboard/?event=1 while the test sells the 200 seats. Screenshots go to
-# target/browser/. The last lines are node's test summary; exit status is
-# node's (0 pass).
+# throwaway PostgreSQL and the service (ci/lib/), seeds two small events (200
+# seats each, 1,000 users), then runs node's test runner: headless Chromium
+# opens /dashboard/?event=1 while the test sells the 200 seats, then
+# /dashboard/?event=2 while buyers hold seats and confirm or release them.
+# Screenshots go to target/browser/. The last lines are node's test summary;
+# exit status is node's (0 pass).
 #
 #   --base-url URL   test a service that is already running instead (nothing
-#                    is started or seeded: event 1 must have no bookings and
-#                    users 1..400 must exist, e.g. after `seed --users 1000`)
+#                    is started or seeded: events 1 and 2 must have no bookings
+#                    or holds and users 1..400 must exist, e.g. after
+#                    `seed --events 2 --users 1000`)
 # Environment: CHROMIUM (default /usr/bin/chromium), CARGO_TARGET_DIR.
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -21,11 +23,11 @@ source ci/lib/service.sh
 # shellcheck source=ci/lib/tools.sh
 source ci/lib/tools.sh
 
-readonly CAPACITY=200 USERS=1000 EVENT_ID=1
+readonly CAPACITY=200 USERS=1000 EVENT_ID=1 CHECKOUT_EVENT_ID=2
 release=${CARGO_TARGET_DIR:-target}/release
 out=${CARGO_TARGET_DIR:-target}/browser # screenshots, the service's log
 base_url=""
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in
 "") ;;
 --base-url) base_url=${2:?--base-url needs a URL} ;;
@@ -85,13 +87,13 @@ if [[ -z $base_url ]]; then
     : >"$out/service.log"
     service_start "$release/flashbook" "$base_url" "$out/service.log" DATABASE_URL="$database_url" \
         FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" RUST_LOG=warn || die "$SERVICE_ERROR"
-    DATABASE_URL=$database_url "$release/seed" --venue-capacity "$CAPACITY" --events 1 --users "$USERS" |
+    DATABASE_URL=$database_url "$release/seed" --venue-capacity "$CAPACITY" --events 2 --users "$USERS" |
         grep -E '^seeded' || die "seed failed"
 fi
 
-say "node --test tests/browser/dashboard.test.mjs against $base_url/dashboard/?event=$EVENT_ID"
+say "node --test tests/browser/dashboard.test.mjs against $base_url/dashboard/ (events $EVENT_ID, $CHECKOUT_EVENT_ID)"
 status=0
-env BASE_URL="$base_url" EVENT_ID="$EVENT_ID" SCREENSHOT_DIR="$out" \
+env BASE_URL="$base_url" EVENT_ID="$EVENT_ID" CHECKOUT_EVENT_ID="$CHECKOUT_EVENT_ID" SCREENSHOT_DIR="$out" \
     node --test --test-reporter=spec tests/browser/dashboard.test.mjs || status=$?
 # Stopped quietly, so node's summary stays the last lines.
 cleanup >/dev/null 2>&1
