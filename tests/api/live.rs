@@ -81,7 +81,10 @@ impl LiveView {
         let event = app.event(snapshot["event_id"].as_i64().unwrap()).await;
         for (field, expected) in [("booked", booked), ("held", held), ("remaining", remaining)] {
             assert_eq!(snapshot[field], expected, "live view {field}: {snapshot}");
-            assert_eq!(event[field], expected, "GET /events/{{id}} {field}: {event}");
+            assert_eq!(
+                event[field], expected,
+                "GET /events/{{id}} {field}: {event}"
+            );
         }
     }
 }
