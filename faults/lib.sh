@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared shell functions of the fault-injection suite, sourced by run_all.sh
-# and the scenario files. Everything started here is recorded and stopped by
-# faults_cleanup (run_all.sh installs it as the EXIT trap).
+# and the scenario files. Every process started here is recorded and stopped
+# by stop_all_services (each scenario's EXIT trap, run_all.sh).
 
 FAULTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$FAULTS_DIR/.." && pwd)
