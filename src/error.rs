@@ -15,6 +15,7 @@ use crate::booking::BookingError;
 use crate::db::DbError;
 use crate::domain::{BookingRefusal, InvalidInput, PassRefusal, Resource};
 use crate::live::LiveError;
+use crate::sale::SaleError;
 
 /// Seconds a client is asked to wait before retrying a `503`.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -291,12 +292,23 @@ impl From<LiveError> for ApiError {
     }
 }
 
+impl From<SaleError> for ApiError {
+    fn from(error: SaleError) -> Self {
+        match error {
+            SaleError::Booking(error) => error.into(),
+            SaleError::Keyed(error) => error,
+        }
+    }
+}
+
 impl From<BookingError> for ApiError {
     fn from(error: BookingError) -> Self {
         match error {
             BookingError::Database(error) => error.into(),
             BookingError::WorkerStopped => ApiError::BookingInterrupted(error),
-            BookingError::NotAttempted => ApiError::BookingNotAttempted(error),
+            BookingError::NotAttempted | BookingError::CallerGone => {
+                ApiError::BookingNotAttempted(error)
+            }
             BookingError::TooBusy { .. } => ApiError::TooBusy(error),
         }
     }

@@ -18,6 +18,7 @@ pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod sale;
 pub mod sold_out;
 pub mod startup;
 pub mod verify;

@@ -30,7 +30,6 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::db::{self, Pool};
 use crate::domain::PassRefusal;
 
 /// The request header that carries the pass.
@@ -174,7 +173,8 @@ impl WaitingRooms {
         }
     }
 
-    fn replace(&self, active: HashSet<i64>) {
+    /// The set as just read from the database (the refresh worker).
+    pub fn replace(&self, active: HashSet<i64>) {
         *self.active.write().unwrap_or_else(PoisonError::into_inner) = active;
     }
 
@@ -196,24 +196,6 @@ impl WaitingRooms {
         self.secret
             .verify(pass.trim(), event_id, user_id, Utc::now())
             .map(Some)
-    }
-}
-
-/// Reloads the set every [`REFRESH_INTERVAL`]; a failed read keeps the last
-/// set (and the booking it would gate needs the database anyway).
-pub async fn refresh(rooms: std::sync::Arc<WaitingRooms>, pool: Pool) {
-    let mut interval = tokio::time::interval(REFRESH_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        let active = match db::client(&pool).await {
-            Ok(client) => db::waiting_room::active_events(&client).await,
-            Err(error) => Err(error),
-        };
-        match active {
-            Ok(active) => rooms.replace(active),
-            Err(error) => log::warn!("reloading the events with a waiting room failed: {error}"),
-        }
     }
 }
 

@@ -12,16 +12,18 @@
 //!
 //! Where each figure is taken:
 //! - HTTP: [`observe_request`], the outermost middleware (`startup.rs`);
-//! - booking outcomes and replays: `routes::bookings::create`, once per
-//!   answered request;
-//! - seats booked: only after the commit that booked them, inside the task
-//!   that ran it (`booking::Booker`, the batch worker, the idempotent path),
-//!   so a client that left or timed out cannot make it miss one;
+//! - booking outcomes, replays, seats booked and cancelled, holds, offers:
+//!   `crate::sale`, once per request, after the commit, inside the task that
+//!   ran it, so a client that left or timed out cannot make it miss one;
+//!   the sweeper's expiries where it runs (`sale::workers`);
 //! - pool wait and timeouts: `db::client`; connections in use and idle, and
 //!   the process figures: read at scrape time ([`PoolCollector`],
 //!   [`process::ProcessCollector`]).
 
 mod process;
+mod sale;
+
+pub use sale::{HoldChange, SaleMetrics};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -181,6 +183,8 @@ pub struct Metrics {
     http_active: Gauge,
     db_errors: Family<KindLabels, Counter>,
     pub bookings: BookingMetrics,
+    /// Cancellations, holds, offers and the waiting room (`crate::sale`).
+    pub sale: SaleMetrics,
     pub booking_latency: BookingLatency,
     pub live: LiveMetrics,
     /// Refusals answered from the sold-out memory (`crate::sold_out`).
@@ -224,7 +228,8 @@ impl Metrics {
         );
         registry.register(
             "flashbook_seats_booked",
-            "Seats booked and committed by this process",
+            "Seats booked and committed by this process: POST /bookings and confirmed holds \
+             (POST /holds/{id}/confirm); cancellations are flashbook_seats_cancelled_total",
             bookings.seats.clone(),
         );
         registry.register(
@@ -243,6 +248,8 @@ impl Metrics {
             "Booking requests answered by replaying a stored Idempotency-Key outcome",
             bookings.replays.clone(),
         );
+
+        let sale = SaleMetrics::register(&mut registry);
 
         let db_errors = Family::default();
         registry.register(
@@ -298,6 +305,7 @@ impl Metrics {
             http_active,
             db_errors,
             bookings,
+            sale,
             booking_latency: BookingLatency::new(),
             live,
             sold_out_memory_answers,
@@ -367,6 +375,7 @@ pub fn outcome_label(result: &Result<Outcome<Booking>, BookingError>) -> &'stati
         Err(BookingError::Database(_)) => "internal_error",
         Err(BookingError::WorkerStopped) => "booking_interrupted",
         Err(BookingError::NotAttempted) => "booking_not_attempted",
+        Err(BookingError::CallerGone) => "caller_gone",
         Err(BookingError::TooBusy { .. }) => "too_busy",
     }
 }

@@ -6,15 +6,14 @@ use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bookings::IdempotencyKeyHeader;
-use super::idempotent::run_once_per_key;
+use super::idempotent::respond;
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
-use crate::configuration::Limits;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, BookingRefusal, Hold, SeatRequest};
+use crate::domain::{ensure_positive_id, Booking, Hold, SeatRequest};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::IdempotencyKey;
-use crate::sold_out::SoldOut;
+use crate::sale::Sales;
 
 /// Holds seats for `hold_seconds` (the event's setting): confirm them with
 /// `POST /holds/{id}/confirm` before `expires_at`, or they go back on sale.
@@ -45,43 +44,13 @@ use crate::sold_out::SoldOut;
 #[post("/holds")]
 pub async fn create(
     http: HttpRequest,
-    pool: web::Data<Pool>,
-    limits: web::Data<Limits>,
-    sold_out: web::Data<SoldOut>,
+    sales: web::Data<Sales>,
     body: JsonObject<SeatRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
-    if let Some(ticket) = admission(&http, &request)? {
-        let fingerprint = format!(
-            "POST /holds event_id={} user_id={} quantity={} ticket={ticket}",
-            request.event_id, request.user_id, request.quantity
-        );
-        return run_once_per_key!(
-            http,
-            pool,
-            limits,
-            fingerprint,
-            StatusCode::CREATED,
-            |client| db::waiting_room::hold(client, request, &ticket)
-        );
-    }
-    let keyed = IdempotencyKey::from_headers(http.headers())?.is_some();
-    if !keyed && sold_out.is_sold_out(request.event_id) {
-        return Err(BookingRefusal::SoldOut.into());
-    }
-    let fingerprint = format!(
-        "POST /holds event_id={} user_id={} quantity={}",
-        request.event_id, request.user_id, request.quantity
-    );
-    let ticket = sold_out.ticket();
-    run_once_per_key!(
-        http,
-        pool,
-        limits,
-        fingerprint,
-        StatusCode::CREATED,
-        |client| sold_out.learn(request.event_id, ticket, db::holds::create(client, request))
-    )
+    let pass = admission(&http, &request)?;
+    let key = IdempotencyKey::from_headers(http.headers())?;
+    respond(sales.hold(request, pass, key).await?, StatusCode::CREATED)
 }
 
 #[utoipa::path(tag = "holds",
@@ -119,20 +88,12 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 #[post("/holds/{id}/confirm")]
 pub async fn confirm(
     http: HttpRequest,
-    pool: web::Data<Pool>,
-    limits: web::Data<Limits>,
+    sales: web::Data<Sales>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let fingerprint = format!("POST /holds/{id}/confirm");
-    run_once_per_key!(
-        http,
-        pool,
-        limits,
-        fingerprint,
-        StatusCode::CREATED,
-        |client| db::holds::confirm(client, id)
-    )
+    let key = IdempotencyKey::from_headers(http.headers())?;
+    respond(sales.confirm(id, key).await?, StatusCode::CREATED)
 }
 
 /// Gives the held seats back (to the waiting list first). Releasing a hold
@@ -150,13 +111,10 @@ pub async fn confirm(
 #[delete("/holds/{id}")]
 pub async fn release(
     http: HttpRequest,
-    pool: web::Data<Pool>,
-    limits: web::Data<Limits>,
+    sales: web::Data<Sales>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let fingerprint = format!("DELETE /holds/{id}");
-    run_once_per_key!(http, pool, limits, fingerprint, StatusCode::OK, |client| {
-        db::holds::release(client, id)
-    })
+    let key = IdempotencyKey::from_headers(http.headers())?;
+    respond(sales.release(id, key).await?, StatusCode::OK)
 }
