@@ -60,6 +60,21 @@ impl BookingError {
     }
 }
 
+impl BookingError {
+    /// The `outcome` label (`flashbook_booking_outcomes_total`) of a request
+    /// that got this error.
+    pub fn label(&self) -> &'static str {
+        match self {
+            BookingError::Database(DbError::Unavailable(_)) => "database_unavailable",
+            BookingError::Database(_) => "internal_error",
+            BookingError::WorkerStopped => "booking_interrupted",
+            BookingError::NotAttempted => "booking_not_attempted",
+            BookingError::CallerGone => "caller_gone",
+            BookingError::TooBusy { .. } => "too_busy",
+        }
+    }
+}
+
 /// Whether the request that asked is still waiting for its answer. The
 /// request's own future keeps the [`Waiting`] end, so it is dropped with that
 /// future: a client that went away, or a request answered `request_timeout`.

@@ -32,7 +32,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use deadpool_postgres::Transaction;
 use serde::Serialize;
 
@@ -42,8 +41,7 @@ use crate::db::{self, DbError, Pool};
 use crate::domain::{
     Booking, BookingRefusal, Hold, NewWaitlistEntry, Outcome, SeatRequest, WaitlistEntry,
 };
-use crate::error::ApiError;
-use crate::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::idempotency::{self, IdempotencyError, IdempotencyKey, StoredResponse};
 use crate::live::LiveHub;
 use crate::metrics::{HoldChange, Metrics};
 use crate::sold_out::SoldOut;
@@ -54,11 +52,29 @@ pub use workers::Workers;
 #[derive(Debug)]
 pub enum Answer<T> {
     /// Decided now, for a request without an `Idempotency-Key`: what was
-    /// made, or why not.
-    Decided(Outcome<T>),
+    /// made or changed, or why not.
+    Decided(Success, Outcome<T>),
     /// The answer stored with the request's `Idempotency-Key`: new, or a
     /// replay of the first request's (`replayed`).
     Stored(StoredResponse),
+}
+
+/// What a call that succeeded did: made something new (a booking, a hold,
+/// a waiting-list entry) or changed something that was there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Success {
+    Made,
+    Changed,
+}
+
+/// How a keyed request's answer is written down to be replayed: as its
+/// client is told it. The HTTP edge words it (`http::idempotent`); the sale
+/// stores what it is given and knows nothing of statuses or problem+json.
+pub trait Wording: Send + Sync {
+    /// The answer of a success; `body` is what it made or changed, as JSON.
+    fn success(&self, success: Success, body: String) -> StoredResponse;
+    /// The answer of a refusal, a final answer too.
+    fn refusal(&self, refusal: BookingRefusal) -> Result<StoredResponse, serde_json::Error>;
 }
 
 /// Why a sale call has no answer to give (nothing was committed, or, for
@@ -67,9 +83,21 @@ pub enum Answer<T> {
 pub enum SaleError {
     #[error(transparent)]
     Booking(#[from] BookingError),
-    /// The `Idempotency-Key` refused the request, or its transaction failed.
+    /// The `Idempotency-Key` refused the request (in progress, reused).
     #[error(transparent)]
-    Keyed(ApiError),
+    Idempotency(IdempotencyError),
+    /// The answer to store could not be written as JSON (a bug).
+    #[error("cannot write the answer to store as JSON")]
+    Answer(#[source] serde_json::Error),
+}
+
+impl From<IdempotencyError> for SaleError {
+    fn from(error: IdempotencyError) -> Self {
+        match error {
+            IdempotencyError::Database(error) => error.into(),
+            refusal => SaleError::Idempotency(refusal),
+        }
+    }
 }
 
 impl From<DbError> for SaleError {
@@ -90,6 +118,7 @@ struct Inner {
     sold_out: Arc<SoldOut>,
     metrics: Arc<Metrics>,
     live: Arc<LiveHub>,
+    wording: Arc<dyn Wording>,
     idempotency_ttl: Duration,
 }
 
@@ -109,6 +138,7 @@ impl Sales {
         sold_out: Arc<SoldOut>,
         metrics: Arc<Metrics>,
         live: Arc<LiveHub>,
+        wording: Arc<dyn Wording>,
         settings: SalesSettings,
     ) -> Self {
         let batcher = (settings.batch_max > 1).then(|| {
@@ -125,6 +155,7 @@ impl Sales {
             sold_out,
             metrics,
             live,
+            wording,
             idempotency_ttl: settings.idempotency_ttl,
         }))
     }
@@ -169,7 +200,7 @@ impl Sales {
                     "POST /bookings event_id={} user_id={} quantity={} ticket={ticket}",
                     request.event_id, request.user_id, request.quantity
                 );
-                let keyed = self.keyed(&key, &fingerprint, StatusCode::CREATED, async |tx| {
+                let keyed = self.keyed(&key, &fingerprint, Success::Made, async |tx| {
                     let outcome = db::waiting_room::book(tx, request, &ticket).await?;
                     let counted = Counted::decided(&outcome);
                     Ok((outcome, counted))
@@ -185,7 +216,7 @@ impl Sales {
             }
             (None, Some(key), _) => {
                 let fingerprint = booking_fingerprint(request);
-                let keyed = self.keyed(&key, &fingerprint, StatusCode::CREATED, async |tx| {
+                let keyed = self.keyed(&key, &fingerprint, Success::Made, async |tx| {
                     let outcome = db::bookings::book(tx, request).await?;
                     let counted = Counted::decided(&outcome);
                     Ok((outcome, counted))
@@ -211,10 +242,8 @@ impl Sales {
             }
         };
         let counted = Counted::of(&decided);
-        (
-            decided.map(Answer::Decided).map_err(SaleError::from),
-            counted,
-        )
+        let answer = decided.map(|outcome| Answer::Decided(Success::Made, outcome));
+        (answer.map_err(SaleError::from), counted)
     }
 
     /// Counts one answered booking request: its outcome and seats, or its
@@ -278,7 +307,7 @@ impl Sales {
         let decided = match (pass, key) {
             (Some(ticket), Some(key)) => {
                 return self
-                    .keyed(&key, &fingerprint, StatusCode::CREATED, async |tx| {
+                    .keyed(&key, &fingerprint, Success::Made, async |tx| {
                         let outcome = db::waiting_room::hold(tx, request, &ticket).await?;
                         Ok((outcome.clone(), outcome))
                     })
@@ -294,7 +323,7 @@ impl Sales {
             (None, Some(key)) => {
                 let ticket = sold_out.ticket();
                 return self
-                    .keyed(&key, &fingerprint, StatusCode::CREATED, async |tx| {
+                    .keyed(&key, &fingerprint, Success::Made, async |tx| {
                         let held = db::holds::create(tx, request);
                         let outcome = sold_out.learn(event_id, ticket, held).await?;
                         Ok((outcome.clone(), outcome))
@@ -312,7 +341,10 @@ impl Sales {
             }
         };
         match decided {
-            Ok(outcome) => (Ok(Answer::Decided(outcome.clone())), Some(outcome)),
+            Ok(outcome) => (
+                Ok(Answer::Decided(Success::Made, outcome.clone())),
+                Some(outcome),
+            ),
             Err(error) => (Err(error.into()), None),
         }
     }
@@ -326,7 +358,7 @@ impl Sales {
         let fingerprint = format!("POST /holds/{id}/confirm");
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, StatusCode::CREATED, async move |tx| {
+                .changing(key, &fingerprint, Success::Made, async move |tx| {
                     let outcome = db::holds::confirm(tx, id).await?;
                     let changes = match &outcome {
                         Ok(booking) => changes::read(tx, booking.event_id, None, Some(id)).await?,
@@ -348,7 +380,7 @@ impl Sales {
         let fingerprint = format!("DELETE /holds/{id}");
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, StatusCode::OK, async move |tx| {
+                .changing(key, &fingerprint, Success::Changed, async move |tx| {
                     let outcome = db::holds::release(tx, id).await?;
                     let changes = match &outcome {
                         Ok(hold) => changes::read(tx, hold.event_id, None, Some(id)).await?,
@@ -371,8 +403,18 @@ impl Sales {
         let fingerprint = format!("DELETE /bookings/{id}");
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, StatusCode::OK, async move |tx| {
-                    let booking = db::bookings::cancel(tx, id).await?;
+                .changing(key, &fingerprint, Success::Changed, async move |tx| {
+                    // Not found is a final answer, stored like a refusal.
+                    let booking = match db::bookings::cancel(tx, id).await {
+                        Ok(booking) => booking,
+                        Err(DbError::NotFound(resource)) => {
+                            return Ok((
+                                Err(BookingRefusal::NotFound(resource)),
+                                Changes::default(),
+                            ))
+                        }
+                        Err(error) => return Err(error),
+                    };
                     let changes = changes::read(tx, booking.event_id, Some(id), None).await?;
                     Ok((Ok(booking), changes))
                 })
@@ -395,7 +437,7 @@ impl Sales {
         );
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, StatusCode::CREATED, async move |tx| {
+                .changing(key, &fingerprint, Success::Made, async move |tx| {
                     let outcome = db::holds::join_waitlist(tx, event_id, entry).await?;
                     let changes = match &outcome {
                         Ok(_) => changes::read(tx, event_id, None, None).await?,
@@ -418,7 +460,7 @@ impl Sales {
         let fingerprint = format!("DELETE /waitlist/{id}");
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, StatusCode::OK, async move |tx| {
+                .changing(key, &fingerprint, Success::Changed, async move |tx| {
                     let outcome = db::holds::leave_waitlist(tx, id).await?;
                     let changes = match &outcome {
                         Ok(entry) => changes::read(tx, entry.event_id, None, entry.hold_id).await?,
@@ -463,13 +505,13 @@ impl Sales {
         &self,
         key: Option<IdempotencyKey>,
         fingerprint: &str,
-        success: StatusCode,
+        success: Success,
         call: impl AsyncFnOnce(&Transaction<'_>) -> Result<(Outcome<T>, Changes), DbError>,
     ) -> Result<Answer<T>, SaleError> {
         let (answer, changes) = match key {
             Some(key) => self.keyed(&key, fingerprint, success, call).await,
             None => match self.in_transaction(call).await {
-                Ok((outcome, changes)) => (Ok(Answer::Decided(outcome)), Some(changes)),
+                Ok((outcome, changes)) => (Ok(Answer::Decided(success, outcome)), Some(changes)),
                 Err(error) => (Err(error.into()), None),
             },
         };
@@ -516,35 +558,43 @@ impl Sales {
     }
 
     /// Runs `call` once per key (`crate::idempotency`): in the key's
-    /// transaction, which stores its answer; a repeat replays it. Returns the
-    /// stored answer and, when this request committed it, what `call`
-    /// reported to count.
+    /// transaction, which stores its answer as the edge words it; a repeat
+    /// replays it. Returns the stored answer and, when this request committed
+    /// it, what `call` reported to count.
     async fn keyed<T: Serialize, C>(
         &self,
         key: &IdempotencyKey,
         fingerprint: &str,
-        success: StatusCode,
+        success: Success,
         call: impl AsyncFnOnce(&Transaction<'_>) -> Result<(Outcome<T>, C), DbError>,
     ) -> (Result<Answer<T>, SaleError>, Option<C>) {
+        let Inner {
+            pool,
+            wording,
+            idempotency_ttl,
+            ..
+        } = &*self.0;
         let mut counted = None;
-        let stored = idempotency::run_once(
-            &self.0.pool,
-            key,
-            fingerprint,
-            self.0.idempotency_ttl,
-            success,
+        let stored = idempotency::run_once(pool, key, fingerprint, *idempotency_ttl, {
             async |transaction| {
                 let (outcome, count) = call(transaction).await?;
+                let answer = match outcome {
+                    Ok(value) => {
+                        let body = serde_json::to_string(&value).map_err(SaleError::Answer)?;
+                        wording.success(success, body)
+                    }
+                    Err(refusal) => wording.refusal(refusal).map_err(SaleError::Answer)?,
+                };
                 counted = Some(count);
-                Ok(outcome?)
-            },
-        )
+                Ok::<_, SaleError>(answer)
+            }
+        })
         .await;
         match stored {
             Ok(stored) if stored.replayed => (Ok(Answer::Stored(stored)), None),
             Ok(stored) => (Ok(Answer::Stored(stored)), counted),
             // Nothing committed, whatever the call decided.
-            Err(error) => (Err(SaleError::Keyed(error)), None),
+            Err(error) => (Err(error), None),
         }
     }
 }
@@ -563,8 +613,8 @@ impl Counted {
     fn of(result: &Result<Outcome<Booking>, BookingError>) -> Self {
         match result {
             Ok(outcome) => Self::decided(outcome),
-            Err(_) => Counted::Outcome {
-                outcome: crate::metrics::outcome_label(result),
+            Err(error) => Counted::Outcome {
+                outcome: error.label(),
                 seats: 0,
             },
         }
@@ -603,11 +653,12 @@ impl SaleError {
     /// The outcome label of a request that committed nothing.
     fn label(&self) -> &'static str {
         match self {
-            SaleError::Booking(error) => crate::metrics::outcome_label(&Err(error.replicate())),
-            SaleError::Keyed(ApiError::RequestInProgress) => "request_in_progress",
-            SaleError::Keyed(ApiError::IdempotencyKeyReused) => "idempotency_key_reused",
-            SaleError::Keyed(ApiError::Unavailable(_)) => "database_unavailable",
-            SaleError::Keyed(_) => "internal_error",
+            SaleError::Booking(error) => error.label(),
+            SaleError::Idempotency(IdempotencyError::InProgress) => "request_in_progress",
+            SaleError::Idempotency(IdempotencyError::KeyReused) => "idempotency_key_reused",
+            SaleError::Idempotency(IdempotencyError::Database(_)) | SaleError::Answer(_) => {
+                "internal_error"
+            }
         }
     }
 }

@@ -2,17 +2,15 @@
 //! are offered in list order as holds of their own (`status: offered`,
 //! `hold_id`), confirmed with `POST /holds/{hold_id}/confirm`.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bookings::IdempotencyKeyHeader;
-use super::idempotent::respond;
+use super::error::{ApiError, Problem};
+use super::idempotent::{key_of, respond};
 use super::json_object::JsonObject;
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, NewWaitlistEntry, WaitlistEntry};
-use crate::error::{ApiError, Problem};
-use crate::idempotency::IdempotencyKey;
 use crate::sale::Sales;
 
 /// Joins the event's waiting list, only when fewer seats than asked are
@@ -44,9 +42,7 @@ pub async fn join(
 ) -> Result<HttpResponse, ApiError> {
     let event_id = ensure_positive_id("id", id.into_inner())?;
     let entry = body.into_inner().validate()?;
-    let key = IdempotencyKey::from_headers(http.headers())?;
-    let answer = sales.join_waitlist(event_id, entry, key).await?;
-    respond(answer, StatusCode::CREATED)
+    respond(sales.join_waitlist(event_id, entry, key_of(&http)?).await?)
 }
 
 #[utoipa::path(tag = "waitlist",
@@ -82,6 +78,5 @@ pub async fn leave(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let key = IdempotencyKey::from_headers(http.headers())?;
-    respond(sales.leave_waitlist(id, key).await?, StatusCode::OK)
+    respond(sales.leave_waitlist(id, key_of(&http)?).await?)
 }

@@ -1,18 +1,16 @@
 //! Holds: seats kept for a buyer while they pay (`POST /holds`), then
 //! confirmed into a booking or given back. Waiting-list offers are holds too.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bookings::IdempotencyKeyHeader;
-use super::idempotent::respond;
+use super::error::{ApiError, Problem};
+use super::idempotent::{key_of, respond};
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, Booking, Hold, SeatRequest};
-use crate::error::{ApiError, Problem};
-use crate::idempotency::IdempotencyKey;
 use crate::sale::Sales;
 
 /// Holds seats for `hold_seconds` (the event's setting): confirm them with
@@ -49,8 +47,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
     let pass = admission(&http, &request)?;
-    let key = IdempotencyKey::from_headers(http.headers())?;
-    respond(sales.hold(request, pass, key).await?, StatusCode::CREATED)
+    respond(sales.hold(request, pass, key_of(&http)?).await?)
 }
 
 #[utoipa::path(tag = "holds",
@@ -92,8 +89,7 @@ pub async fn confirm(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let key = IdempotencyKey::from_headers(http.headers())?;
-    respond(sales.confirm(id, key).await?, StatusCode::CREATED)
+    respond(sales.confirm(id, key_of(&http)?).await?)
 }
 
 /// Gives the held seats back (to the waiting list first). Releasing a hold
@@ -115,6 +111,5 @@ pub async fn release(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let key = IdempotencyKey::from_headers(http.headers())?;
-    respond(sales.release(id, key).await?, StatusCode::OK)
+    respond(sales.release(id, key_of(&http)?).await?)
 }

@@ -1,14 +1,13 @@
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::error::{ApiError, Problem};
 use super::idempotent::{self, respond};
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, Booking, SeatRequest};
-use crate::error::{ApiError, Problem};
-use crate::idempotency::IdempotencyKey;
 use crate::sale::{Answer, Sales};
 
 /// Books seats, all or none: `{"event_id": .., "user_id": ..}` books one,
@@ -56,9 +55,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
     let pass = admission(&http, &request)?;
-    let key = IdempotencyKey::from_headers(http.headers())?;
+    let key = idempotent::key_of(&http)?;
     match sales.book(request, pass, key).await? {
-        Answer::Decided(outcome) => {
+        Answer::Decided(_, outcome) => {
             let booking = outcome?;
             Ok(HttpResponse::Created()
                 .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
@@ -105,8 +104,7 @@ pub async fn cancel(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let key = IdempotencyKey::from_headers(http.headers())?;
-    respond(sales.cancel(id, key).await?, StatusCode::OK)
+    respond(sales.cancel(id, idempotent::key_of(&http)?).await?)
 }
 
 /// The optional `Idempotency-Key` request header, for the OpenAPI document.
