@@ -241,7 +241,7 @@ verdict_word() { if [[ $1 == True ]]; then echo PASS; else echo FAIL; fi; }
 # path in $RUN_DIR is /results/... inside the compose network.
 run_verify() {
     case "$BACKEND" in
-    local) DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/verify" "$@" ;;
+    local) DATABASE_URL="$PG_URL" "$RELEASE_DIR/verify" "$@" ;;
     compose) compose run --rm -T verify "${@/#$RUN_DIR//results}" ;;
     esac
 }
@@ -270,7 +270,7 @@ run_seed() {
     local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS" "$@")
     [[ ${1:-} == --add ]] && args=("$@")
     case "$BACKEND" in
-    local) SEED_OUTPUT=$(DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
+    local) SEED_OUTPUT=$(DATABASE_URL="$PG_URL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
     compose) SEED_OUTPUT=$(compose run --rm seed "${args[@]}" 2>&1) || status=$? ;;
     esac
     printf '%s\n' "$SEED_OUTPUT" >"$RUN_DIR/$name.log"
@@ -406,9 +406,7 @@ elapsed_since() {
 
 # ---------------------------------------------------------------- local backend
 RELEASE_DIR="${CARGO_TARGET_DIR:-target}/release"
-PG_DIR=""  # a private directory: data/, the socket, postgres.log
-PG_PORT=""
-DATABASE_URL_LOCAL=""
+PG_DIR="" # pg_throwaway's: data/, the socket, postgres.log
 K6_BIN=""
 
 local_prepare() {
@@ -436,30 +434,18 @@ local_prepare() {
 }
 
 local_up() {
-    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-pg.XXXXXX")
-    PG_PORT=$(free_port) || fail "found no free TCP port for PostgreSQL"
-    info "initdb in $PG_DIR/data"
-    pg_init_cluster "$PG_DIR/data" || fail "initdb failed (see above)"
     # Loopback only, real durability, PostgreSQL's usual connection limit.
-    info "PostgreSQL on 127.0.0.1:$PG_PORT (fsync on, synchronous_commit on, max_connections 100)"
-    if ! pg_start_cluster "$PG_DIR/data" "$PG_PORT" "$PG_DIR/postgres.log" \
-        -c max_connections=100 -c fsync=on -c synchronous_commit=on -c full_page_writes=on; then
-        tail -n 20 "$PG_DIR/postgres.log" >&2 || true
-        fail "PostgreSQL did not start (log: $PG_DIR/postgres.log)"
-    fi
-    info "CREATE DATABASE flashbook"
-    pg_create_database "$PG_PORT" flashbook || fail "could not create database flashbook"
-    DATABASE_URL_LOCAL="postgres://postgres@127.0.0.1:$PG_PORT/flashbook"
+    pg_throwaway flashbook-pg -c max_connections=100 -c fsync=on -c synchronous_commit=on \
+        -c full_page_writes=on || fail "could not start PostgreSQL (see above)"
+    info "PostgreSQL on 127.0.0.1:$PG_PORT (fsync on, synchronous_commit on, max_connections 100), database flashbook"
 
-    local port passed
-    port=$(free_port) || fail "found no free TCP port for the service"
-    BASE_URL="http://127.0.0.1:$port"
-    info "$RELEASE_DIR/flashbook on $BASE_URL (log: $RUN_DIR/service.log)"
+    local passed
     passed=$(env | grep -E '^(FLASHBOOK_|RUST_LOG=)' | grep -vE '^FLASHBOOK_(HOST|PORT|RUN_DIR|ADMIN_TOKEN)=' | cut -d= -f1 | tr '\n' ' ' || true)
     [[ -n $passed ]] && info "passing on from the environment: $passed"
-    service_start "$RELEASE_DIR/flashbook" "$BASE_URL" "$RUN_DIR/service.log" DATABASE_URL="$DATABASE_URL_LOCAL" \
-        FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" RUST_LOG="${RUST_LOG:-info}" || fail "$SERVICE_ERROR"
-    info "GET /ready answered 200 (pid $SERVICE_PID)"
+    service_start "$RELEASE_DIR/flashbook" "" "$RUN_DIR/service.log" DATABASE_URL="$PG_URL" \
+        RUST_LOG="${RUST_LOG:-info}" || fail "$SERVICE_ERROR"
+    BASE_URL=$SERVICE_URL
+    info "$RELEASE_DIR/flashbook on $BASE_URL: GET /ready answered 200 (pid $SERVICE_PID, log: $RUN_DIR/service.log)"
     [[ $RACE_DEMO == true ]] && start_unsafe_server
     return 0
 }
@@ -469,20 +455,18 @@ UNSAFE_BIN="$RELEASE_DIR/examples/unsafe_booking"
 UNSAFE_PID=""
 UNSAFE_URL=""
 start_unsafe_server() {
-    local port service_pid=$SERVICE_PID
-    port=$(free_port) || fail "found no free TCP port for the unsafe server"
-    UNSAFE_URL="http://127.0.0.1:$port"
-    info "$UNSAFE_BIN (read-check-write, no lock) on $UNSAFE_URL (log: $RUN_DIR/unsafe.log)"
+    local service_pid=$SERVICE_PID
     # A pool of 32: many buyers between their read and their write at once;
     # a long pool wait, so that 1,000 VUs are queued, not refused with 503.
-    service_start "$UNSAFE_BIN" "$UNSAFE_URL" "$RUN_DIR/unsafe.log" DATABASE_URL="$DATABASE_URL_LOCAL" \
-        FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" FLASHBOOK_POOL_SIZE=32 FLASHBOOK_POOL_WAIT_MS=30000 || {
+    service_start "$UNSAFE_BIN" "" "$RUN_DIR/unsafe.log" DATABASE_URL="$PG_URL" \
+        FLASHBOOK_POOL_SIZE=32 FLASHBOOK_POOL_WAIT_MS=30000 || {
         SERVICE_PID=$service_pid
         fail "the unsafe server: $SERVICE_ERROR"
     }
     UNSAFE_PID=$SERVICE_PID
+    UNSAFE_URL=$SERVICE_URL
     SERVICE_PID=$service_pid
-    info "GET /ready answered 200 (pid $UNSAFE_PID)"
+    info "$UNSAFE_BIN (read-check-write, no lock) on $UNSAFE_URL: GET /ready answered 200 (pid $UNSAFE_PID, log: $RUN_DIR/unsafe.log)"
 }
 
 local_down() {
@@ -497,17 +481,8 @@ local_down() {
         SERVICE_PID=""
     fi
     if [[ -n $PG_DIR ]]; then
-        if pg_is_running "$PG_DIR/data"; then
-            info "stopping PostgreSQL (127.0.0.1:$PG_PORT)"
-            pg_stop_cluster "$PG_DIR/data"
-        fi
-        if pg_is_running "$PG_DIR/data"; then
-            warn "PostgreSQL did not stop: it still runs from $PG_DIR/data (left in place)"
-        else
-            [[ -f $PG_DIR/postgres.log ]] && cp "$PG_DIR/postgres.log" "$RUN_DIR/postgres.log"
-            rm -rf "$PG_DIR"
-        fi
-        PG_DIR=""
+        info "stopping PostgreSQL (127.0.0.1:$PG_PORT)"
+        pg_throwaway_remove "$RUN_DIR/postgres.log" || true
     fi
 }
 

@@ -98,8 +98,6 @@ if $quick; then charts=$out/charts; else charts=bench/charts; fi
 
 
 # ---------------------------------------------------------------- cleanup
-work=""
-pg_data=""
 finished=false
 stop_service() {
     service_stop "$SERVICE_PID"
@@ -108,13 +106,7 @@ stop_service() {
 cleanup() {
     local status=$?
     stop_service
-    if [[ -n $pg_data ]] && pg_is_running "$pg_data"; then
-        pg_stop_cluster "$pg_data"
-    fi
-    if [[ -n $work && -d $work ]]; then
-        [[ -f $work/postgres.log ]] && cp "$work/postgres.log" "$steps/postgres.log" 2>/dev/null
-        rm -rf "$work"
-    fi
+    pg_throwaway_remove "$steps/postgres.log"
     if ! $finished; then
         printf 'bench: FAILED (exit %s); logs and raw step files: %s\n' "$status" "$steps" >&2
     fi
@@ -153,36 +145,25 @@ if (($(ulimit -n) < crowd + 1000)); then
 fi
 
 # ---------------------------------------------------------------- PostgreSQL
-work=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-bench.XXXXXX")
-chmod 755 "$work" # PostgreSQL runs as its own user and must reach $work/pg
-mkdir -p "$work/pg"
-pg_data=$work/pg/data
-pg_port=$(free_port)
-say "PostgreSQL on 127.0.0.1:$pg_port in $pg_data (${pg_options[*]})"
-pg_init_cluster "$pg_data" || die "initdb failed"
-pg_start_cluster "$pg_data" "$pg_port" "$work/postgres.log" "${pg_options[@]}" ||
-    { tail -n 20 "$work/postgres.log" >&2; die "PostgreSQL did not start"; }
-pg_create_database "$pg_port" flashbook
-database_url="postgres://postgres@127.0.0.1:$pg_port/flashbook"
-postmaster_pid=$(head -n 1 "$pg_data/postmaster.pid")
+say "PostgreSQL in a throwaway cluster (${pg_options[*]})"
+pg_throwaway flashbook-bench "${pg_options[@]}" || die "no PostgreSQL (see above)"
+info "on 127.0.0.1:$PG_PORT, data in $PG_DIR/data"
+database_url=$PG_URL
+postmaster_pid=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 sql() { PGCONNECT_TIMEOUT=10 PGOPTIONS='-c client_min_messages=warning' psql -X -At -v ON_ERROR_STOP=1 "$database_url" -c "$1"; }
 
-fsync_rate=$(python3 bench/probe.py fsync-rate "$work" "$fsync_probe_seconds")
+fsync_rate=$(python3 bench/probe.py fsync-rate "$PG_DIR" "$fsync_probe_seconds")
 info "this disk: $fsync_rate sequential 8 kB write+fdatasync per second (a commit waits for one)"
 
 # The service applies the migrations; seed then fills the tables.
 say "starting the service once to apply the migrations"
-service_port=""
 base_url=""
-start_service() { # POOL_SIZE BATCH_MAX
-    service_port=$(free_port)
-    base_url="http://127.0.0.1:$service_port"
-    service_start "$release/flashbook" "$base_url" "$steps/service.log" \
-        -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
-        DATABASE_URL="$database_url" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$service_port" \
-        FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn || die "$SERVICE_ERROR"
+start_bench_service() { # POOL_SIZE BATCH_MAX: the knobs a step varies
+    service_start "$release/flashbook" "" "$steps/service.log" -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
+        DATABASE_URL="$database_url" FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn || die "$SERVICE_ERROR"
+    base_url=$SERVICE_URL
 }
-start_service "$DEFAULT_POOL" "$BATCH_MAX"
+start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
 stop_service
 
 say "seed: 2 events with $VENUE_CAPACITY seats, $users users"
@@ -289,7 +270,7 @@ pgbench_step() { # NAME SCRIPT CLIENTS [SEATS_PER_TRANSACTION]
     step_begin "$name"
     timeout -k 5 $((step_seconds + STEP_GRACE_S)) "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
         -D batch="$seats" -l --log-prefix="$steps/$name.log" -f "$script" \
-        -h 127.0.0.1 -p "$pg_port" -U postgres flashbook \
+        -h 127.0.0.1 -p "$PG_PORT" -U postgres flashbook \
         >"$steps/$name.pgbench" 2>&1 || { cat "$steps/$name.pgbench" >&2; die "pgbench failed in step $name"; }
     step_end "$name" pgbench "pgbench:$seats"
 }
@@ -330,7 +311,7 @@ for pool in "${pools[@]}"; do
         reset_sale
         batch=$BATCH_MAX
         [[ $mode == single ]] && batch=1
-        start_service "$pool" "$batch"
+        start_bench_service "$pool" "$batch"
         say "wrk: hot event, $mode (FLASHBOOK_BATCH_MAX=$batch), pool $pool, ${step_seconds} s"
         wrk_step "${mode}_$pool" hot bench/wrk.lua /bookings EVENT_ID=1
         info "$(rate_of "${mode}_$pool") bookings/s"
@@ -343,7 +324,7 @@ done
 # at 256 connections (steps health, soldout) and at $crowd (health_$crowd,
 # soldout_$crowd). wrk opens all its connections at the start and keeps them.
 reset_sale
-start_service "$DEFAULT_POOL" "$BATCH_MAX"
+start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
 for conns in "$connections" "$crowd"; do
     wrk_connections=$conns
     suffix=""
@@ -379,7 +360,7 @@ say "k6: fairness, $FAIR_ATTEMPTS attempts by $FAIR_VUS VUs on $FAIR_CAPACITY se
 reset_sale
 sql "DELETE FROM bookings WHERE event_id = 2;
      UPDATE events SET booked = 0, capacity = $FAIR_CAPACITY WHERE id = 2" >/dev/null
-start_service "$DEFAULT_POOL" "$BATCH_MAX"
+start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
 rm -f "$steps/fairness.console"
 timeout -k 5 $((300 + STEP_GRACE_S)) "$K6_BIN" run --quiet --no-color --console-output="$steps/fairness.console" \
     -e BASE_URL="$base_url" -e EVENT_ID=2 -e USERS="$users" -e VUS="$FAIR_VUS" -e ITERATIONS="$FAIR_ATTEMPTS" \
