@@ -386,24 +386,6 @@ fail() {
     exit "${2:-1}"
 }
 
-# Runs one stage and prints how long it took: stage "label" function args...
-declare -a STAGE_TIMES=()
-stage() {
-    local label="$1"
-    shift
-    say "$label"
-    local started=$EPOCHREALTIME
-    "$@"
-    local took
-    took=$(elapsed_since "$started")
-    STAGE_TIMES+=("$(printf '%-46s %7s s' "$label" "$took")")
-    info "($label: ${took} s)"
-}
-
-elapsed_since() {
-    awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
-}
-
 # ---------------------------------------------------------------- local backend
 RELEASE_DIR="${CARGO_TARGET_DIR:-target}/release"
 PG_DIR="" # pg_throwaway's: data/, the socket, postgres.log
