@@ -392,17 +392,9 @@ PG_DIR="" # pg_throwaway's: data/, the socket, postgres.log
 K6_BIN=""
 
 local_prepare() {
-    ensure_postgres_installed || fail "PostgreSQL is not available (see above)"
-    if [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
-        fail "running as root but there is no 'postgres' user to run PostgreSQL as: create one (useradd --system postgres) or run as a normal user"
-    fi
-    info "PostgreSQL: $(pg_bin_dir) ($("$(pg_bin_dir)/initdb" --version))"
-    ensure_command psql postgresql-client || fail "psql is not available (see above)"
-    ensure_command curl curl || fail "curl is not available (see above)"
-    ensure_k6 || fail "k6 is not available (see above)"
-    command -v cargo >/dev/null 2>&1 || fail "cargo not found: install a Rust toolchain (rustup), then run again"
-    info "cargo build --release --locked"
-    cargo build --release --locked || fail "cargo build --release --locked failed (see above)"
+    ensure_proof_tools || fail "a tool the proof needs is missing (see above)"
+    info "cargo build --release --locked --workspace"
+    cargo build --release --locked --workspace || fail "cargo build --release --locked --workspace failed (see above)"
     local bin
     for bin in flashbook seed verify; do
         [[ -x $RELEASE_DIR/$bin ]] || fail "cargo build succeeded but $RELEASE_DIR/$bin is missing"

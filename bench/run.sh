@@ -130,8 +130,8 @@ ensure_k6 >/dev/null
 pgbench_bin=$(pg_bin_dir)/pgbench
 [[ -x $pgbench_bin ]] || pgbench_bin=$(command -v pgbench) || die "pgbench not found (apt-get install postgresql-contrib or postgresql-client)"
 
-say "cargo build --release --locked"
-cargo build --release --locked --quiet ||
+say "cargo build --release --locked --workspace"
+cargo build --release --locked --workspace --quiet ||
     die "cargo build --release --locked failed (see above): fix the build, then run again"
 for bin in flashbook seed verify; do [[ -x $release/$bin ]] || die "no $release/$bin after the build"; done
 
