@@ -22,7 +22,7 @@ import http from 'k6/http';
 import exec from 'k6/execution';
 import { check } from 'k6';
 import { Counter, Rate, Trend } from 'k6/metrics';
-import { BASE_URL, TREND_STATS, count, intFromEnv, problemCode, summary } from './lib/summary.js';
+import { BASE_URL, TREND_STATS, counted, intFromEnv, problemCode, summary } from './lib/summary.js';
 
 const EVENT_ID = intFromEnv('EVENT_ID', 1);
 const USERS = intFromEnv('USERS', 10000);
@@ -104,7 +104,7 @@ export default function () {
 }
 
 export function handleSummary(data) {
-  const n = (name) => count(data, name);
+  const n = (name) => counted(data, name);
   return summary(data, SUMMARY_FILE, `flash sale: ${ITERATIONS} attempts on event ${EVENT_ID} by ${VUS} VUs against ${BASE_URL}`, [
     ['201 booked', n('status_201')],
     ['409 sold_out', n('status_409_sold_out')],

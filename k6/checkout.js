@@ -41,8 +41,8 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { check, sleep } from 'k6';
-import { Counter, Rate, Trend } from 'k6/metrics';
-import { BASE_URL, TREND_STATS, count as counted, intFromEnv, problemCode, summary } from './lib/summary.js';
+import { Rate, Trend } from 'k6/metrics';
+import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, summary } from './lib/summary.js';
 
 const EVENT_ID = intFromEnv('EVENT_ID', 2);
 const VUS = intFromEnv('VUS', 1000);
@@ -59,11 +59,9 @@ const EVENT_LOOK_EVERY = 3; // polls between two looks at the event
 const SETTLE_SECONDS = 4; // longer than the service's expiry sweep (2 s)
 const REQUEST_TIMEOUT = '10s';
 
-// Answers by request, status and code. Each counter gets a 0 from every VU
-// so that all of them are in the summary, zero or not. verify reads these
-// names (CheckoutSummary::from_json).
-const COUNTERS = {};
-for (const name of [
+// Answers by request, status and code; verify reads these names
+// (CheckoutSummary::from_json).
+const { count, zero } = counters([
   'hold_201', 'hold_409_sold_out', 'hold_409_not_enough_seats', 'hold_409_other_code', 'hold_other',
   'confirm_201', 'confirm_seats', 'confirm_409_hold_expired', 'confirm_409_other_code', 'confirm_other',
   'join_201', 'join_201_offered', 'join_409_seats_available', 'join_409_other_code', 'join_other',
@@ -71,15 +69,9 @@ for (const name of [
   // What the buyers did and what became of them.
   'buyers_confirmed', 'holds_walked_away', 'offers_seen', 'offers_declined', 'offers_missed',
   'buyers_left_sold_out', 'buyers_downsized', 'buyers_gave_up',
-]) {
-  COUNTERS[name] = new Counter(name);
-}
+]);
 const unexpected = new Rate('unexpected');
 const requestDuration = new Trend('checkout_request_duration', true);
-
-function count(name, n = 1) {
-  COUNTERS[name].add(n);
-}
 
 // 409 is an answer the buyer expects, not a failed request.
 http.setResponseCallback(http.expectedStatuses(200, 201, 409));
@@ -135,9 +127,7 @@ export function setup() {
 }
 
 export default function (sale) {
-  for (const counter of Object.values(COUNTERS)) {
-    counter.add(0);
-  }
+  zero();
   const buyer = new Buyer(sale, FIRST_USER + exec.vu.idInTest - 1);
   buyer.run();
 }

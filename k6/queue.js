@@ -38,8 +38,8 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { check, sleep } from 'k6';
-import { Counter, Rate } from 'k6/metrics';
-import { BASE_URL, TREND_STATS, count as counted, intFromEnv, problemCode, summary } from './lib/summary.js';
+import { Rate } from 'k6/metrics';
+import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, summary } from './lib/summary.js';
 
 const EVENT_ID = intFromEnv('EVENT_ID', 3);
 const ADMIN_TOKEN = __ENV.ADMIN_TOKEN || '';
@@ -54,23 +54,15 @@ const SUMMARY_FILE = __ENV.SUMMARY_FILE || 'k6-queue-summary.json';
 const REQUEST_TIMEOUT = '10s';
 const TICK_SECONDS = 0.25;
 
-// verify reads these names (QueueSummary::from_json). Each gets a 0 from
-// every VU so that all are in the summary.
-const COUNTERS = {};
-for (const name of [
+// verify reads these names (QueueSummary::from_json).
+const { count, zero } = counters([
   'join_201', 'join_200', 'join_503', 'join_no_answer', 'join_other',
   'poll_200', 'poll_503', 'poll_no_answer', 'poll_other',
   'book_201', 'book_409_sold_out', 'book_503', 'book_403', 'book_409_other_code', 'book_other',
   'buyers', 'buyers_booked', 'buyers_sold_out', 'buyers_still_queued', 'buyers_pass_lost',
   'buyers_without_answer',
-]) {
-  COUNTERS[name] = new Counter(name);
-}
+]);
 const unexpected = new Rate('unexpected');
-
-function count(name, n = 1) {
-  COUNTERS[name].add(n);
-}
 
 // 503 (the database busy, with Retry-After) is an answer the buyer retries.
 http.setResponseCallback(http.expectedStatuses(200, 201, 409, 503));
@@ -251,9 +243,7 @@ export default function (data) {
   for (let n = index * perVu; n < Math.min(BUYERS, (index + 1) * perVu); n += 1) {
     buyers.push({ user: FIRST_USER + n, state: 'new', nextPoll: 0 });
   }
-  for (const name of Object.keys(COUNTERS)) {
-    count(name, 0);
-  }
+  zero();
   count('buyers', buyers.length);
   const deadline = data.started + SALE_SECONDS * 1000;
   // The first half join at once, before the opening; the second half just

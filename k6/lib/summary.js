@@ -5,6 +5,8 @@
 // module that an offline machine cannot import; only built-in modules, so the
 // scripts run offline and in the grafana/k6 image alike.
 
+import { Counter } from 'k6/metrics';
+
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 
 // The integer option NAME (k6 run -e NAME=value), at least min.
@@ -33,10 +35,21 @@ export function problemCode(res) {
   }
 }
 
+// Counters by name (create them in the init context): count(name, n) adds to
+// one; zero(), once a VU, gives each a 0 so that every one is in the
+// summary, zero or not.
+export function counters(names) {
+  const all = Object.fromEntries(names.map((name) => [name, new Counter(name)]));
+  return {
+    count: (name, n = 1) => all[name].add(n),
+    zero: () => Object.values(all).forEach((counter) => counter.add(0)),
+  };
+}
+
 export const TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
 
 // handleSummary's answer: `title`, then run duration and request rate,
-// `rows` ([label, value] pairs, from count(data, name) mostly), the latency
+// `rows` ([label, value] pairs, from counted(data, name) mostly), the latency
 // of `latency.metric` as `latency.label` when given, checks and thresholds;
 // the JSON to `file`.
 export function summary(data, file, title, rows, latency) {
@@ -44,7 +57,7 @@ export function summary(data, file, title, rows, latency) {
   const lines = ['', title];
   const row = (label, value) => lines.push(`  ${(label + ' ').padEnd(34, '.')} ${value}`);
   row('run duration', `${(data.state.testRunDurationMs / 1000).toFixed(2)} s`);
-  row('http requests', `${count(data, 'http_reqs')} (${metrics.http_reqs ? metrics.http_reqs.values.rate.toFixed(1) : 0} /s)`);
+  row('http requests', `${counted(data, 'http_reqs')} (${metrics.http_reqs ? metrics.http_reqs.values.rate.toFixed(1) : 0} /s)`);
   rows.forEach(([label, value]) => row(label, value));
   if (latency && metrics[latency.metric]) {
     const v = metrics[latency.metric].values;
@@ -65,6 +78,6 @@ export function summary(data, file, title, rows, latency) {
 }
 
 // A counter's count in the summary, 0 when it has none.
-export function count(data, name) {
+export function counted(data, name) {
   return data.metrics[name] ? data.metrics[name].values.count : 0;
 }
