@@ -250,42 +250,43 @@ step_end() {
         { cat "$steps/$1.verify" >&2; die "step $1: verify found the sale broken (above)"; }
 }
 
+# run_step NAME KIND TOOL SECONDS COMMAND...: one measured step: COMMAND
+# (TOOL's run, output in steps/NAME.TOOL) bounded by SECONDS + STEP_GRACE_S,
+# between step_begin and step_end.
+run_step() {
+    local name=$1 kind=$2 tool=$3 seconds=$4
+    shift 4
+    progress "$seconds"
+    step_begin "$name"
+    timeout -k 5 $((seconds + STEP_GRACE_S)) "$@" >"$steps/$name.$tool" 2>&1 ||
+        { tail -n 20 "$steps/$name.$tool" >&2; die "$tool failed or overran its time bound in step $name"; }
+    step_end "$name" "$tool" "$kind"
+}
+
 # wrk_step NAME KIND SCRIPT PATH [VAR=value...]: one wrk thread,
 # $wrk_connections connections for $wrk_seconds.
 wrk_step() {
     local name=$1 kind=$2 script=$3 path=$4
     shift 4
-    progress "$wrk_seconds"
-    step_begin "$name"
-    timeout -k 5 $((wrk_seconds + STEP_GRACE_S)) \
-        env "$@" wrk -t1 -c"$wrk_connections" -d"${wrk_seconds}s" --timeout 10s -s "$script" "$base_url$path" \
-        >"$steps/$name.wrk" 2>&1 || { cat "$steps/$name.wrk" >&2; die "wrk failed or overran its time bound in step $name"; }
-    step_end "$name" wrk "$kind"
+    run_step "$name" "$kind" wrk "$wrk_seconds" \
+        env "$@" wrk -t1 -c"$wrk_connections" -d"${wrk_seconds}s" --timeout 10s -s "$script" "$base_url$path"
 }
 
 pgbench_step() { # NAME SCRIPT CLIENTS [SEATS_PER_TRANSACTION]
     local name=$1 script=$2 clients=$3 seats=${4:-1}
-    progress "$step_seconds"
     reset_sale
-    step_begin "$name"
-    timeout -k 5 $((step_seconds + STEP_GRACE_S)) "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
-        -D batch="$seats" -l --log-prefix="$steps/$name.log" -f "$script" \
-        -h 127.0.0.1 -p "$PG_PORT" -U postgres flashbook \
-        >"$steps/$name.pgbench" 2>&1 || { cat "$steps/$name.pgbench" >&2; die "pgbench failed in step $name"; }
-    step_end "$name" pgbench "pgbench:$seats"
+    run_step "$name" "pgbench:$seats" pgbench "$step_seconds" \
+        "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
+        -D batch="$seats" -l --log-prefix="$steps/$name.log" -f "$script" -h 127.0.0.1 -p "$PG_PORT" -U postgres flashbook
 }
 
 k6_step() { # NAME TARGET RATE [-e VAR=value...]
-    local name=$1 target=$2 rate=$3
+    local name=$1 target=$2 rate=$3 kind=fixed_rate
     shift 3
-    progress "$fixed_duration"
-    step_begin "$name"
-    timeout -k 5 $((fixed_duration + STEP_GRACE_S)) "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
-        -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" "$@" bench/fixed_rate.js \
-        >"$steps/$name.k6.log" 2>&1 || { tail -n 20 "$steps/$name.k6.log" >&2; die "k6 failed in step $name"; }
-    local kind=fixed_rate
     [[ $target == health ]] && kind=fixed_rate_health
-    step_end "$name" k6 "$kind"
+    run_step "$name" "$kind" k6 "$fixed_duration" "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" \
+        -e TARGET="$target" -e RATE="$rate" -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" \
+        "$@" bench/fixed_rate.js
 }
 
 rate_of() { python3 bench/probe.py rate "$steps" "$1"; }
