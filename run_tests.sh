@@ -242,7 +242,7 @@ verdict_word() { if [[ $1 == True ]]; then echo PASS; else echo FAIL; fi; }
 run_verify() {
     case "$BACKEND" in
     local) DATABASE_URL="$PG_URL" "$RELEASE_DIR/verify" "$@" ;;
-    compose) compose run --rm -T verify "${@/#$RUN_DIR//results}" ;;
+    compose) compose run --rm -T verify "${@/#"$RUN_DIR"//results}" ;;
     esac
 }
 
@@ -260,9 +260,9 @@ json_field() {
     python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
 }
 
-# run_seed LOG-NAME SEED-ARG...: the seed program with the venue, users and
-# events of the first seed, then SEED-ARGs; its output in SEED_OUTPUT and
-# $RUN_DIR/LOG-NAME.log.
+# run_seed LOG-NAME SEED-ARG...: the seed program: the first seed's venue,
+# users and events plus SEED-ARGs, or SEED-ARGs alone when they --add to the
+# seeded venue. Its output in SEED_OUTPUT and $RUN_DIR/LOG-NAME.log.
 SEED_OUTPUT=""
 run_seed() {
     local name=$1 status=0
