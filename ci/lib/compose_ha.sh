@@ -146,6 +146,7 @@ for label, actual, expected in rows:
     bad += not ok
     print(f"{label:<32} {actual:>8} {expected:>9}  {'ok' if ok else 'MISMATCH'}")
 print(f"{'failover (kill -> first 201)':<32} {figures.get('failover 1 ms', '-'):>8} ms")
+print(f"{'longest wait':<32} {figures.get('max wait ms', '-'):>8} ms (bound {figures.get('wait bound ms')} ms)")
 print(f"{'answers':<32} {figures['requests sent']:>8}  {statuses}")
 sys.exit(1 if bad else 0)
 PY
