@@ -13,6 +13,7 @@ mod live;
 mod metrics;
 mod operations;
 mod routes;
+mod schema;
 mod sold_out;
 mod too_busy;
 mod unsafe_booking;
