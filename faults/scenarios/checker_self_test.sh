@@ -25,7 +25,10 @@ no = next(r for r in rows if r["s"] == 409)
 print(ok["b"], ok["u"], no["u"])
 PY
 )
-    local unguard="ALTER TABLE events DROP CONSTRAINT events_booked_within_capacity;"
+    # The forgeries switch the schema's own guards off first (the capacity
+    # CHECK, the per-user limit's trigger): check.py must catch what they let by.
+    local unguard="ALTER TABLE events DROP CONSTRAINT events_booked_within_capacity;
+        ALTER TABLE bookings DISABLE TRIGGER bookings_within_max_per_user_on_insert;"
     local cases=(
         "untouched||"
         "acknowledged booking deleted|DELETE FROM bookings WHERE id = $acked; UPDATE events SET booked = booked - 1;|acknowledged bookings are not confirmed"

@@ -227,7 +227,7 @@ async fn wait_until_one_waits_for_a_lock(app: &TestApp) {
         }
         assert!(
             started.elapsed() < Duration::from_secs(10),
-            "the second transaction never waited for the first"
+            "the second transaction never waited for the first: nothing serialised the two checks"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
