@@ -73,7 +73,10 @@ async fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("verify: {}", flashbook::error::error_chain(error.as_ref()));
+            eprintln!(
+                "verify: {}",
+                flashbook::telemetry::error_chain(error.as_ref())
+            );
             ExitCode::from(2)
         }
     }

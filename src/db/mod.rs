@@ -1,6 +1,6 @@
 //! Database access: the connection pool, migrations, and one module per table
 //! family with its SQL beside it. Every function here returns [`DbError`];
-//! the HTTP edge (`crate::error`) decides what a client is told.
+//! the HTTP edge (`crate::http::error`) decides what a client is told.
 
 pub mod bookings;
 pub mod events;
@@ -290,7 +290,7 @@ async fn wait_for_database(
             Err(error) if started.elapsed() < settings.startup_wait => {
                 log::warn!(
                     "database not reachable yet, retrying: {}",
-                    crate::error::error_chain(&error)
+                    crate::telemetry::error_chain(&error)
                 );
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
