@@ -279,7 +279,8 @@ impl From<DbError> for ApiError {
             DbError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
             DbError::NotFound(resource) => ApiError::NotFound(resource),
             DbError::EmailTaken => ApiError::EmailTaken,
-            DbError::Failed(_) => ApiError::Internal(Box::new(error)),
+            // Past a seat function's own check: a bug, logged as one.
+            DbError::Failed(_) | DbError::OverMaxPerUser(_) => ApiError::Internal(Box::new(error)),
         }
     }
 }
