@@ -114,7 +114,7 @@ compose_ha_verify() {
     local status=0 result=$RUN_DIR/ha.result.json
     # The sale's invariants come from the verify binary, run here against the
     # nodes' published ports (the db container it would use may be the dead one).
-    cargo build --release --locked --quiet --bin verify || fail "cargo build --bin verify failed"
+    cargo build --release --locked --quiet --workspace --bin verify || fail "cargo build --bin verify failed"
     python3 "$ROOT/faults/check.py" load --scenario "compose HA (killed $HA_KILLED)" \
         --verify "$RELEASE_DIR/verify" \
         --records "$RUN_DIR/ha.records" --summary "$RUN_DIR/ha.summary.json" \
