@@ -20,5 +20,4 @@ pub mod openapi;
 pub mod routes;
 pub mod sold_out;
 pub mod startup;
-pub mod verify;
 pub mod waiting_room;
