@@ -7,7 +7,7 @@
 #   1. seed: one venue (capacity 1,000), one event, 10,000 users;
 #   2. load: 10,000 POST /bookings from 1,000 k6 virtual users, each attempt
 #      by a different user (k6/booking.js);
-#   3. check: `verify` (src/verify.rs) reads the database and k6's summary:
+#   3. check: `verify` (verify/src/) reads the database and k6's summary:
 #      exactly 1,000 seats confirmed, the event's counter agrees, nobody holds
 #      two, k6 saw exactly 1,000 201s and 9,000 409 sold_out, nothing else.
 # The checkout proof (--scenario checkout) adds a second event to the seeded
@@ -698,7 +698,7 @@ compose_prepare() {
     info "tearing down any previous $COMPOSE_PROJECT stack and its volumes"
     compose --profile tools down --volumes --remove-orphans >/dev/null 2>&1 || true
     info "building the images (docker-compose.yml, Dockerfile)"
-    compose build >"$RUN_DIR/compose-build.log" 2>&1 || {
+    compose --profile tools build >"$RUN_DIR/compose-build.log" 2>&1 || {
         tail -n 30 "$RUN_DIR/compose-build.log" >&2
         fail "the image build failed (log: $RUN_DIR/compose-build.log)"
     }

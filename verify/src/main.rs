@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use flashbook_verify::{read_state, Checkout, OneShot, Proof, Queue};
+use flashbook_verify::{read_state, Checkout, Load, OneShot, Proof, Queue, Verdict};
 use tokio_postgres::NoTls;
 
 const USAGE: &str = "\
@@ -103,30 +103,56 @@ async fn main() -> ExitCode {
 /// Runs one proof and prints its table (or JSON) and verdict; returns
 /// whether it passed.
 async fn prove<P: Proof>(proof: &P, options: &Options) -> Result<bool, Error> {
-    let load = match &options.k6_summary {
-        None => None,
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|error| format!("cannot read the k6 summary {path}: {error}"))?;
-            let load = P::load(&text).map_err(|error| {
-                format!(
-                    "the k6 summary {path} is not the JSON {} writes: {error}",
-                    P::SCRIPT
-                )
-            })?;
-            Some(load)
-        }
-    };
+    let load = options
+        .k6_summary
+        .as_deref()
+        .map(read_load::<P>)
+        .transpose()?;
     let client = connect().await?;
     let state = read_state::<P>(&client, options.event_id)
         .await?
         .ok_or_else(|| format!("event {} is not in the database", options.event_id))?;
-    let mut figures = P::figures(&state, load.as_ref().map(|load| &load.told));
     let verdict = proof.verdict(state, load);
     if options.json {
         println!("{}", serde_json::to_string(&verdict)?);
-        return Ok(verdict.ok);
+    } else {
+        print_table::<P>(&options.title, &verdict);
     }
+    Ok(verdict.ok)
+}
+
+/// The `--k6-summary` file, as the proof's k6 script wrote it.
+fn read_load<P: Proof>(path: &str) -> Result<Load<P::Told>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the k6 summary {path}: {error}"))?;
+    P::load(&text).map_err(|error| {
+        format!(
+            "the k6 summary {path} is not the JSON {} writes: {error}",
+            P::SCRIPT
+        )
+    })
+}
+
+/// The checks, the proof's figures, how the load ran, and the verdict line
+/// (the scripts take `PASS` or `FAIL: ...` as the proof's last word).
+fn print_table<P: Proof>(title: &str, verdict: &Verdict<P::State, P::Told>) {
+    println!("{title:<28} {:>10} {:>10}", "actual", "expected");
+    for check in &verdict.checks {
+        let mark = if check.ok { "ok" } else { "MISMATCH" };
+        println!(
+            "{:<28} {:>10} {:>10}  {mark}",
+            check.label, check.actual, check.expected
+        );
+    }
+    let told = verdict
+        .load
+        .iter()
+        .flat_map(|load| P::told_figures(&load.told));
+    let mut figures: Vec<(&str, String)> = P::state_figures(&verdict.state)
+        .into_iter()
+        .chain(told)
+        .map(|(label, count)| (label, count.to_string()))
+        .collect();
     if let Some(load) = &verdict.load {
         figures.push((
             "k6 load duration",
@@ -140,14 +166,6 @@ async fn prove<P: Proof>(proof: &P, options: &Options) -> Result<bool, Error> {
             figures.extend(ms.map(|ms| (label, format!("{ms:.1} ms"))));
         }
     }
-    println!("{:<28} {:>10} {:>10}", options.title, "actual", "expected");
-    for check in &verdict.checks {
-        let mark = if check.ok { "ok" } else { "MISMATCH" };
-        println!(
-            "{:<28} {:>10} {:>10}  {mark}",
-            check.label, check.actual, check.expected
-        );
-    }
     for (label, figure) in figures {
         println!("{label:<28} {figure:>10}");
     }
@@ -156,7 +174,6 @@ async fn prove<P: Proof>(proof: &P, options: &Options) -> Result<bool, Error> {
     } else {
         println!("FAIL: {}", verdict.failures.join("; "));
     }
-    Ok(verdict.ok)
 }
 
 async fn connect() -> Result<tokio_postgres::Client, Error> {
