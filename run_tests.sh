@@ -150,6 +150,8 @@ QUEUE_EVENT_ID="" # printed by seed --add
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly ROOT
 cd "$ROOT"
+# shellcheck source=ci/lib/log.sh
+source ci/lib/log.sh
 # shellcheck source=ci/lib/postgres.sh
 source ci/lib/postgres.sh
 # shellcheck source=ci/lib/service.sh
@@ -502,10 +504,6 @@ check_queue() {
 }
 
 # ---------------------------------------------------------------- helpers
-step() { printf '\n==> %s\n' "$*"; }
-info() { printf '    %s\n' "$*"; }
-warn() { printf 'run_tests: warning: %s\n' "$*" >&2; }
-
 FAIL_REASON=""
 # Stops the run: the EXIT trap cleans up and prints "FAIL: <reason>".
 fail() {
@@ -518,7 +516,7 @@ declare -a STAGE_TIMES=()
 stage() {
     local label="$1"
     shift
-    step "$label"
+    say "$label"
     local started=$EPOCHREALTIME
     "$@"
     local took

@@ -24,10 +24,9 @@ state_dir=${FLASHBOOK_STATE_DIR:-$PWD/.flashbook}
 pg_port=${FLASHBOOK_PG_PORT:-55433}
 export FLASHBOOK_PORT=${FLASHBOOK_PORT:-8080}
 
+source ci/lib/log.sh
 source ci/lib/postgres.sh
 source ci/lib/service.sh
-
-say() { printf '==> %s\n' "$*"; }
 
 ensure_postgres_installed
 mkdir -p "$state_dir"
@@ -72,7 +71,7 @@ fi
 
 say "starting the service"
 service_start ./target/release/flashbook "http://${FLASHBOOK_HOST:-127.0.0.1}:$FLASHBOOK_PORT" - ||
-    { echo "serve.sh: $SERVICE_ERROR" >&2; exit 1; }
+    die "$SERVICE_ERROR"
 cat <<INFO
 ==> flashbook on http://127.0.0.1:$FLASHBOOK_PORT
     Swagger UI    http://127.0.0.1:$FLASHBOOK_PORT/swagger-ui/

@@ -46,6 +46,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source-path=SCRIPTDIR/..
+LOG_NAME=bench
+source ci/lib/log.sh
 source ci/lib/postgres.sh
 source ci/lib/service.sh
 source ci/lib/tools.sh
@@ -94,12 +96,6 @@ out=${CARGO_TARGET_DIR:-target}/bench
 steps=$out/steps
 if $quick; then charts=$out/charts; else charts=bench/charts; fi
 
-say() { printf '==> %s\n' "$*"; }
-info() { printf '    %s\n' "$*"; }
-die() {
-    printf 'bench: %s\n' "$*" >&2
-    exit 1
-}
 
 # ---------------------------------------------------------------- cleanup
 work=""

@@ -1,10 +1,14 @@
 # shellcheck shell=bash
 # Shared shell functions of the fault-injection suite, sourced by run_all.sh
-# and the scenario files. Everything started here is recorded and stopped by
-# faults_cleanup (run_all.sh installs it as the EXIT trap).
+# and the scenario files. Every process started here is recorded and stopped
+# by stop_all_services (each scenario's EXIT trap, run_all.sh).
 
 FAULTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$FAULTS_DIR/.." && pwd)
+# Exit status 2 for die: the suite could not run (run_all.sh's usage).
+LOG_NAME=faults LOG_DIE_STATUS=2
+# shellcheck source=ci/lib/log.sh
+source "$ROOT/ci/lib/log.sh"
 # shellcheck source=ci/lib/postgres.sh
 source "$ROOT/ci/lib/postgres.sh"
 # shellcheck source=ci/lib/service.sh
@@ -23,18 +27,15 @@ VERIFY_BIN=${VERIFY_BIN:-$TARGET_DIR/release/verify}
 # shellcheck disable=SC2034 # used by the scenario files
 readonly LOAD_VUS=${FAULTS_VUS:-200}
 
-say() { printf '\n==> %s\n' "$*"; }
-info() { printf '    %s\n' "$*"; }
-warn() { printf 'faults: warning: %s\n' "$*" >&2; }
-die() { printf 'faults: error: %s\n' "$*" >&2; exit 2; }
-
 # Milliseconds since the epoch, the clock k6's Date.now() uses too.
 now_ms() { date +%s%3N; }
 
 # ------------------------------------------------------------------ PostgreSQL
-PG_DATA=""
-PG_PORT=""
-PG_LOG=""
+# Set by cluster_start and exported: each scenario runs in a bash of its own
+# (run_all.sh) that sources this file again.
+PG_DATA=${PG_DATA:-}
+PG_PORT=${PG_PORT:-}
+PG_LOG=${PG_LOG:-}
 
 # Starts the suite's throwaway cluster under $RUN_DIR/pg (owned by postgres).
 cluster_start() {
@@ -45,6 +46,7 @@ cluster_start() {
     PG_DATA=$dir/data
     PG_LOG=$dir/postgres.log
     PG_PORT=$(free_port)
+    export PG_DATA PG_LOG PG_PORT
     pg_init_cluster "$PG_DATA"
     # fsync stays on: the restart scenario must not lose committed bookings
     # for a reason a production server would not have.
@@ -89,6 +91,13 @@ start_service() {
         FLASHBOOK_ADMIN_TOKEN="$ADMIN_TOKEN" RUST_LOG="${RUST_LOG:-warn}" "$@" || die "$SERVICE_ERROR"
     STARTED_PIDS+=("$SERVICE_PID")
     info "$name: pid $SERVICE_PID on http://127.0.0.1:$port"
+}
+
+# kill_hard PID: SIGKILL, as when a machine dies; reaped here, without
+# bash's "Killed" line.
+kill_hard() {
+    kill -KILL "$1"
+    { wait "$1"; } 2>/dev/null || true
 }
 
 stop_all_services() {
@@ -164,4 +173,50 @@ check_load() {
     python3 "$FAULTS_DIR/check.py" load --scenario "$name" "${logs[@]}" --verify "$VERIFY_BIN" \
         --records "$RUN_DIR/$name.records" --summary "$RUN_DIR/$name.summary.json" \
         --result "$RUN_DIR/$name.result.json" "$@"
+}
+
+# ------------------------------------------------------------------ self-tests
+# run_self_test NAME TOOL TEMPLATE_DB CHECK CASE...: proof that a checker can
+# tell. Each CASE is "label|sql|argument|expected": a copy of TEMPLATE_DB
+# (which must be idle) gets the SQL, then `CHECK COPY_DB argument...` runs
+# (the argument split into words); the case is told apart when CHECK exits 1
+# with the expected text in its output, or exits 0 when no text is expected
+# (the untouched case). Writes $RUN_DIR/NAME.result.json; fails when any case
+# was missed.
+run_self_test() {
+    local name=$1 tool=$2 template=$3 check=$4; shift 4
+    local entry case sql argument expected copy=${template}_tampered out status told
+    local caught=0 total=0 missed=()
+    for entry in "$@"; do
+        IFS='|' read -r case sql argument expected <<<"$entry"
+        total=$((total + 1))
+        out=$RUN_DIR/$name.case$total.out
+        psql_db postgres -c "DROP DATABASE IF EXISTS $copy" -c "CREATE DATABASE $copy TEMPLATE $template" >/dev/null
+        [[ -z $sql ]] || psql_db "$copy" -c "$sql" >/dev/null
+        status=0
+        # shellcheck disable=SC2086 # the argument is words on purpose
+        "$check" "$copy" $argument >"$out" 2>&1 || status=$?
+        told=false
+        if [[ -z $expected ]]; then
+            ((status == 0)) && told=true
+        elif ((status == 1)) && grep -q -- "$expected" "$out"; then
+            told=true
+        fi
+        if $told; then
+            caught=$((caught + 1))
+            info "ok      $case"
+        else
+            missed+=("$case")
+            info "MISSED  $case (exit status $status, output $out)"
+        fi
+    done
+    python3 - "$RUN_DIR/$name.result.json" "$name" "$tool" "$caught" "$total" "${missed[@]}" <<'PY'
+import json, sys
+path, name, tool = sys.argv[1:4]
+caught, total, missed = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:]
+json.dump({"scenario": name, "ok": not missed,
+           "figures": {"cases told apart": f"{caught}/{total}"},
+           "violations": [f"{tool} did not tell: {case}" for case in missed]}, open(path, "w"))
+PY
+    ((${#missed[@]} == 0))
 }

@@ -40,8 +40,8 @@ readonly ALL_TAGS=("$DEBIAN_BOOKWORM" "$DEBIAN_TRIXIE" "$RUST" "$POSTGRES" "$HAP
 # Built from this repository by `docker compose build`, not base images.
 readonly OWN_IMAGES=" flashbook:latest flashbook-verify:latest "
 
-say() { printf '==> %s\n' "$*"; }
-die() { printf 'build-standin-images: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=ci/lib/log.sh
+source ci/lib/log.sh
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 # The first URI apt on this machine uses for the main archive and for the

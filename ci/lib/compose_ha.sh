@@ -107,7 +107,9 @@ compose_ha_run_load() {
 # The same checks as the local proof, from every recorded answer and the
 # last primary: exactly the capacity acknowledged and confirmed, counter =
 # confirmed, nobody twice, every 201 on the new primary, every client ending
-# with a final answer (1,000 x 201, 9,000 x 409), and the failover time.
+# with a final answer (1,000 x 201, 9,000 x 409), never a hang (--failover:
+# every request over within check.py's bound, none without an answer outside
+# the kill window), and the failover time.
 compose_ha_verify() {
     local status=0 result=$RUN_DIR/ha.result.json
     # The sale's invariants come from the verify binary, run here against the
@@ -117,7 +119,7 @@ compose_ha_verify() {
         --verify "$RELEASE_DIR/verify" \
         --records "$RUN_DIR/ha.records" --summary "$RUN_DIR/ha.summary.json" \
         --db-url "$(compose_ha_url)" --event-id "$EVENT_ID" --result "$result" \
-        --idempotent --expect-sold-out --allow-status 201,409,503 --no-response allowed \
+        --idempotent --expect-sold-out --allow-status 201,409,503 --failover \
         --require-status 201 "${HA_KILL_MARK[@]}" || status=$?
     python3 - "$result" "$CAPACITY" "$ATTEMPTS" <<'PY' || status=1
 import json, sys

@@ -40,6 +40,8 @@ readonly HA_NODES=(node1 node2)
 HA_TTL=${HA_TTL:-6}
 HA_LOOP_WAIT=${HA_LOOP_WAIT:-1}
 HA_RETRY_TIMEOUT=${HA_RETRY_TIMEOUT:-2}
+# The one Patroni template, shared with the container image.
+HA_PATRONI_CONFIG=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scripts/standins" && pwd)/patroni-config.sh
 
 ha_say() { printf '    ha: %s\n' "$*"; }
 
@@ -149,82 +151,24 @@ ha_start() {
     ha_say "node1 primary on 127.0.0.1:${HA_PG_PORT[node1]}, node2 $HA_MODE standby on 127.0.0.1:${HA_PG_PORT[node2]}"
 }
 
-# ha_write_config NODE CONNECT_ADDRESS: the node's Patroni YAML.
+# ha_write_config NODE CONNECT_ADDRESS: the node's Patroni YAML, from the
+# template the container path uses too (scripts/standins/patroni-config.sh),
+# with loopback addresses, paths below the node's directory, and logins
+# trusted on loopback (the password is set, and never asked for).
 ha_write_config() {
-    local node=$1 address=$2 dir=$HA_DIR/$1 sync_mode lag
+    local node=$1 address=$2 dir=$HA_DIR/$1 synchronous=true
     mkdir -p "$dir"
-    if [[ $HA_MODE == sync ]]; then
-        # Only a standby listed in the /sync key may be promoted; the primary
-        # drops synchronous replication (strict: false) only when no standby
-        # is streaming: see docs/high-availability.md.
-        sync_mode="synchronous_mode: true
-    synchronous_mode_strict: false"
-        lag=1048576
-    else
-        # The counterexample: asynchronous, and failover allowed whatever the
-        # standby missed, so that the loss shows.
-        sync_mode="synchronous_mode: false"
-        lag=107374182400
-    fi
-    cat >"$dir/patroni.yml" <<EOF
-scope: flashbook
-name: $node
-log:
-  level: INFO
-  dir: $dir
-  file_num: 2
-restapi:
-  listen: 127.0.0.1:${HA_API_PORT[$node]}
-  connect_address: 127.0.0.1:${HA_API_PORT[$node]}
-etcd3:
-  hosts: 127.0.0.1:$HA_ETCD_PORT
-bootstrap:
-  dcs:
-    ttl: $HA_TTL
-    loop_wait: $HA_LOOP_WAIT
-    retry_timeout: $HA_RETRY_TIMEOUT
-    maximum_lag_on_failover: $lag
-    $sync_mode
-    postgresql:
-      use_pg_rewind: true
-      use_slots: true
-      parameters:
-        max_connections: 200
-        synchronous_commit: "on"
-        wal_keep_size: 512MB
-        max_wal_senders: 5
-        max_replication_slots: 5
-        wal_log_hints: "on"
-        # A standby that stopped answering is dropped by the primary after
-        # 5 s rather than 60 (the default).
-        wal_sender_timeout: 5s
-        wal_receiver_timeout: 5s
-  initdb:
-    - encoding: UTF8
-    - data-checksums
-  pg_hba:
-    - local all all trust
-    - host all all 127.0.0.1/32 trust
-    - host replication all 127.0.0.1/32 trust
-postgresql:
-  listen: 127.0.0.1:${HA_PG_PORT[$node]}
-  connect_address: $address
-  data_dir: $dir/data
-  bin_dir: $(pg_bin_dir)
-  pgpass: $dir/pgpass
-  remove_data_directory_on_rewind_failure: true
-  remove_data_directory_on_diverged_timelines: true
-  authentication:
-    superuser:
-      username: postgres
-    replication:
-      username: postgres
-    rewind:
-      username: postgres
-  parameters:
-    unix_socket_directories: $dir
-    listen_addresses: 127.0.0.1
-EOF
+    [[ $HA_MODE == sync ]] || synchronous=false
+    PATRONI_NAME=$node PGDATA=$dir/data POSTGRES_PASSWORD=flashbook \
+        PATRONI_RESTAPI_LISTEN=127.0.0.1:${HA_API_PORT[$node]} \
+        PATRONI_RESTAPI_ADDRESS=127.0.0.1:${HA_API_PORT[$node]} \
+        ETCD_HOSTS=127.0.0.1:$HA_ETCD_PORT \
+        PATRONI_PG_LISTEN=127.0.0.1:${HA_PG_PORT[$node]} PATRONI_PG_ADDRESS=$address \
+        PG_BIN_DIR=$(pg_bin_dir) PG_SOCKET_DIR=$dir PATRONI_PGPASS=$dir/pgpass \
+        PATRONI_HBA_ADDRESS=127.0.0.1/32 PATRONI_HBA_METHOD=trust \
+        PATRONI_TTL=$HA_TTL PATRONI_LOOP_WAIT=$HA_LOOP_WAIT PATRONI_RETRY_TIMEOUT=$HA_RETRY_TIMEOUT \
+        PATRONI_SYNCHRONOUS=$synchronous \
+        "$HA_PATRONI_CONFIG" >"$dir/patroni.yml" || return 1
     [[ $(id -u) -eq 0 ]] && chown -R postgres "$dir"
     return 0
 }

@@ -1,9 +1,12 @@
 # shellcheck shell=bash
 # Scenario: proof that check.py can tell. After a short clean load, copies of
 # its database are tampered with, one way each (a lost acknowledged booking,
-# an oversold event, a drifted counter, a user over max_per_user...), and check.py
-# must fail on each copy with the matching violation, while the untouched
-# database passes.
+# an oversold event, a drifted counter, a user over max_per_user...), and so
+# are copies of its k6 records (a record missing; for the failover proofs'
+# --failover: a request over the wait bound, one without an answer outside
+# the kill window; for --expect-loss: a 500 beside the expected loss).
+# check.py must fail on each with the matching violation, and pass the
+# untouched run, under --failover too, and a loss alone under --expect-loss.
 scenario_checker_self_test() {
     local name=checker_self_test port url db=fb_checker_self_test
     url=$(new_database $db)
@@ -16,63 +19,82 @@ scenario_checker_self_test() {
     k6_wait "$name"
     service_stop "$SERVICE_PID" # CREATE DATABASE ... TEMPLATE needs it idle
 
-    local records=$RUN_DIR/$name.records acked user refused
-    read -r acked user refused < <(python3 - "$records" <<'PY'
-import json, sys
-rows = [json.loads(line[3:]) for line in open(sys.argv[1]) if line.startswith("FB ")]
-ok = next(r for r in rows if r["s"] == 201)
-no = next(r for r in rows if r["s"] == 409)
-print(ok["b"], ok["u"], no["u"])
-PY
-)
+    local acked user refused kill_at
+    read -r acked user refused kill_at < <(tamper_records pick "$RUN_DIR/$name.records")
+    local delete_acked="DELETE FROM bookings WHERE id = $acked; UPDATE events SET booked = booked - 1;"
     local unguard="ALTER TABLE events DROP CONSTRAINT events_booked_within_capacity;"
-    local cases=(
-        "untouched||"
-        "acknowledged booking deleted|DELETE FROM bookings WHERE id = $acked; UPDATE events SET booked = booked - 1;|acknowledged bookings are not confirmed"
-        "acknowledged booking cancelled|UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE id = $acked; UPDATE events SET booked = booked - 1;|acknowledged bookings are not confirmed"
-        "counter drifted|UPDATE events SET booked = booked - 1;|events.booked counter is 999, expected 1000"
-        "oversold|$unguard UPDATE events SET capacity = capacity - 1;|confirmed bookings in DB is 1000, expected <= 999"
-        "refused user booked|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, $refused); UPDATE events SET booked = booked + 1;|refused but hold a booking"
-        "user over max_per_user|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, $user); UPDATE events SET booked = booked + 1;|users over max_per_user is 1, expected 0"
-        "booking nobody asked for|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, 2000); UPDATE events SET booked = booked + 1;|users who never asked"
-        "a record missing||requests but recorded"
-    )
-    local entry case sql expected copy=fb_tampered status caught=0 total=0 missed=()
-    for entry in "${cases[@]}"; do
-        IFS='|' read -r case sql expected <<<"$entry"
-        total=$((total + 1))
-        psql_db postgres -c "DROP DATABASE IF EXISTS $copy" -c "CREATE DATABASE $copy TEMPLATE $db" >/dev/null
-        [[ -z $sql ]] || psql_db $copy -c "$sql" >/dev/null
-        local case_records=$records
-        if [[ $case == "a record missing" ]]; then
-            case_records=$RUN_DIR/$name.truncated.records
-            head -n -1 "$records" >"$case_records"
-        fi
-        status=0
-        python3 "$FAULTS_DIR/check.py" load --scenario "$case" --records "$case_records" --verify "$VERIFY_BIN" \
-            --summary "$RUN_DIR/$name.summary.json" \
-            --db-url "postgres://postgres@127.0.0.1:$PG_PORT/$copy" \
-            --allow-status 201,409 >"$RUN_DIR/$name.case$total.out" 2>&1 || status=$?
-        local told=false
-        if [[ -z $expected ]]; then
-            [[ $status == 0 ]] && told=true
-        elif [[ $status == 1 ]] && grep -q -- "$expected" "$RUN_DIR/$name.case$total.out"; then
-            told=true
-        fi
-        if $told; then
-            caught=$((caught + 1))
-            info "ok      $case"
-        else
-            missed+=("$case")
-            info "MISSED  $case (exit status $status, output $RUN_DIR/$name.case$total.out)"
-        fi
-    done
-    python3 - "$RUN_DIR/$name.result.json" "$caught" "$total" "${missed[@]}" <<'PY'
+    # A database kill in the middle of the sale, for --failover.
+    local failover="--failover --mark db_kill_1=$kill_at"
+    run_self_test "$name" check.py $db check_tampered \
+        "untouched||-|" \
+        "acknowledged booking deleted|$delete_acked|-|acknowledged bookings are not confirmed" \
+        "acknowledged booking cancelled|UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE id = $acked; UPDATE events SET booked = booked - 1;|-|acknowledged bookings are not confirmed" \
+        "counter drifted|UPDATE events SET booked = booked - 1;|-|events.booked counter is 999, expected 1000" \
+        "oversold|$unguard UPDATE events SET capacity = capacity - 1;|-|confirmed bookings in DB is 1000, expected <= 999" \
+        "refused user booked|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, $refused); UPDATE events SET booked = booked + 1;|-|refused but hold a booking" \
+        "user over max_per_user|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, $user); UPDATE events SET booked = booked + 1;|-|users over max_per_user is 1, expected 0" \
+        "booking nobody asked for|$unguard INSERT INTO bookings (event_id, user_id) VALUES (1, 2000); UPDATE events SET booked = booked + 1;|-|users who never asked" \
+        "a record missing||missing|requests but recorded" \
+        "failover: untouched||- $failover|" \
+        "failover: a request waited over the bound||slow $failover|waited longer than the bound" \
+        "failover: no answer outside the kill window||unanswered $failover|no answer outside the kill windows" \
+        "failover: no kill after which the sale went on||- --failover --mark db_kill_1=$(now_ms)|no booking succeeded after database kill 1" \
+        "expect loss: a loss alone|$delete_acked|- --expect-loss|" \
+        "expect loss: nothing lost||- --expect-loss|no acknowledged booking was lost" \
+        "expect loss: a loss and a 500|$delete_acked|status500 --expect-loss|answers with a status outside"
+}
+
+# check_tampered DB TAMPER [check.py options...]: check.py on the copy DB and
+# the run's records, tampered with as TAMPER says (- leaves them as they are).
+check_tampered() {
+    local db=$1 tamper=$2 name=checker_self_test; shift 2
+    local records=$RUN_DIR/$name.records
+    if [[ $tamper != - ]]; then
+        tamper_records "$tamper" "$records" >"$RUN_DIR/$name.$tamper.records"
+        records=$RUN_DIR/$name.$tamper.records
+    fi
+    python3 "$FAULTS_DIR/check.py" load --scenario "$name" --records "$records" --verify "$VERIFY_BIN" \
+        --summary "$RUN_DIR/$name.summary.json" --db-url "postgres://postgres@127.0.0.1:$PG_PORT/$db" \
+        --allow-status 201,409 "$@"
+}
+
+# tamper_records MODE RECORDS: prints the records changed one way:
+#   pick        (no records) an acknowledged booking id and its user, a refused
+#               user, and the start of the last 201 (a kill mark with a 201 after
+#               it, long after the first request)
+#   missing     the last record dropped
+#   slow        the first 409 waited 1 ms longer than check.py's failover bound
+#   unanswered  the first request (long before the kill mark) got no answer
+#   status500   the first 409 is a 500
+tamper_records() {
+    python3 - "$@" "$FAULTS_DIR" <<'PY'
 import json, sys
-path, caught, total, missed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
-json.dump({"scenario": "checker_self_test", "ok": not missed,
-           "figures": {"cases told apart": f"{caught}/{total}"},
-           "violations": [f"check.py did not tell: {case}" for case in missed]}, open(path, "w"))
+mode, path, faults_dir = sys.argv[1:]
+sys.path.insert(0, faults_dir)
+from check import FAILOVER_WAIT_BOUND_MS, KILL_MARK_SLACK_MS, MARKER
+rows = [json.loads(line[len(MARKER):]) for line in open(path) if line.startswith(MARKER)]
+if mode == "pick":
+    acked = sorted((r for r in rows if r["s"] == 201), key=lambda r: r["t0"])
+    refused = next(r for r in rows if r["s"] == 409)
+    kill_at = acked[-1]["t0"]
+    if min(rows, key=lambda r: r["t0"])["t1"] >= kill_at - KILL_MARK_SLACK_MS:
+        sys.exit("tamper_records: the load was too short for a kill after its first request")
+    print(acked[0]["b"], acked[0]["u"], refused["u"], kill_at)
+    sys.exit()
+if mode == "missing":
+    rows.pop()
+else:
+    target = (min(rows, key=lambda r: r["t0"]) if mode == "unanswered"
+              else next(r for r in rows if r["s"] == 409))
+    if mode == "slow":
+        target["t1"] = target["t0"] + FAILOVER_WAIT_BOUND_MS + 1
+    elif mode == "unanswered":
+        target.update(s=0, c=None, e=1000)
+    elif mode == "status500":
+        target.update(s=500, c=None)
+    else:
+        sys.exit(f"tamper_records: unknown mode {mode}")
+for row in rows:
+    print(MARKER + json.dumps(row))
 PY
-    ((${#missed[@]} == 0))
 }

@@ -32,8 +32,7 @@ scenario_idempotent_retries() {
     ready_at=$(wait_until_ready_ms "$base_a" 30)
     wait_for_records "$name" 2500 60
     kill_at=$(now_ms)
-    kill -KILL "$victim"
-    { wait "$victim"; } 2>/dev/null || true # reaped here, without bash's "Killed" line
+    kill_hard "$victim"
     info "killed process b (pid $victim) with SIGKILL"
     k6_wait "$name"
 

@@ -22,8 +22,7 @@ scenario_kill_service() {
     wait_for_records "$name" 1500 60
     local kill_at
     kill_at=$(now_ms)
-    kill -KILL "$victim"
-    { wait "$victim"; } 2>/dev/null || true # reaped here, without bash's "Killed" line
+    kill_hard "$victim"
     info "killed process b (pid $victim) with SIGKILL"
     k6_wait "$name"
 

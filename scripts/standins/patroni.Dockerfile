@@ -19,7 +19,7 @@ RUN mkdir -p /etc/postgresql-common/createcluster.d \
  && chmod 700 "$PGDATA" \
  && patroni --version && etcd --version | head -n 1
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH
-COPY patroni-entrypoint.sh /usr/local/bin/patroni-entrypoint.sh
+COPY patroni-entrypoint.sh patroni-config.sh /usr/local/bin/
 VOLUME /var/lib/postgresql/data
 EXPOSE 5432 8008 2379
 ENTRYPOINT ["patroni-entrypoint.sh"]

@@ -12,6 +12,7 @@ mod idempotency;
 mod live;
 mod metrics;
 mod operations;
+mod readme;
 mod routes;
 mod sold_out;
 mod too_busy;

@@ -14,6 +14,9 @@
 # Environment: CHROMIUM (default /usr/bin/chromium), CARGO_TARGET_DIR.
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+LOG_NAME="browser test"
+# shellcheck source=ci/lib/log.sh
+source ci/lib/log.sh
 # shellcheck source=ci/lib/postgres.sh
 source ci/lib/postgres.sh
 # shellcheck source=ci/lib/service.sh
@@ -39,11 +42,6 @@ case "${1:-}" in
     ;;
 esac
 
-say() { printf '==> %s\n' "$*"; }
-die() {
-    printf 'browser test: %s\n' "$*" >&2
-    exit 1
-}
 
 work=""
 cleanup() {
