@@ -3,7 +3,7 @@
 //! to; this crate reads the event from the database, compares, and gives a
 //! table of checks and a verdict. The service's integration tests use it as
 //! a dev-dependency; `run_tests.sh`, `faults/` and `bench/` call it through
-//! the `verify` binary (`src/main.rs`).
+//! the `verify` binary (`verify/src/main.rs`).
 //!
 //! Every proof has one shape, [`Proof`]:
 //! 1. read: one statement (one snapshot) gives the seats every sale has
@@ -39,7 +39,7 @@ pub trait Proof {
     const SCRIPT: &'static str;
     /// The trend of that summary whose percentiles are reported.
     const LATENCY: Option<&'static str>;
-    /// The proof's columns beside [`SALE_COLUMNS`] (over `events e`), each
+    /// The proof's columns beside `SALE_COLUMNS` (over `events e`), each
     /// named like its field of `State`.
     const COLUMNS: &'static [&'static str];
     /// A statement run before the read (the event id as `$1`), for what the
