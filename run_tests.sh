@@ -1,43 +1,17 @@
 #!/usr/bin/env bash
 # run_tests.sh: the proofs that flashbook sells exactly an event's capacity
-# under a flash-sale load: the one-shot proof (POST /bookings), the checkout
-# proof (holds and the waiting list), then the queue proof (the waiting
-# room); --scenario picks.
-#
-#   1. seed: one venue (capacity 1,000), one event, 10,000 users;
-#   2. load: 10,000 POST /bookings from 1,000 k6 virtual users, each attempt
-#      by a different user (k6/booking.js);
-#   3. check: `verify` (verify/src/) reads the database and k6's summary:
-#      exactly 1,000 seats confirmed, the event's counter agrees, nobody holds
-#      two, k6 saw exactly 1,000 201s and 9,000 409 sold_out, nothing else.
-# The checkout proof (--scenario checkout) adds a second event to the seeded
-# venue (1,000 seats, 4 per user, holds and offers open 5 s) and sells it to
-# 1,000 k6 buyers (k6/checkout.js) who hold 1-4 seats and confirm 70 % of
-# the time, the refused ones through the waiting list; `verify --checkout`
-# then checks: every seat confirmed, the counter agrees, no unexpired hold
-# left, nobody over the limit, offers made in list order, and the 201
-# confirms k6 saw are the database's.
-# The queue proof (--scenario queue) adds a third 1,000-seat event, puts it
-# behind the waiting room (200 admitted a second, opening 10 s after the
-# start) and lets 10,000 buyers (k6/queue.js, 200 VUs) join the line, half
-# before the opening and half after, poll their tickets and book with their
-# admission pass once admitted; `verify --queue` checks: every seat booked
-# once, the counter agrees, every booking made with a pass, no pass issued
-# before its place's turn, places 1..tickets once each, and every buyer
-# ended booked, sold out or still queued with a position.
-# It prints verify's table(s) and a last line PASS or FAIL: <reason>, and exits
-# non-zero on any failure. k6's HTML report of the load is kept in
-# target/reports/. With --compose it also asks the stack's Prometheus for
-# the seats the replicas say they booked; they must equal the database's.
-#
-# --race-demo runs the same burst against the service and against the
-# deliberately unsafe read-check-write path (examples/unsafe_booking/) on
-# two events of one database, and prints the two sales side by side.
+# under a flash-sale load: one-shot (POST /bookings), checkout (holds and the
+# waiting list) and queue (the waiting room), each seeded, loaded by k6 and
+# checked by `verify` (the checker crate) in the database and k6's summary;
+# `--help` says what each proves. The proofs are one table (PROOFS below) run
+# the same way. It prints verify's table(s) and a last line PASS or FAIL:
+# <reason>, and exits non-zero on any failure.
 #
 # Two backends, each spelled out in a `case "$BACKEND"` where they differ:
 # `local` runs PostgreSQL, the service, k6 and verify as processes on this
 # machine; `compose` runs the docker-compose.yml stack, with seed, k6 and
-# verify as its one-shot `tools` services.
+# verify as its one-shot `tools` services, and after each proof also checks
+# that Prometheus's seats sold over the replicas equal the database's.
 
 set -Eeuo pipefail
 
@@ -73,9 +47,10 @@ place's turn, and every buyer ended with a seat, sold out, or a position.
   --compose   build and run docker-compose.yml (PostgreSQL, 3 API replicas,
               HAProxy, Prometheus) as project flashbook-proof, k6 from the
               grafana/k6 image inside the compose network against the load
-              balancer; reports how many requests each replica served and
-              checks that Prometheus's sum(flashbook_seats_booked_total) over
-              the replicas equals the bookings in the database
+              balancer; after each proof reports how many of its requests
+              each replica served and checks that the seats Prometheus says
+              the replicas sold (flashbook_seats_booked_total less
+              flashbook_seats_cancelled_total, summed) equal the database's
   --ha        with --compose: the highly available stack (docker-compose.ha.yml:
               a Patroni pair) and the primary's container killed mid-load;
               the same sale checked from every recorded answer
@@ -113,39 +88,55 @@ Exit status: 0 PASS, 1 FAIL, 2 usage error or backend not available,
 EOF
 }
 
-# ---------------------------------------------------------------- the proof
-readonly CAPACITY=1000   # seats in the venue and on sale for the event
-readonly EVENTS=1
+# ---------------------------------------------------------------- the proofs
+readonly CAPACITY=1000   # seats in the venue and on sale for each proof's event
+readonly EVENTS=1        # the first seed's events: event 1 is the one-shot proof's
 readonly EVENT_ID=1
 readonly USERS=10000     # users 1..USERS exist
-readonly ATTEMPTS=10000  # booking attempts, each by a different user
-readonly VUS=1000        # concurrent k6 virtual users
-readonly K6_NAME=k6 # k6's log, JSON summary and HTML report: $RUN_DIR/k6.log, k6-summary.json, k6-report.html
-readonly SUMMARY_NAME=$K6_NAME-summary.json
+readonly ATTEMPTS=10000  # one-shot booking attempts, each by a different user
+readonly VUS=1000        # one-shot concurrent k6 virtual users
 readonly UNSAFE_EVENT_ID=2 # --race-demo: the unsafe server's event
-# The checkout proof: an event added to the seeded venue, its buyers users
-# 1..CHECKOUT_VUS.
-readonly CHECKOUT_VUS=1000
-readonly CHECKOUT_MAX_PER_USER=4
-readonly CHECKOUT_HOLD_S=5     # a hold keeps its seats this long
-readonly CHECKOUT_OFFER_S=5    # a waiting-list offer stays open this long
-readonly CHECKOUT_SALE_S=180   # the buyers stop at this bound (k6/checkout.js)
-readonly CHECKOUT_TIMEOUT_S=300 # the whole k6 stage, setup and summary included
-readonly CHECKOUT_K6_NAME=k6-checkout
-readonly CHECKOUT_SUMMARY_NAME=$CHECKOUT_K6_NAME-summary.json
-CHECKOUT_EVENT_ID="" # printed by seed --add
-# The queue proof: a third event behind the waiting room, its buyers users
-# 1..QUEUE_BUYERS.
-readonly QUEUE_BUYERS=10000
-readonly QUEUE_VUS=200         # each drives QUEUE_BUYERS / QUEUE_VUS buyers
-readonly QUEUE_RATE=200        # admissions a second
-readonly QUEUE_PASS_S=30       # an admission pass's lifetime
-readonly QUEUE_OPEN_IN_S=10    # the room opens this long after the load starts
-readonly QUEUE_SALE_S=120      # the buyers stop at this bound (k6/queue.js)
-readonly QUEUE_TIMEOUT_S=200   # the whole k6 stage, setup and summary included
-readonly QUEUE_K6_NAME=k6-queue
-readonly QUEUE_SUMMARY_NAME=$QUEUE_K6_NAME-summary.json
-QUEUE_EVENT_ID="" # printed by seed --add
+readonly CHECKOUT_VUS=1000 CHECKOUT_MAX_PER_USER=4
+readonly CHECKOUT_HOLD_S=5 CHECKOUT_OFFER_S=5 # a hold, an offer stays open this long
+readonly CHECKOUT_SALE_S=180 CHECKOUT_TIMEOUT_S=300 # the buyers' bound; the k6 stage's
+readonly QUEUE_BUYERS=10000 QUEUE_VUS=200 # each VU drives QUEUE_BUYERS / QUEUE_VUS buyers
+readonly QUEUE_RATE=200 QUEUE_PASS_S=30  # admissions a second; a pass's lifetime
+readonly QUEUE_OPEN_IN_S=10              # the room opens this long after the load starts
+readonly QUEUE_SALE_S=120 QUEUE_TIMEOUT_S=200 # the buyers' bound; the k6 stage's
+
+# One row a proof; run_proof runs each the same way: seed its event, the k6
+# load, verify (which holds every expected number), and on compose the
+# replicas' share and Prometheus == database.
+readonly PROOFS=(oneshot checkout queue)
+declare -A SEED_ARGS=( # seed's arguments; the one-shot proof sells event 1 of the first seed
+    [oneshot]=""
+    [checkout]="--add --event-capacity $CAPACITY --max-per-user $CHECKOUT_MAX_PER_USER --hold-seconds $CHECKOUT_HOLD_S --offer-seconds $CHECKOUT_OFFER_S"
+    [queue]="--add --event-capacity $CAPACITY") # k6/queue.js turns its waiting room on
+declare -A SEED_LABEL=(
+    [checkout]="seed the checkout event ($CAPACITY seats, $CHECKOUT_MAX_PER_USER per user)"
+    [queue]="seed the queue event ($CAPACITY seats)")
+declare -A K6_NAME=([oneshot]=k6 [checkout]=k6-checkout [queue]=k6-queue) # its log, NAME-summary.json, NAME-report.html
+declare -A K6_ARGS=( # the k6 script and its options (BASE_URL, EVENT_ID, SUMMARY_FILE, ADMIN_TOKEN added)
+    [oneshot]="booking.js -e USERS=$USERS -e VUS=$VUS -e ITERATIONS=$ATTEMPTS"
+    [checkout]="checkout.js -e VUS=$CHECKOUT_VUS -e FIRST_USER=1 -e SALE_SECONDS=$CHECKOUT_SALE_S"
+    [queue]="queue.js -e BUYERS=$QUEUE_BUYERS -e VUS=$QUEUE_VUS -e FIRST_USER=1 -e RATE=$QUEUE_RATE -e PASS_SECONDS=$QUEUE_PASS_S -e OPEN_IN_SECONDS=$QUEUE_OPEN_IN_S -e SALE_SECONDS=$QUEUE_SALE_S")
+declare -A K6_BOUND=([oneshot]="" [checkout]=$CHECKOUT_TIMEOUT_S [queue]=$QUEUE_TIMEOUT_S)
+declare -A K6_LABEL=(
+    [oneshot]="k6: $ATTEMPTS booking attempts by $VUS VUs"
+    [checkout]="k6: checkout by $CHECKOUT_VUS buyers (bound ${CHECKOUT_TIMEOUT_S} s)"
+    [queue]="k6: $QUEUE_BUYERS buyers through the waiting room, $QUEUE_RATE/s (bound ${QUEUE_TIMEOUT_S} s)")
+declare -A K6_INTERRUPTED=(
+    [oneshot]="before all $ATTEMPTS attempts were made"
+    [checkout]="before the checkout sale ended"
+    [queue]="before the queue sale ended")
+declare -A VERIFY_ARGS=( # verify's mode and expectations (--event-id, --capacity, --title added)
+    [oneshot]="--sold-out --attempts $ATTEMPTS" [checkout]="--checkout" [queue]="--queue")
+declare -A VERIFY_TITLE=([oneshot]="flashbook proof" [checkout]="flashbook checkout" [queue]="flashbook queue")
+declare -A VERIFY_LABEL=(
+    [oneshot]="verify in the database and the k6 summary"
+    [checkout]="verify --checkout in the database and the k6 summary"
+    [queue]="verify --queue in the database and the k6 summary")
+declare -A PROOF_EVENT=([oneshot]=$EVENT_ID) # the others' come from seed --add
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly ROOT
@@ -173,36 +164,28 @@ main() {
         COMPOSE_PROJECT=flashbook-proof-ha
         stage "prepare (compose, HA)" compose_prepare
         stage "start the Patroni pair and the service" compose_ha_up
-        stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
+        stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed seed
         stage "k6: $ATTEMPTS booking clients by $HA_VUS VUs, primary killed" compose_ha_run_load
         stage "verify every answer against the new primary" compose_ha_verify
         return
     fi
-    case "$BACKEND" in
-    local)
-        stage "prepare (local)" local_prepare
-        stage "start PostgreSQL and the service" local_up
-        ;;
-    compose)
-        stage "prepare (compose)" compose_prepare
-        stage "start PostgreSQL and the service" compose_up
-        ;;
-    esac
-    stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed
-    if [[ $SCENARIO =~ ^(oneshot|both|all)$ ]]; then
-        stage "k6: $ATTEMPTS booking attempts by $VUS VUs" run_load "$EVENT_ID" "$K6_NAME"
-        stage "verify in the database and the k6 summary" check_sale
+    stage "prepare ($BACKEND)" "${BACKEND}_prepare"
+    stage "start PostgreSQL and the service" "${BACKEND}_up"
+    stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed seed
+    local proof
+    for proof in "${PROOFS[@]}"; do
+        [[ " ${SCENARIO_PROOFS[*]} " == *" $proof "* ]] && run_proof "$proof"
+    done
+}
+
+run_proof() {
+    local proof=$1
+    if [[ -n ${SEED_ARGS[$proof]} ]]; then
+        # shellcheck disable=SC2086 # the table's words
+        stage "${SEED_LABEL[$proof]}" seed_event "$proof" ${SEED_ARGS[$proof]}
     fi
-    if [[ $SCENARIO =~ ^(checkout|both|all)$ ]]; then
-        stage "seed the checkout event ($CAPACITY seats, $CHECKOUT_MAX_PER_USER per user)" seed_checkout_event
-        stage "k6: checkout by $CHECKOUT_VUS buyers (bound ${CHECKOUT_TIMEOUT_S} s)" run_checkout_load
-        stage "verify --checkout in the database and the k6 summary" check_checkout
-    fi
-    if [[ $SCENARIO =~ ^(queue|all)$ ]]; then
-        stage "seed the queue event ($CAPACITY seats)" seed_queue_event
-        stage "k6: $QUEUE_BUYERS buyers through the waiting room, $QUEUE_RATE/s (bound ${QUEUE_TIMEOUT_S} s)" run_queue_load
-        stage "verify --queue in the database and the k6 summary" check_queue
-    fi
+    stage "${K6_LABEL[$proof]}" run_load "$proof" "${PROOF_EVENT[$proof]}" "${K6_NAME[$proof]}"
+    stage "${VERIFY_LABEL[$proof]}" check_proof "$proof"
 }
 
 # The race, shown: one database, the service selling event 1 and the unsafe
@@ -211,10 +194,10 @@ main() {
 race_demo() {
     stage "prepare (local, with the unsafe example)" local_prepare
     stage "start PostgreSQL, service, unsafe server" local_up
-    stage "seed (capacity $CAPACITY, 2 events, $USERS users)" run_seed --events 2
+    stage "seed (capacity $CAPACITY, 2 events, $USERS users)" run_seed seed --events 2
     info "watch the sales: $BASE_URL/dashboard/?event=$EVENT_ID (service), $BASE_URL/dashboard/?event=$UNSAFE_EVENT_ID (unsafe)"
-    stage "k6 against the service (event $EVENT_ID)" run_load "$EVENT_ID" "$K6_NAME"
-    stage "k6 against the unsafe path (event $UNSAFE_EVENT_ID)" run_load "$UNSAFE_EVENT_ID" k6-unsafe "$UNSAFE_URL"
+    stage "k6 against the service (event $EVENT_ID)" run_load oneshot "$EVENT_ID" k6
+    stage "k6 against the unsafe path (event $UNSAFE_EVENT_ID)" run_load oneshot "$UNSAFE_EVENT_ID" k6-unsafe "$UNSAFE_URL"
     stage "verify --json on both events" race_compare
 }
 
@@ -230,17 +213,17 @@ race_compare() {
         value[unsafe_$key]=$(json_field "$unsafe" "$key")
     done
     echo
-    printf '%-28s %14s %14s\n' "race demo" "flashbook" "unsafe path"
-    printf '%-28s %14s %14s\n' "event" "$EVENT_ID" "$UNSAFE_EVENT_ID"
-    printf '%-28s %14s %14s\n' "booking attempts (k6)" "$ATTEMPTS" "$ATTEMPTS"
-    printf '%-28s %14s %14s\n' "capacity" "${value[safe_capacity]}" "${value[unsafe_capacity]}"
-    printf '%-28s %14s %14s\n' "seats sold (rows in DB)" "${value[safe_confirmed]}" "${value[unsafe_confirmed]}"
-    printf '%-28s %14s %14s\n' "oversold" \
+    race_row "race demo" "flashbook" "unsafe path"
+    race_row "event" "$EVENT_ID" "$UNSAFE_EVENT_ID"
+    race_row "booking attempts (k6)" "$ATTEMPTS" "$ATTEMPTS"
+    race_row "capacity" "${value[safe_capacity]}" "${value[unsafe_capacity]}"
+    race_row "seats sold (rows in DB)" "${value[safe_confirmed]}" "${value[unsafe_confirmed]}"
+    race_row "oversold" \
         "$(oversold "${value[safe_confirmed]}" "${value[safe_capacity]}")" \
         "$(oversold "${value[unsafe_confirmed]}" "${value[unsafe_capacity]}")"
-    printf '%-28s %14s %14s\n' "users over max_per_user" "${value[safe_users_over_limit]}" "${value[unsafe_users_over_limit]}"
-    printf '%-28s %14s %14s\n' "events.booked counter" "${value[safe_counter]}" "${value[unsafe_counter]}"
-    printf '%-28s %14s %14s\n' "verify" "$(verdict_word "${value[safe_ok]}")" "$(verdict_word "${value[unsafe_ok]}")"
+    race_row "users over max_per_user" "${value[safe_users_over_limit]}" "${value[unsafe_users_over_limit]}"
+    race_row "events.booked counter" "${value[safe_counter]}" "${value[unsafe_counter]}"
+    race_row "verify" "$(verdict_word "${value[safe_ok]}")" "$(verdict_word "${value[unsafe_ok]}")"
     printf '%s\n' "$safe" >"$RUN_DIR/verify-service.json"
     printf '%s\n' "$unsafe" >"$RUN_DIR/verify-unsafe.json"
     if [[ ${value[unsafe_ok]} == True ]]; then
@@ -250,18 +233,25 @@ race_compare() {
     if ((K6_STATUS != 0 && K6_STATUS != 99)); then fail "k6 exited with status $K6_STATUS"; fi
 }
 
+race_row() { printf '%-28s %14s %14s\n' "$@"; }
 oversold() { echo $(($1 > $2 ? $1 - $2 : 0)); }
 verdict_word() { if [[ $1 == True ]]; then echo PASS; else echo FAIL; fi; }
+
+# run_verify VERIFY-ARG...: the verify binary against the sale's database; a
+# path in $RUN_DIR is /results/... inside the compose network.
+run_verify() {
+    case "$BACKEND" in
+    local) DATABASE_URL="$PG_URL" "$RELEASE_DIR/verify" "$@" ;;
+    compose) compose run --rm -T verify "${@/#"$RUN_DIR"//results}" ;;
+    esac
+}
 
 # verify_json EVENT_ID [VERIFY-OPTION...]: verify's JSON for the event (exit
 # status 1, a failed check, still prints it; 2 is an error).
 verify_json() {
     local event=$1
     shift
-    case "$BACKEND" in
-    local) DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/verify" --event-id "$event" --json "$@" ;;
-    compose) compose run --rm -T verify --event-id "$event" --json "$@" ;;
-    esac || (($? == 1))
+    run_verify --event-id "$event" --json "$@" || (($? == 1))
 }
 
 # json_field JSON KEY: prints one top-level field (Python's spelling of
@@ -270,46 +260,57 @@ json_field() {
     python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
 }
 
-# run_seed [--events N]: the seed program (default: $EVENTS event).
+# run_seed LOG-NAME SEED-ARG...: the seed program: the first seed's venue,
+# users and events plus SEED-ARGs, or SEED-ARGs alone when they --add to the
+# seeded venue. Its output in SEED_OUTPUT and $RUN_DIR/LOG-NAME.log.
+SEED_OUTPUT=""
 run_seed() {
-    local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS" "$@") output status=0
+    local name=$1 status=0
+    shift
+    local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS" "$@")
+    [[ ${1:-} == --add ]] && args=("$@")
     case "$BACKEND" in
-    local) output=$(DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
-    compose) output=$(compose run --rm seed "${args[@]}" 2>&1) || status=$? ;;
+    local) SEED_OUTPUT=$(DATABASE_URL="$PG_URL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
+    compose) SEED_OUTPUT=$(compose run --rm seed "${args[@]}" 2>&1) || status=$? ;;
     esac
-    printf '%s\n' "$output" >"$RUN_DIR/seed.log"
-    ((status == 0)) || { printf '%s\n' "$output" >&2; fail "seed failed"; }
-    info "$(grep -E '^seeded' <<<"$output" || printf '%s' "$output")"
+    printf '%s\n' "$SEED_OUTPUT" >"$RUN_DIR/$name.log"
+    ((status == 0)) || { printf '%s\n' "$SEED_OUTPUT" >&2; fail "seed ${args[*]} failed"; }
+    info "$(grep -E '^(seeded|added)' <<<"$SEED_OUTPUT" || printf '%s' "$SEED_OUTPUT")"
 }
 
-# run_load EVENT_ID NAME [BASE_URL]: the k6 burst (k6/booking.js) on
-# EVENT_ID. Writes $RUN_DIR/NAME.log, NAME-summary.json and NAME-report.html
-# (k6's web dashboard export: self-contained, works offline), and copies the
-# report to $REPORTS_DIR, which outlives the run directory.
+# seed_event PROOF SEED-ARG...: the proof's event, added to the seeded venue
+# (seed --add, nothing reset); its id into PROOF_EVENT.
+seed_event() {
+    local proof=$1
+    shift
+    run_seed "seed-$proof" "$@"
+    PROOF_EVENT[$proof]=$(sed -n 's/^added 1 event(s) (ids \([0-9][0-9]*\)\.\..*/\1/p' <<<"$SEED_OUTPUT")
+    [[ -n ${PROOF_EVENT[$proof]} ]] || fail "seed --add printed no event id: $SEED_OUTPUT"
+}
+
+# run_load PROOF EVENT_ID NAME [BASE_URL]: the proof's k6 load on EVENT_ID.
+# Writes $RUN_DIR/NAME.log, NAME-summary.json and NAME-report.html (k6's web
+# dashboard export: self-contained, works offline), and copies the report to
+# $REPORTS_DIR, which outlives the run directory. Sets K6_STATUS and
+# LOAD_STARTED/LOAD_ENDED.
 K6_STATUS=0
+LOAD_STARTED=""
+LOAD_ENDED=""
 REPORTS_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/reports"
 run_load() {
-    local event=$1 name=$2 base=${3:-$BASE_URL}
-    K6_TIMEOUT_S="" K6_INTERRUPTED="before all $ATTEMPTS attempts were made" \
-        k6_run "$name" booking.js "$base" -e EVENT_ID="$event" -e USERS="$USERS" -e VUS="$VUS" -e ITERATIONS="$ATTEMPTS"
-}
-
-# k6_run NAME SCRIPT BASE_URL [K6-OPTION...]: `k6 run` of k6/SCRIPT against
-# BASE_URL (the load balancer inside the compose network), its summary to
-# NAME-summary.json; sets K6_STATUS. K6_TIMEOUT_S, when set, bounds the run
-# (then it fails the stage); K6_INTERRUPTED completes the message of a run
-# stopped by Ctrl-C.
-k6_run() {
-    local name=$1 script=$2 base=$3 status=0
-    shift 3
-    local args=(run --quiet --no-color "$@")
+    local proof=$1 event=$2 name=$3 base=${4:-$BASE_URL} status=0 script options
+    read -r script options <<<"${K6_ARGS[$proof]}"
+    # shellcheck disable=SC2206 # the table's words
+    local args=(run --quiet --no-color $options -e EVENT_ID="$event" -e ADMIN_TOKEN="$FLASHBOOK_ADMIN_TOKEN")
     # No dashboard server (port -1), only the report; a point every 250 ms,
     # as k6 writes no report of a run shorter than two periods.
     local dashboard=(K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_PERIOD=250ms)
     # --foreground: k6 stays in the terminal's process group, so Ctrl-C
-    # reaches it as before.
-    local bound=()
-    [[ -n ${K6_TIMEOUT_S:-} ]] && bound=(timeout --foreground -k 10 "$K6_TIMEOUT_S")
+    # reaches it as before. A bounded load fails its stage at the bound.
+    local bound=() limit=${K6_BOUND[$proof]}
+    [[ -n $limit ]] && bound=(timeout --foreground -k 10 "$limit")
+    K6_STATUS=0
+    LOAD_STARTED=$EPOCHREALTIME
     # tee ignores Ctrl-C so k6's summary of an interrupted run still shows.
     case "$BACKEND" in
     local)
@@ -328,7 +329,7 @@ k6_run() {
         ;;
     esac 2>&1 | (trap '' INT && exec tee "$RUN_DIR/$name.log") || status=${PIPESTATUS[0]}
     LOAD_ENDED=$EPOCHREALTIME
-    ((status == 0)) || K6_STATUS=$status
+    K6_STATUS=$status
     info "k6 exit status $status (log: $RUN_DIR/$name.log)"
     if [[ -s $RUN_DIR/$name-report.html ]]; then
         mkdir -p "$REPORTS_DIR"
@@ -340,165 +341,39 @@ k6_run() {
     # k6 handles Ctrl-C itself and exits 105, so bash never runs our INT trap.
     if [[ $status -eq 105 ]]; then
         INTERRUPTED=true
-        fail "interrupted (k6 stopped by a signal ${K6_INTERRUPTED:-before the load ended})" 130
+        fail "interrupted (k6 stopped by a signal ${K6_INTERRUPTED[$proof]})" 130
     fi
-    if [[ -n ${K6_TIMEOUT_S:-} ]] && ((status == 124 || status == 137)); then
-        fail "k6 ($script) did not end within ${K6_TIMEOUT_S} s and was stopped (log: $RUN_DIR/$name.log)"
+    if [[ -n $limit ]] && ((status == 124 || status == 137)); then
+        fail "k6 ($script) did not end within $limit s and was stopped (log: $RUN_DIR/$name.log)"
     fi
 }
 
-# verify prints the table and its verdict; the verdict line becomes ours.
-check_sale() {
-    [[ -s $SUMMARY_FILE ]] || fail "k6 wrote no summary to $SUMMARY_FILE (k6 exit status $K6_STATUS)"
-    local args=(--event-id "$EVENT_ID" --capacity "$CAPACITY" --sold-out --attempts "$ATTEMPTS"
-        --title "flashbook proof ($BACKEND)") status=0 verdict
-    case "$BACKEND" in
-    local) DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/verify" "${args[@]}" --k6-summary "$SUMMARY_FILE" ;;
-    compose) compose run --rm -T verify "${args[@]}" --k6-summary "/results/$SUMMARY_NAME" ;;
-    esac >"$RUN_DIR/verify.out" || status=$?
+# check_proof PROOF: verify prints the proof's table and its verdict; on
+# compose, rows for each replica's share and Prometheus == database follow.
+# Every failure found becomes the run's FAIL line.
+check_proof() {
+    local proof=$1 summary=$RUN_DIR/${K6_NAME[$1]}-summary.json out=$RUN_DIR/verify-$1.out status=0 verdict
+    [[ -s $summary ]] || fail "k6 wrote no summary to $summary (k6 exit status $K6_STATUS)"
+    # shellcheck disable=SC2086 # the table's words
+    run_verify ${VERIFY_ARGS[$proof]} --event-id "${PROOF_EVENT[$proof]}" --capacity "$CAPACITY" \
+        --title "${VERIFY_TITLE[$proof]} ($BACKEND)" --k6-summary "$summary" >"$out" || status=$?
     echo
-    grep -vE '^(PASS$|FAIL: )' "$RUN_DIR/verify.out" || true
-    verdict=$(grep -E '^FAIL: ' "$RUN_DIR/verify.out" | sed 's/^FAIL: //' || true)
-    local -a failures=()
+    grep -vE '^(PASS$|FAIL: )' "$out" || true
+    verdict=$(grep -E '^FAIL: ' "$out" | sed 's/^FAIL: //' || true)
+    FAILURES=()
     if ((status == 1)); then
-        failures+=("${verdict:-verify failed (output: $RUN_DIR/verify.out)}")
+        FAILURES+=("$proof: ${verdict:-verify failed (output: $out)}")
     elif ((status != 0)); then
-        failures+=("verify could not check the sale (exit status $status, see above)")
+        FAILURES+=("$proof: verify could not check the sale (exit status $status, see above)")
     fi
-    if [[ $BACKEND == compose ]]; then
-        local replica requests mark
-        while read -r replica requests; do
-            mark=ok
-            ((requests > 0)) || { mark=MISMATCH; failures+=("replica $replica served no booking request"); }
-            printf '%-28s %10s %10s  %s\n' "requests served by $replica" "$requests" ">0" "$mark"
-        done < <(compose_replica_requests)
-        local booked seats
-        booked=$(json_field "$(verify_json "$EVENT_ID" 2>>"$RUN_DIR/verify.err")" confirmed) || booked="?"
-        if seats=$(prometheus_seats_booked); then
-            mark=ok
-            [[ $seats == "$booked" ]] || {
-                mark=MISMATCH
-                failures+=("Prometheus says the replicas booked $seats seats, the database holds $booked")
-            }
-        else
-            mark=MISMATCH
-            failures+=("$seats")
-            seats="-"
-        fi
-        printf '%-28s %10s %10s  %s\n' "seats booked (Prometheus)" "$seats" "$booked" "$mark"
-    fi
+    [[ $BACKEND == compose ]] && compose_check_figures
     # k6 exits 99 when a threshold failed, which verify reports itself.
     if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
-        failures+=("k6 exited with status $K6_STATUS")
+        FAILURES+=("$proof: k6 exited with status $K6_STATUS")
     fi
-    if ((${#failures[@]} > 0)); then
+    if ((${#FAILURES[@]} > 0)); then
         local joined
-        joined=$(printf '%s; ' "${failures[@]}")
-        fail "${joined%; }"
-    fi
-}
-
-# The checkout event: added to the seeded venue (seed --add), nothing reset.
-seed_checkout_event() {
-    local args=(--add --event-capacity "$CAPACITY" --max-per-user "$CHECKOUT_MAX_PER_USER"
-        --hold-seconds "$CHECKOUT_HOLD_S" --offer-seconds "$CHECKOUT_OFFER_S") output status=0
-    case "$BACKEND" in
-    local) output=$(DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
-    compose) output=$(compose run --rm seed "${args[@]}" 2>&1) || status=$? ;;
-    esac
-    printf '%s\n' "$output" >"$RUN_DIR/seed-checkout.log"
-    ((status == 0)) || { printf '%s\n' "$output" >&2; fail "seed --add (the checkout event) failed"; }
-    CHECKOUT_EVENT_ID=$(sed -n 's/^added 1 event(s) (ids \([0-9][0-9]*\)\.\..*/\1/p' <<<"$output")
-    [[ -n $CHECKOUT_EVENT_ID ]] || fail "seed --add printed no event id: $output"
-    info "$(grep -E '^added' <<<"$output")"
-}
-
-run_checkout_load() {
-    K6_TIMEOUT_S=$CHECKOUT_TIMEOUT_S K6_INTERRUPTED="before the checkout sale ended" \
-        k6_run "$CHECKOUT_K6_NAME" checkout.js "$BASE_URL" -e EVENT_ID="$CHECKOUT_EVENT_ID" \
-        -e VUS="$CHECKOUT_VUS" -e FIRST_USER=1 -e SALE_SECONDS="$CHECKOUT_SALE_S"
-}
-
-# verify --checkout prints the second table and its verdict; the verdict
-# line becomes ours.
-check_checkout() {
-    local summary=$RUN_DIR/$CHECKOUT_SUMMARY_NAME
-    [[ -s $summary ]] || fail "k6 wrote no summary to $summary (k6 exit status $K6_STATUS)"
-    local args=(--checkout --event-id "$CHECKOUT_EVENT_ID" --capacity "$CAPACITY"
-        --title "flashbook checkout ($BACKEND)") status=0 verdict
-    case "$BACKEND" in
-    local) DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/verify" "${args[@]}" --k6-summary "$summary" ;;
-    compose) compose run --rm -T verify "${args[@]}" --k6-summary "/results/$CHECKOUT_SUMMARY_NAME" ;;
-    esac >"$RUN_DIR/verify-checkout.out" || status=$?
-    echo
-    grep -vE '^(PASS$|FAIL: )' "$RUN_DIR/verify-checkout.out" || true
-    verdict=$(grep -E '^FAIL: ' "$RUN_DIR/verify-checkout.out" | sed 's/^FAIL: //' || true)
-    local -a failures=()
-    if ((status == 1)); then
-        failures+=("checkout: ${verdict:-verify --checkout failed (output: $RUN_DIR/verify-checkout.out)}")
-    elif ((status != 0)); then
-        failures+=("verify --checkout could not check the sale (exit status $status, see above)")
-    fi
-    # k6 exits 99 when a threshold failed, which verify reports itself.
-    if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
-        failures+=("the checkout k6 exited with status $K6_STATUS")
-    fi
-    if ((${#failures[@]} > 0)); then
-        local joined
-        joined=$(printf '%s; ' "${failures[@]}")
-        fail "${joined%; }"
-    fi
-}
-
-# The queue event: added to the seeded venue; k6/queue.js turns its waiting
-# room on through the admin route.
-seed_queue_event() {
-    local args=(--add --event-capacity "$CAPACITY") output status=0
-    case "$BACKEND" in
-    local) output=$(DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
-    compose) output=$(compose run --rm seed "${args[@]}" 2>&1) || status=$? ;;
-    esac
-    printf '%s\n' "$output" >"$RUN_DIR/seed-queue.log"
-    ((status == 0)) || { printf '%s\n' "$output" >&2; fail "seed --add (the queue event) failed"; }
-    QUEUE_EVENT_ID=$(sed -n 's/^added 1 event(s) (ids \([0-9][0-9]*\)\.\..*/\1/p' <<<"$output")
-    [[ -n $QUEUE_EVENT_ID ]] || fail "seed --add printed no event id: $output"
-    info "$(grep -E '^added' <<<"$output")"
-}
-
-run_queue_load() {
-    K6_TIMEOUT_S=$QUEUE_TIMEOUT_S K6_INTERRUPTED="before the queue sale ended" \
-        k6_run "$QUEUE_K6_NAME" queue.js "$BASE_URL" -e EVENT_ID="$QUEUE_EVENT_ID" \
-        -e ADMIN_TOKEN="$FLASHBOOK_ADMIN_TOKEN" -e BUYERS="$QUEUE_BUYERS" -e VUS="$QUEUE_VUS" \
-        -e FIRST_USER=1 -e RATE="$QUEUE_RATE" -e PASS_SECONDS="$QUEUE_PASS_S" \
-        -e OPEN_IN_SECONDS="$QUEUE_OPEN_IN_S" -e SALE_SECONDS="$QUEUE_SALE_S"
-}
-
-# verify --queue prints the third table and its verdict; the verdict line
-# becomes ours.
-check_queue() {
-    local summary=$RUN_DIR/$QUEUE_SUMMARY_NAME
-    [[ -s $summary ]] || fail "k6 wrote no summary to $summary (k6 exit status $K6_STATUS)"
-    local args=(--queue --event-id "$QUEUE_EVENT_ID" --capacity "$CAPACITY"
-        --title "flashbook queue ($BACKEND)") status=0 verdict
-    case "$BACKEND" in
-    local) DATABASE_URL="$DATABASE_URL_LOCAL" "$RELEASE_DIR/verify" "${args[@]}" --k6-summary "$summary" ;;
-    compose) compose run --rm -T verify "${args[@]}" --k6-summary "/results/$QUEUE_SUMMARY_NAME" ;;
-    esac >"$RUN_DIR/verify-queue.out" || status=$?
-    echo
-    grep -vE '^(PASS$|FAIL: )' "$RUN_DIR/verify-queue.out" || true
-    verdict=$(grep -E '^FAIL: ' "$RUN_DIR/verify-queue.out" | sed 's/^FAIL: //' || true)
-    local -a failures=()
-    if ((status == 1)); then
-        failures+=("queue: ${verdict:-verify --queue failed (output: $RUN_DIR/verify-queue.out)}")
-    elif ((status != 0)); then
-        failures+=("verify --queue could not check the sale (exit status $status, see above)")
-    fi
-    if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
-        failures+=("the queue k6 exited with status $K6_STATUS")
-    fi
-    if ((${#failures[@]} > 0)); then
-        local joined
-        joined=$(printf '%s; ' "${failures[@]}")
+        joined=$(printf '%s; ' "${FAILURES[@]}")
         fail "${joined%; }"
     fi
 }
@@ -511,43 +386,15 @@ fail() {
     exit "${2:-1}"
 }
 
-# Runs one stage and prints how long it took: stage "label" function args...
-declare -a STAGE_TIMES=()
-stage() {
-    local label="$1"
-    shift
-    say "$label"
-    local started=$EPOCHREALTIME
-    "$@"
-    local took
-    took=$(elapsed_since "$started")
-    STAGE_TIMES+=("$(printf '%-46s %7s s' "$label" "$took")")
-    info "($label: ${took} s)"
-}
-
-elapsed_since() {
-    awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
-}
-
 # ---------------------------------------------------------------- local backend
 RELEASE_DIR="${CARGO_TARGET_DIR:-target}/release"
-PG_DIR=""  # a private directory: data/, the socket, postgres.log
-PG_PORT=""
-DATABASE_URL_LOCAL=""
+PG_DIR="" # pg_throwaway's: data/, the socket, postgres.log
 K6_BIN=""
 
 local_prepare() {
-    ensure_postgres_installed || fail "PostgreSQL is not available (see above)"
-    if [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
-        fail "running as root but there is no 'postgres' user to run PostgreSQL as: create one (useradd --system postgres) or run as a normal user"
-    fi
-    info "PostgreSQL: $(pg_bin_dir) ($("$(pg_bin_dir)/initdb" --version))"
-    ensure_command psql postgresql-client || fail "psql is not available (see above)"
-    ensure_command curl curl || fail "curl is not available (see above)"
-    ensure_k6 || fail "k6 is not available (see above)"
-    command -v cargo >/dev/null 2>&1 || fail "cargo not found: install a Rust toolchain (rustup), then run again"
-    info "cargo build --release --locked"
-    cargo build --release --locked || fail "cargo build --release --locked failed (see above)"
+    ensure_proof_tools || fail "a tool the proof needs is missing (see above)"
+    info "cargo build --release --locked --workspace"
+    cargo build --release --locked --workspace || fail "cargo build --release --locked --workspace failed (see above)"
     local bin
     for bin in flashbook seed verify; do
         [[ -x $RELEASE_DIR/$bin ]] || fail "cargo build succeeded but $RELEASE_DIR/$bin is missing"
@@ -561,30 +408,18 @@ local_prepare() {
 }
 
 local_up() {
-    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-pg.XXXXXX")
-    PG_PORT=$(free_port) || fail "found no free TCP port for PostgreSQL"
-    info "initdb in $PG_DIR/data"
-    pg_init_cluster "$PG_DIR/data" || fail "initdb failed (see above)"
     # Loopback only, real durability, PostgreSQL's usual connection limit.
-    info "PostgreSQL on 127.0.0.1:$PG_PORT (fsync on, synchronous_commit on, max_connections 100)"
-    if ! pg_start_cluster "$PG_DIR/data" "$PG_PORT" "$PG_DIR/postgres.log" \
-        -c max_connections=100 -c fsync=on -c synchronous_commit=on -c full_page_writes=on; then
-        tail -n 20 "$PG_DIR/postgres.log" >&2 || true
-        fail "PostgreSQL did not start (log: $PG_DIR/postgres.log)"
-    fi
-    info "CREATE DATABASE flashbook"
-    pg_create_database "$PG_PORT" flashbook || fail "could not create database flashbook"
-    DATABASE_URL_LOCAL="postgres://postgres@127.0.0.1:$PG_PORT/flashbook"
+    pg_throwaway flashbook-pg -c max_connections=100 -c fsync=on -c synchronous_commit=on \
+        -c full_page_writes=on || fail "could not start PostgreSQL (see above)"
+    info "PostgreSQL on 127.0.0.1:$PG_PORT (fsync on, synchronous_commit on, max_connections 100), database flashbook"
 
-    local port passed
-    port=$(free_port) || fail "found no free TCP port for the service"
-    BASE_URL="http://127.0.0.1:$port"
-    info "$RELEASE_DIR/flashbook on $BASE_URL (log: $RUN_DIR/service.log)"
+    local passed
     passed=$(env | grep -E '^(FLASHBOOK_|RUST_LOG=)' | grep -vE '^FLASHBOOK_(HOST|PORT|RUN_DIR|ADMIN_TOKEN)=' | cut -d= -f1 | tr '\n' ' ' || true)
     [[ -n $passed ]] && info "passing on from the environment: $passed"
-    service_start "$RELEASE_DIR/flashbook" "$BASE_URL" "$RUN_DIR/service.log" DATABASE_URL="$DATABASE_URL_LOCAL" \
-        FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" RUST_LOG="${RUST_LOG:-info}" || fail "$SERVICE_ERROR"
-    info "GET /ready answered 200 (pid $SERVICE_PID)"
+    service_start "$RELEASE_DIR/flashbook" "" "$RUN_DIR/service.log" DATABASE_URL="$PG_URL" \
+        RUST_LOG="${RUST_LOG:-info}" || fail "$SERVICE_ERROR"
+    BASE_URL=$SERVICE_URL
+    info "$RELEASE_DIR/flashbook on $BASE_URL: GET /ready answered 200 (pid $SERVICE_PID, log: $RUN_DIR/service.log)"
     [[ $RACE_DEMO == true ]] && start_unsafe_server
     return 0
 }
@@ -594,20 +429,18 @@ UNSAFE_BIN="$RELEASE_DIR/examples/unsafe_booking"
 UNSAFE_PID=""
 UNSAFE_URL=""
 start_unsafe_server() {
-    local port service_pid=$SERVICE_PID
-    port=$(free_port) || fail "found no free TCP port for the unsafe server"
-    UNSAFE_URL="http://127.0.0.1:$port"
-    info "$UNSAFE_BIN (read-check-write, no lock) on $UNSAFE_URL (log: $RUN_DIR/unsafe.log)"
+    local service_pid=$SERVICE_PID
     # A pool of 32: many buyers between their read and their write at once;
     # a long pool wait, so that 1,000 VUs are queued, not refused with 503.
-    service_start "$UNSAFE_BIN" "$UNSAFE_URL" "$RUN_DIR/unsafe.log" DATABASE_URL="$DATABASE_URL_LOCAL" \
-        FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" FLASHBOOK_POOL_SIZE=32 FLASHBOOK_POOL_WAIT_MS=30000 || {
+    service_start "$UNSAFE_BIN" "" "$RUN_DIR/unsafe.log" DATABASE_URL="$PG_URL" \
+        FLASHBOOK_POOL_SIZE=32 FLASHBOOK_POOL_WAIT_MS=30000 || {
         SERVICE_PID=$service_pid
         fail "the unsafe server: $SERVICE_ERROR"
     }
     UNSAFE_PID=$SERVICE_PID
+    UNSAFE_URL=$SERVICE_URL
     SERVICE_PID=$service_pid
-    info "GET /ready answered 200 (pid $UNSAFE_PID)"
+    info "$UNSAFE_BIN (read-check-write, no lock) on $UNSAFE_URL: GET /ready answered 200 (pid $UNSAFE_PID, log: $RUN_DIR/unsafe.log)"
 }
 
 local_down() {
@@ -622,17 +455,8 @@ local_down() {
         SERVICE_PID=""
     fi
     if [[ -n $PG_DIR ]]; then
-        if pg_is_running "$PG_DIR/data"; then
-            info "stopping PostgreSQL (127.0.0.1:$PG_PORT)"
-            pg_stop_cluster "$PG_DIR/data"
-        fi
-        if pg_is_running "$PG_DIR/data"; then
-            warn "PostgreSQL did not stop: it still runs from $PG_DIR/data (left in place)"
-        else
-            [[ -f $PG_DIR/postgres.log ]] && cp "$PG_DIR/postgres.log" "$RUN_DIR/postgres.log"
-            rm -rf "$PG_DIR"
-        fi
-        PG_DIR=""
+        info "stopping PostgreSQL (127.0.0.1:$PG_PORT)"
+        pg_throwaway_remove "$RUN_DIR/postgres.log" || true
     fi
 }
 
@@ -666,7 +490,6 @@ COMPOSE_STARTED=false
 COMPOSE_HTTP_PORT=""
 PROMETHEUS_PORT=""
 PROMETHEUS_URL=""
-LOAD_ENDED=""
 
 compose() {
     compose_command
@@ -748,11 +571,41 @@ print("{} api targets found by DNS".format(len(targets)) +
         echo "no answer from $PROMETHEUS_URL/api/v1/targets"
 }
 
-# Prints sum(flashbook_seats_booked_total) once every api replica has been
-# scraped, successfully, after the load ended (bounded wait); otherwise prints
-# why not and returns 1.
+# After each proof on compose: rows for each replica's share of the proof's
+# requests (every replica must have served some) and for the seats Prometheus
+# says the replicas sold against the database's; mismatches go to FAILURES.
+# The database's figure is sum(events.booked): verify has just shown each
+# proven event's counter equal to its confirmed seats.
+compose_check_figures() {
+    local replica requests mark seats stored
+    while read -r replica requests; do
+        mark=ok
+        ((requests > 0)) || { mark=MISMATCH; FAILURES+=("replica $replica served no request of the $proof proof"); }
+        printf '%-28s %10s %10s  %s\n' "requests served by $replica" "$requests" ">0" "$mark"
+    done < <(compose_replica_requests)
+    # shellcheck disable=SC2016 # expanded by the db container's shell
+    stored=$(compose exec -T db sh -c 'psql -X -At -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "SELECT coalesce(sum(booked), 0) FROM events"' 2>&1) ||
+        stored="?"
+    mark=ok
+    if ! seats=$(prometheus_seats_sold); then
+        FAILURES+=("$seats")
+        seats="-"
+    fi
+    [[ $seats == "$stored" ]] || {
+        mark=MISMATCH
+        FAILURES+=("Prometheus says the replicas sold $seats seats, the database holds $stored")
+    }
+    printf '%-28s %10s %10s  %s\n' "seats sold (Prometheus)" "$seats" "$stored" "$mark"
+}
+
+# The seats the replicas sold: booked (one-shot bookings and confirmed holds)
+# less cancelled, summed over every replica (README, "Metrics").
+readonly SEATS_SOLD_QUERY='sum(flashbook_seats_booked_total) - (sum(flashbook_seats_cancelled_total) or vector(0))'
 readonly PROMETHEUS_WAIT_S=30
-prometheus_seats_booked() {
+# Prints SEATS_SOLD_QUERY's value once every api replica has been scraped,
+# successfully, after the load ended (bounded wait); otherwise prints why not
+# and returns 1.
+prometheus_seats_sold() {
     local replicas up oldest seats deadline=$((SECONDS + PROMETHEUS_WAIT_S))
     replicas=$(compose ps -q api | wc -l)
     while :; do
@@ -768,7 +621,7 @@ prometheus_seats_booked() {
         fi
         sleep 0.5
     done
-    seats=$(prom_query 'sum(flashbook_seats_booked_total)') || {
+    seats=$(prom_query "$SEATS_SOLD_QUERY") || {
         echo "could not query Prometheus at $PROMETHEUS_URL"
         return 1
     }
@@ -779,13 +632,14 @@ prometheus_seats_booked() {
     printf '%.0f\n' "$seats"
 }
 
-# Prints "container requests" for each api replica: the booking requests its
-# access log shows.
+# Prints "container requests" for each api replica: the POST requests (the
+# buyers'; Prometheus and the health checks only GET) its access log shows
+# since the last load started.
 compose_replica_requests() {
     local id
     for id in $(compose ps -q api); do
         printf '%s %s\n' "$(docker inspect --format '{{.Name}}' "$id" | sed "s|^/${COMPOSE_PROJECT}[_-]||")" \
-            "$(docker logs "$id" 2>&1 | grep -c '"POST /bookings ' || true)"
+            "$(docker logs --since "${LOAD_STARTED%.*}" "$id" 2>&1 | grep -c '"POST /' || true)"
     done
 }
 
@@ -891,7 +745,11 @@ parse_args() {
         [[ ${SCENARIO:-oneshot} == oneshot ]] || { echo "run_tests: --ha runs the one-shot proof only (--scenario oneshot)" >&2; exit 2; }
         SCENARIO=oneshot
     fi
-    SCENARIO=${SCENARIO:-all}
+    case "${SCENARIO:-all}" in
+    all) SCENARIO_PROOFS=("${PROOFS[@]}") ;;
+    both) SCENARIO_PROOFS=(oneshot checkout) ;;
+    *) SCENARIO_PROOFS=("$SCENARIO") ;;
+    esac
     # The queue proof turns its waiting room on through the admin route: the
     # service (local) or every replica (compose) gets this token.
     if [[ -z ${FLASHBOOK_ADMIN_TOKEN:-} ]]; then
@@ -925,8 +783,6 @@ choose_backend_and_run_dir() {
         RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-run.XXXXXX")
         RUN_DIR_OWNED=true
     fi
-    SUMMARY_FILE="$RUN_DIR/$SUMMARY_NAME"
-    rm -f "$SUMMARY_FILE"
     echo "run directory: $RUN_DIR"
 
     # Enough file descriptors for 1,000 concurrent connections on each side.

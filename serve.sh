@@ -70,7 +70,7 @@ if $seed; then
 fi
 
 say "starting the service"
-service_start ./target/release/flashbook "http://${FLASHBOOK_HOST:-127.0.0.1}:$FLASHBOOK_PORT" - ||
+service_start ./target/release/flashbook "$FLASHBOOK_PORT" - FLASHBOOK_HOST="${FLASHBOOK_HOST:-127.0.0.1}" ||
     die "$SERVICE_ERROR"
 cat <<INFO
 ==> flashbook on http://127.0.0.1:$FLASHBOOK_PORT

@@ -98,8 +98,6 @@ if $quick; then charts=$out/charts; else charts=bench/charts; fi
 
 
 # ---------------------------------------------------------------- cleanup
-work=""
-pg_data=""
 finished=false
 stop_service() {
     service_stop "$SERVICE_PID"
@@ -108,13 +106,7 @@ stop_service() {
 cleanup() {
     local status=$?
     stop_service
-    if [[ -n $pg_data ]] && pg_is_running "$pg_data"; then
-        pg_stop_cluster "$pg_data"
-    fi
-    if [[ -n $work && -d $work ]]; then
-        [[ -f $work/postgres.log ]] && cp "$work/postgres.log" "$steps/postgres.log" 2>/dev/null
-        rm -rf "$work"
-    fi
+    pg_throwaway_remove "$steps/postgres.log"
     if ! $finished; then
         printf 'bench: FAILED (exit %s); logs and raw step files: %s\n' "$status" "$steps" >&2
     fi
@@ -138,8 +130,8 @@ ensure_k6 >/dev/null
 pgbench_bin=$(pg_bin_dir)/pgbench
 [[ -x $pgbench_bin ]] || pgbench_bin=$(command -v pgbench) || die "pgbench not found (apt-get install postgresql-contrib or postgresql-client)"
 
-say "cargo build --release --locked"
-cargo build --release --locked --quiet ||
+say "cargo build --release --locked --workspace"
+cargo build --release --locked --workspace --quiet ||
     die "cargo build --release --locked failed (see above): fix the build, then run again"
 for bin in flashbook seed verify; do [[ -x $release/$bin ]] || die "no $release/$bin after the build"; done
 
@@ -153,36 +145,25 @@ if (($(ulimit -n) < crowd + 1000)); then
 fi
 
 # ---------------------------------------------------------------- PostgreSQL
-work=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-bench.XXXXXX")
-chmod 755 "$work" # PostgreSQL runs as its own user and must reach $work/pg
-mkdir -p "$work/pg"
-pg_data=$work/pg/data
-pg_port=$(free_port)
-say "PostgreSQL on 127.0.0.1:$pg_port in $pg_data (${pg_options[*]})"
-pg_init_cluster "$pg_data" || die "initdb failed"
-pg_start_cluster "$pg_data" "$pg_port" "$work/postgres.log" "${pg_options[@]}" ||
-    { tail -n 20 "$work/postgres.log" >&2; die "PostgreSQL did not start"; }
-pg_create_database "$pg_port" flashbook
-database_url="postgres://postgres@127.0.0.1:$pg_port/flashbook"
-postmaster_pid=$(head -n 1 "$pg_data/postmaster.pid")
+say "PostgreSQL in a throwaway cluster (${pg_options[*]})"
+pg_throwaway flashbook-bench "${pg_options[@]}" || die "no PostgreSQL (see above)"
+info "on 127.0.0.1:$PG_PORT, data in $PG_DIR/data"
+database_url=$PG_URL
+postmaster_pid=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 sql() { PGCONNECT_TIMEOUT=10 PGOPTIONS='-c client_min_messages=warning' psql -X -At -v ON_ERROR_STOP=1 "$database_url" -c "$1"; }
 
-fsync_rate=$(python3 bench/probe.py fsync-rate "$work" "$fsync_probe_seconds")
+fsync_rate=$(python3 bench/probe.py fsync-rate "$PG_DIR" "$fsync_probe_seconds")
 info "this disk: $fsync_rate sequential 8 kB write+fdatasync per second (a commit waits for one)"
 
 # The service applies the migrations; seed then fills the tables.
 say "starting the service once to apply the migrations"
-service_port=""
 base_url=""
-start_service() { # POOL_SIZE BATCH_MAX
-    service_port=$(free_port)
-    base_url="http://127.0.0.1:$service_port"
-    service_start "$release/flashbook" "$base_url" "$steps/service.log" \
-        -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
-        DATABASE_URL="$database_url" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$service_port" \
-        FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn || die "$SERVICE_ERROR"
+start_bench_service() { # POOL_SIZE BATCH_MAX: the knobs a step varies
+    service_start "$release/flashbook" "" "$steps/service.log" -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
+        DATABASE_URL="$database_url" FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn || die "$SERVICE_ERROR"
+    base_url=$SERVICE_URL
 }
-start_service "$DEFAULT_POOL" "$BATCH_MAX"
+start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
 stop_service
 
 say "seed: 2 events with $VENUE_CAPACITY seats, $users users"
@@ -269,42 +250,43 @@ step_end() {
         { cat "$steps/$1.verify" >&2; die "step $1: verify found the sale broken (above)"; }
 }
 
+# run_step NAME KIND TOOL SECONDS COMMAND...: one measured step: COMMAND
+# (TOOL's run, output in steps/NAME.TOOL) bounded by SECONDS + STEP_GRACE_S,
+# between step_begin and step_end.
+run_step() {
+    local name=$1 kind=$2 tool=$3 seconds=$4
+    shift 4
+    progress "$seconds"
+    step_begin "$name"
+    timeout -k 5 $((seconds + STEP_GRACE_S)) "$@" >"$steps/$name.$tool" 2>&1 ||
+        { tail -n 20 "$steps/$name.$tool" >&2; die "$tool failed or overran its time bound in step $name"; }
+    step_end "$name" "$tool" "$kind"
+}
+
 # wrk_step NAME KIND SCRIPT PATH [VAR=value...]: one wrk thread,
 # $wrk_connections connections for $wrk_seconds.
 wrk_step() {
     local name=$1 kind=$2 script=$3 path=$4
     shift 4
-    progress "$wrk_seconds"
-    step_begin "$name"
-    timeout -k 5 $((wrk_seconds + STEP_GRACE_S)) \
-        env "$@" wrk -t1 -c"$wrk_connections" -d"${wrk_seconds}s" --timeout 10s -s "$script" "$base_url$path" \
-        >"$steps/$name.wrk" 2>&1 || { cat "$steps/$name.wrk" >&2; die "wrk failed or overran its time bound in step $name"; }
-    step_end "$name" wrk "$kind"
+    run_step "$name" "$kind" wrk "$wrk_seconds" \
+        env "$@" wrk -t1 -c"$wrk_connections" -d"${wrk_seconds}s" --timeout 10s -s "$script" "$base_url$path"
 }
 
 pgbench_step() { # NAME SCRIPT CLIENTS [SEATS_PER_TRANSACTION]
     local name=$1 script=$2 clients=$3 seats=${4:-1}
-    progress "$step_seconds"
     reset_sale
-    step_begin "$name"
-    timeout -k 5 $((step_seconds + STEP_GRACE_S)) "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
-        -D batch="$seats" -l --log-prefix="$steps/$name.log" -f "$script" \
-        -h 127.0.0.1 -p "$pg_port" -U postgres flashbook \
-        >"$steps/$name.pgbench" 2>&1 || { cat "$steps/$name.pgbench" >&2; die "pgbench failed in step $name"; }
-    step_end "$name" pgbench "pgbench:$seats"
+    run_step "$name" "pgbench:$seats" pgbench "$step_seconds" \
+        "$pgbench_bin" -n -M prepared -c "$clients" -j "$((clients < 2 ? clients : 2))" -T "$step_seconds" \
+        -D batch="$seats" -l --log-prefix="$steps/$name.log" -f "$script" -h 127.0.0.1 -p "$PG_PORT" -U postgres flashbook
 }
 
 k6_step() { # NAME TARGET RATE [-e VAR=value...]
-    local name=$1 target=$2 rate=$3
+    local name=$1 target=$2 rate=$3 kind=fixed_rate
     shift 3
-    progress "$fixed_duration"
-    step_begin "$name"
-    timeout -k 5 $((fixed_duration + STEP_GRACE_S)) "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" -e TARGET="$target" -e RATE="$rate" \
-        -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" "$@" bench/fixed_rate.js \
-        >"$steps/$name.k6.log" 2>&1 || { tail -n 20 "$steps/$name.k6.log" >&2; die "k6 failed in step $name"; }
-    local kind=fixed_rate
     [[ $target == health ]] && kind=fixed_rate_health
-    step_end "$name" k6 "$kind"
+    run_step "$name" "$kind" k6 "$fixed_duration" "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" \
+        -e TARGET="$target" -e RATE="$rate" -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" \
+        "$@" bench/fixed_rate.js
 }
 
 rate_of() { python3 bench/probe.py rate "$steps" "$1"; }
@@ -330,7 +312,7 @@ for pool in "${pools[@]}"; do
         reset_sale
         batch=$BATCH_MAX
         [[ $mode == single ]] && batch=1
-        start_service "$pool" "$batch"
+        start_bench_service "$pool" "$batch"
         say "wrk: hot event, $mode (FLASHBOOK_BATCH_MAX=$batch), pool $pool, ${step_seconds} s"
         wrk_step "${mode}_$pool" hot bench/wrk.lua /bookings EVENT_ID=1
         info "$(rate_of "${mode}_$pool") bookings/s"
@@ -343,7 +325,7 @@ done
 # at 256 connections (steps health, soldout) and at $crowd (health_$crowd,
 # soldout_$crowd). wrk opens all its connections at the start and keeps them.
 reset_sale
-start_service "$DEFAULT_POOL" "$BATCH_MAX"
+start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
 for conns in "$connections" "$crowd"; do
     wrk_connections=$conns
     suffix=""
@@ -379,7 +361,7 @@ say "k6: fairness, $FAIR_ATTEMPTS attempts by $FAIR_VUS VUs on $FAIR_CAPACITY se
 reset_sale
 sql "DELETE FROM bookings WHERE event_id = 2;
      UPDATE events SET booked = 0, capacity = $FAIR_CAPACITY WHERE id = 2" >/dev/null
-start_service "$DEFAULT_POOL" "$BATCH_MAX"
+start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
 rm -f "$steps/fairness.console"
 timeout -k 5 $((300 + STEP_GRACE_S)) "$K6_BIN" run --quiet --no-color --console-output="$steps/fairness.console" \
     -e BASE_URL="$base_url" -e EVENT_ID=2 -e USERS="$users" -e VUS="$FAIR_VUS" -e ITERATIONS="$FAIR_ATTEMPTS" \

@@ -86,8 +86,7 @@ ADMIN_TOKEN=${FAULTS_ADMIN_TOKEN:-faults-admin-$(od -An -N8 -tx1 /dev/urandom | 
 # background (log $RUN_DIR/NAME.log), sets SERVICE_PID, waits for /ready.
 start_service() {
     local name=$1 port=$2 url=$3; shift 3
-    service_start "$FLASHBOOK_BIN" "http://127.0.0.1:$port" "$RUN_DIR/$name.log" \
-        DATABASE_URL="$url" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" \
+    service_start "$FLASHBOOK_BIN" "$port" "$RUN_DIR/$name.log" DATABASE_URL="$url" \
         FLASHBOOK_ADMIN_TOKEN="$ADMIN_TOKEN" RUST_LOG="${RUST_LOG:-warn}" "$@" || die "$SERVICE_ERROR"
     STARTED_PIDS+=("$SERVICE_PID")
     info "$name: pid $SERVICE_PID on http://127.0.0.1:$port"

@@ -15,27 +15,15 @@
 //                 k6 --console-output=FILE and bench/probe.py fairness reads
 //                 it); default off, so run_tests.sh's output stays as it is
 //
-// Uses only modules built into k6, so it runs offline and in the official
-// grafana/k6 image alike.
+// Uses only modules built into k6 (and k6/lib/summary.js), so it runs
+// offline and in the official grafana/k6 image alike.
 
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { check } from 'k6';
 import { Counter, Rate, Trend } from 'k6/metrics';
+import { BASE_URL, TREND_STATS, counted, intFromEnv, problemCode, summary } from './lib/summary.js';
 
-function intFromEnv(name, fallback) {
-  const raw = __ENV[name];
-  if (raw === undefined || raw === '') {
-    return fallback;
-  }
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const EVENT_ID = intFromEnv('EVENT_ID', 1);
 const USERS = intFromEnv('USERS', 10000);
 const VUS = intFromEnv('VUS', 1000);
@@ -74,7 +62,7 @@ export const options = {
     unexpected_status: ['rate==0'],
     checks: ['rate==1'],
   },
-  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
+  summaryTrendStats: TREND_STATS,
 };
 
 const PARAMS = {
@@ -115,66 +103,13 @@ export default function () {
   }
 }
 
-function problemCode(res) {
-  try {
-    const parsed = res.json();
-    return parsed && typeof parsed.code === 'string' ? parsed.code : '';
-  } catch (_) {
-    return '';
-  }
-}
-
 export function handleSummary(data) {
-  return {
-    stdout: textSummary(data),
-    [SUMMARY_FILE]: JSON.stringify(data, null, 2),
-  };
-}
-
-// A compact text summary built here, because k6's own textSummary lives in a
-// remote jslib module that an offline machine cannot import.
-function textSummary(data) {
-  const metrics = data.metrics;
-  const count = (name) => (metrics[name] ? metrics[name].values.count : 0);
-  const lines = [];
-  const row = (label, value) => lines.push(`  ${(label + ' ').padEnd(34, '.')} ${value}`);
-
-  const seconds = data.state.testRunDurationMs / 1000;
-  lines.push('');
-  lines.push(`flash sale: ${ITERATIONS} attempts on event ${EVENT_ID} by ${VUS} VUs against ${BASE_URL}`);
-  row('run duration', `${seconds.toFixed(2)} s`);
-  row('http requests', `${count('http_reqs')} (${rate(metrics.http_reqs)} /s)`);
-  row('201 booked', count('status_201'));
-  row('409 sold_out', count('status_409_sold_out'));
-  row('409 already_booked', count('status_409_already_booked'));
-  row('409 other code', count('status_409_other_code'));
-  row('other statuses', count('status_other'));
-  if (metrics.booking_duration) {
-    const v = metrics.booking_duration.values;
-    row(
-      'booking latency',
-      ['avg', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'].map((k) => `${k}=${ms(v[k])}`).join(' '),
-    );
-  }
-  if (metrics.checks) {
-    const c = metrics.checks.values;
-    row('checks passed', `${(c.rate * 100).toFixed(2)}% (${c.passes} of ${c.passes + c.fails})`);
-  }
-  lines.push('  thresholds:');
-  for (const name of Object.keys(metrics).sort()) {
-    for (const [expr, result] of Object.entries(metrics[name].thresholds || {})) {
-      lines.push(`    ${result.ok ? 'ok    ' : 'FAILED'} ${name} ${expr}`);
-    }
-  }
-  lines.push(`  summary JSON: ${SUMMARY_FILE}`);
-  lines.push('');
-  return lines.join('\n');
-}
-
-function ms(value) {
-  return value === undefined ? '-' : `${value.toFixed(1)}ms`;
-}
-
-function rate(metric) {
-  return metric ? metric.values.rate.toFixed(1) : '0';
+  const n = (name) => counted(data, name);
+  return summary(data, SUMMARY_FILE, `flash sale: ${ITERATIONS} attempts on event ${EVENT_ID} by ${VUS} VUs against ${BASE_URL}`, [
+    ['201 booked', n('status_201')],
+    ['409 sold_out', n('status_409_sold_out')],
+    ['409 already_booked', n('status_409_already_booked')],
+    ['409 other code', n('status_409_other_code')],
+    ['other statuses', n('status_other')],
+  ], { metric: 'booking_duration', label: 'booking latency', stats: ['avg', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'] });
 }

@@ -35,27 +35,15 @@
 //   SUMMARY_FILE         JSON summary written here        (default k6-checkout-summary.json)
 // The event's capacity, max_per_user and hold time are read in setup().
 //
-// Uses only modules built into k6, so it runs offline and in the official
-// grafana/k6 image alike.
+// Uses only modules built into k6 (and k6/lib/summary.js), so it runs
+// offline and in the official grafana/k6 image alike.
 
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { check, sleep } from 'k6';
-import { Counter, Rate, Trend } from 'k6/metrics';
+import { Rate, Trend } from 'k6/metrics';
+import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, summary } from './lib/summary.js';
 
-function intFromEnv(name, fallback, min = 1) {
-  const raw = __ENV[name];
-  if (raw === undefined || raw === '') {
-    return fallback;
-  }
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const EVENT_ID = intFromEnv('EVENT_ID', 2);
 const VUS = intFromEnv('VUS', 1000);
 const FIRST_USER = intFromEnv('FIRST_USER', 1);
@@ -71,11 +59,9 @@ const EVENT_LOOK_EVERY = 3; // polls between two looks at the event
 const SETTLE_SECONDS = 4; // longer than the service's expiry sweep (2 s)
 const REQUEST_TIMEOUT = '10s';
 
-// Answers by request, status and code. Each counter gets a 0 from every VU
-// so that all of them are in the summary, zero or not. verify reads these
-// names (CheckoutSummary::from_json).
-const COUNTERS = {};
-for (const name of [
+// Answers by request, status and code; verify reads these names
+// (CheckoutSummary::from_json).
+const { count, zero } = counters([
   'hold_201', 'hold_409_sold_out', 'hold_409_not_enough_seats', 'hold_409_other_code', 'hold_other',
   'confirm_201', 'confirm_seats', 'confirm_409_hold_expired', 'confirm_409_other_code', 'confirm_other',
   'join_201', 'join_201_offered', 'join_409_seats_available', 'join_409_other_code', 'join_other',
@@ -83,15 +69,9 @@ for (const name of [
   // What the buyers did and what became of them.
   'buyers_confirmed', 'holds_walked_away', 'offers_seen', 'offers_declined', 'offers_missed',
   'buyers_left_sold_out', 'buyers_downsized', 'buyers_gave_up',
-]) {
-  COUNTERS[name] = new Counter(name);
-}
+]);
 const unexpected = new Rate('unexpected');
 const requestDuration = new Trend('checkout_request_duration', true);
-
-function count(name, n = 1) {
-  COUNTERS[name].add(n);
-}
 
 // 409 is an answer the buyer expects, not a failed request.
 http.setResponseCallback(http.expectedStatuses(200, 201, 409));
@@ -111,7 +91,7 @@ export const options = {
     unexpected: ['rate==0'],
     checks: ['rate==1'],
   },
-  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
+  summaryTrendStats: TREND_STATS,
 };
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
@@ -147,9 +127,7 @@ export function setup() {
 }
 
 export default function (sale) {
-  for (const counter of Object.values(COUNTERS)) {
-    counter.add(0);
-  }
+  zero();
   const buyer = new Buyer(sale, FIRST_USER + exec.vu.idInTest - 1);
   buyer.run();
 }
@@ -379,71 +357,23 @@ class Buyer {
   }
 }
 
-function problemCode(res) {
-  if (res.status !== 409) {
-    return '';
-  }
-  try {
-    const parsed = res.json();
-    return parsed && typeof parsed.code === 'string' ? parsed.code : '';
-  } catch (_) {
-    return '';
-  }
-}
-
 export function handleSummary(data) {
-  return {
-    stdout: textSummary(data),
-    [SUMMARY_FILE]: JSON.stringify(data, null, 2),
-  };
-}
-
-// A compact text summary built here, because k6's own textSummary lives in a
-// remote jslib module that an offline machine cannot import.
-function textSummary(data) {
-  const metrics = data.metrics;
-  const n = (name) => (metrics[name] ? metrics[name].values.count : 0);
-  const lines = [];
-  const row = (label, value) => lines.push(`  ${(label + ' ').padEnd(34, '.')} ${value}`);
-
-  lines.push('');
-  lines.push(`checkout: ${VUS} buyers on event ${EVENT_ID} against ${BASE_URL}`);
-  row('run duration', `${(data.state.testRunDurationMs / 1000).toFixed(2)} s`);
-  row('http requests', `${n('http_reqs')} (${metrics.http_reqs ? metrics.http_reqs.values.rate.toFixed(1) : 0} /s)`);
-  row('POST /holds', `201 ${n('hold_201')}, 409 sold_out ${n('hold_409_sold_out')}, ` +
-    `409 not_enough_seats ${n('hold_409_not_enough_seats')}, 409 other ${n('hold_409_other_code')}, other ${n('hold_other')}`);
-  row('POST /holds/{id}/confirm', `201 ${n('confirm_201')} (${n('confirm_seats')} seats), ` +
-    `409 hold_expired ${n('confirm_409_hold_expired')}, 409 other ${n('confirm_409_other_code')}, other ${n('confirm_other')}`);
-  row('POST /events/{id}/waitlist', `201 ${n('join_201')} (offered at once ${n('join_201_offered')}), ` +
-    `409 seats_available ${n('join_409_seats_available')}, 409 other ${n('join_409_other_code')}, other ${n('join_other')}`);
-  row('GET /waitlist/{id}', `200 ${n('poll_200')}, other ${n('poll_other')}`);
-  row('DELETE /waitlist/{id}', `200 ${n('leave_200')}, other ${n('leave_other')}`);
-  row('GET /events/{id}', `200 ${n('event_200')}, other ${n('event_other')}`);
-  row('buyers who confirmed', n('buyers_confirmed'));
-  row('holds walked away from', n('holds_walked_away'));
-  row('offers seen / declined / missed', `${n('offers_seen')} / ${n('offers_declined')} / ${n('offers_missed')}`);
-  row('left the list: sold out', n('buyers_left_sold_out'));
-  row('rejoined for fewer seats', n('buyers_downsized'));
-  row('stopped at a bound', n('buyers_gave_up'));
-  if (metrics.checkout_request_duration) {
-    const v = metrics.checkout_request_duration.values;
-    row('request latency', ['avg', 'med', 'p(95)', 'p(99)', 'max'].map((k) => `${k}=${ms(v[k])}`).join(' '));
-  }
-  if (metrics.checks) {
-    const c = metrics.checks.values;
-    row('checks passed', `${(c.rate * 100).toFixed(2)}% (${c.passes} of ${c.passes + c.fails})`);
-  }
-  lines.push('  thresholds:');
-  for (const name of Object.keys(metrics).sort()) {
-    for (const [expr, result] of Object.entries(metrics[name].thresholds || {})) {
-      lines.push(`    ${result.ok ? 'ok    ' : 'FAILED'} ${name} ${expr}`);
-    }
-  }
-  lines.push(`  summary JSON: ${SUMMARY_FILE}`);
-  lines.push('');
-  return lines.join('\n');
-}
-
-function ms(value) {
-  return value === undefined ? '-' : `${value.toFixed(1)}ms`;
+  const n = (name) => counted(data, name);
+  return summary(data, SUMMARY_FILE, `checkout: ${VUS} buyers on event ${EVENT_ID} against ${BASE_URL}`, [
+    ['POST /holds', `201 ${n('hold_201')}, 409 sold_out ${n('hold_409_sold_out')}, ` +
+      `409 not_enough_seats ${n('hold_409_not_enough_seats')}, 409 other ${n('hold_409_other_code')}, other ${n('hold_other')}`],
+    ['POST /holds/{id}/confirm', `201 ${n('confirm_201')} (${n('confirm_seats')} seats), ` +
+      `409 hold_expired ${n('confirm_409_hold_expired')}, 409 other ${n('confirm_409_other_code')}, other ${n('confirm_other')}`],
+    ['POST /events/{id}/waitlist', `201 ${n('join_201')} (offered at once ${n('join_201_offered')}), ` +
+      `409 seats_available ${n('join_409_seats_available')}, 409 other ${n('join_409_other_code')}, other ${n('join_other')}`],
+    ['GET /waitlist/{id}', `200 ${n('poll_200')}, other ${n('poll_other')}`],
+    ['DELETE /waitlist/{id}', `200 ${n('leave_200')}, other ${n('leave_other')}`],
+    ['GET /events/{id}', `200 ${n('event_200')}, other ${n('event_other')}`],
+    ['buyers who confirmed', n('buyers_confirmed')],
+    ['holds walked away from', n('holds_walked_away')],
+    ['offers seen / declined / missed', `${n('offers_seen')} / ${n('offers_declined')} / ${n('offers_missed')}`],
+    ['left the list: sold out', n('buyers_left_sold_out')],
+    ['rejoined for fewer seats', n('buyers_downsized')],
+    ['stopped at a bound', n('buyers_gave_up')],
+  ], { metric: 'checkout_request_duration', label: 'request latency', stats: ['avg', 'med', 'p(95)', 'p(99)', 'max'] });
 }

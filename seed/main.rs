@@ -97,7 +97,7 @@ impl SaleSettings {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    flashbook::telemetry::init_logger("warn");
     let plan = match parse_args(std::env::args().skip(1)) {
         Ok(plan) => plan,
         Err(message) => {
@@ -113,7 +113,10 @@ async fn main() -> ExitCode {
     match seeded {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("seed: {}", flashbook::error::error_chain(error.as_ref()));
+            eprintln!(
+                "seed: {}",
+                flashbook::telemetry::error_chain(error.as_ref())
+            );
             ExitCode::FAILURE
         }
     }

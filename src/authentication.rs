@@ -1,11 +1,6 @@
-//! Admin protection: routes that change more than one buyer's data (venues,
-//! events) need `Authorization: Bearer <FLASHBOOK_ADMIN_TOKEN>`.
-
-use std::future::{ready, Ready};
-
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
-
-use crate::error::ApiError;
+//! The admin token: what admin routes compare `Authorization: Bearer ...`
+//! with (the check itself is the HTTP edge's `Admin` extractor,
+//! `http::admin`).
 
 /// The admin token. `Debug` never prints it.
 #[derive(Clone)]
@@ -30,7 +25,8 @@ impl AdminToken {
         &self.0
     }
 
-    fn matches(&self, presented: &[u8]) -> bool {
+    /// Whether `presented` is the token, in constant time.
+    pub fn matches(&self, presented: &[u8]) -> bool {
         constant_time_eq(self.0.as_bytes(), presented)
     }
 }
@@ -50,35 +46,6 @@ fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
         difference |= usize::from(byte ^ other);
     }
     difference == 0
-}
-
-/// Proof that the request carried the admin token; take it as a handler
-/// argument to protect the route.
-pub struct Admin;
-
-impl FromRequest for Admin {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(authorize(request).map_err(Into::into))
-    }
-}
-
-fn authorize(request: &HttpRequest) -> Result<Admin, ApiError> {
-    let token = request
-        .app_data::<web::Data<AdminToken>>()
-        .ok_or_else(|| ApiError::Internal("admin token not configured".into()))?;
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
-    if token.matches(presented) {
-        Ok(Admin)
-    } else {
-        Err(ApiError::Forbidden)
-    }
 }
 
 #[cfg(test)]

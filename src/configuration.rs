@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use tokio_postgres::config::Config as PgConfig;
 
+use crate::admission::PassSecret;
 use crate::authentication::AdminToken;
-use crate::waiting_room::PassSecret;
 
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 8080;

@@ -1,23 +1,38 @@
 //! flashbook: a flash-sale booking service that sells exactly an event's
 //! capacity, however many buyers press "book" in the same second.
 //!
-//! A request goes `routes` (HTTP: parse, call, answer) → `booking` (one
-//! transaction per request, or batched per event) → `db::bookings` (the
-//! booking transaction and its SQL). `domain` holds the vocabulary and its
-//! rules; each layer has its own error type and `error` alone turns them into
-//! problem+json. README.md's "Layout" says where a new route or check goes.
+//! The modules form layers; each imports only from the layers below it, so
+//! the import graph has no cycle (`tests/api/layers.rs` checks both):
+//! - `http`, the edge: routes, the one error type rendered as problem+json
+//!   (`http::error`), the stored-answer replay, the admin and JSON-body
+//!   extractors, the metrics middleware and `GET /metrics`, the OpenAPI
+//!   document. With `startup` (which builds the server and starts the
+//!   background tasks) and `main`, the only code that knows actix-web.
+//! - the services a route calls: `booking` (one transaction per request, or
+//!   batched per event), `idempotency` (a keyed request runs once),
+//!   `sold_out` (the sold-out memory), `waiting_room` (which events have one
+//!   and the pass gate), `live` (the live views); each with its own error
+//!   enum, none knowing HTTP.
+//! - `metrics`: the Prometheus registry and its figures (it reads the pool).
+//! - `db`: one module per table family, each with its SQL (the booking
+//!   transaction is `db::bookings`); it returns `db::DbError`.
+//! - the ground floor: `domain` (the vocabulary and its rules),
+//!   `configuration`, `authentication` (the admin token), `admission` (the
+//!   admission pass), `telemetry` (logging).
+//!
+//! README.md's "Layout" says where a new route or check goes.
 
+pub mod admission;
 pub mod authentication;
 pub mod booking;
 pub mod configuration;
 pub mod db;
 pub mod domain;
-pub mod error;
+pub mod http;
 pub mod idempotency;
 pub mod live;
 pub mod metrics;
-pub mod openapi;
-pub mod routes;
 pub mod sold_out;
 pub mod startup;
+pub mod telemetry;
 pub mod waiting_room;

@@ -1,6 +1,6 @@
 //! Live views of a sale: `GET /events/{id}/live` streams a snapshot of the
-//! event every tick as Server-Sent Events (`routes::live`), and the
-//! dashboard (`routes::dashboard`) draws them.
+//! event every tick as Server-Sent Events (`http::live`), and the
+//! dashboard (`http::dashboard`) draws them.
 //!
 //! One database read per tick per watched event, however many viewers this
 //! replica has: the first viewer of an event starts that event's *ticker*, a
@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
-use actix_web::web::Bytes;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use serde::Serialize;
@@ -93,7 +93,7 @@ pub struct LiveHub {
     viewers: AtomicUsize,
     /// Each watched event's channel. Held only to look up, insert or remove.
     tickers: Mutex<HashMap<i64, watch::Sender<Tick>>>,
-    /// Refusals per watched event, counted by `routes::bookings`. Written
+    /// Refusals per watched event, counted by `http::bookings`. Written
     /// only when a ticker starts or stops; the booking path takes the read
     /// lock, and only for a refusal.
     refusals: RwLock<HashMap<i64, Arc<AtomicU64>>>,
@@ -314,7 +314,7 @@ impl Ticker {
                     log::warn!(
                         "live view of event {} cannot read it: {}",
                         self.event_id,
-                        crate::error::error_chain(&error)
+                        crate::telemetry::error_chain(&error)
                     );
                     sender.send_replace(Tick::Failed);
                     return;
@@ -323,7 +323,7 @@ impl Ticker {
                 Err(error) => log::warn!(
                     "live view of event {} skipped a tick: {}",
                     self.event_id,
-                    crate::error::error_chain(&error)
+                    crate::telemetry::error_chain(&error)
                 ),
             }
             // Checked and removed under the map's lock, so no viewer can

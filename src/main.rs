@@ -3,10 +3,10 @@ use flashbook::startup::Application;
 
 #[actix_web::main]
 async fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    flashbook::telemetry::init_logger("info");
 
     if let Err(error) = run().await {
-        log::error!("{}", flashbook::error::error_chain(error.as_ref()));
+        log::error!("{}", flashbook::telemetry::error_chain(error.as_ref()));
         std::process::exit(1);
     }
 }

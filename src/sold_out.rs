@@ -9,7 +9,7 @@
 //! a released hold or offer, leaving the waiting list, a larger capacity,
 //! the sweeper's marking of expired holds — runs `make_offers()` in its own
 //! transaction, and that publishes the event id on the PostgreSQL channel
-//! `seats_freed` (`make_offers` in `migrations/V6__buyer_flow.sql`). Each replica
+//! `seats_freed` (`migrations/functions/make_offers.sql`). Each replica
 //! keeps one dedicated connection (not from the pool) that `LISTEN`s there
 //! ([`listen`]) and forgets the event as soon as it hears of it.
 //!

@@ -4,27 +4,25 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
 use actix_web::dev::Server;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::{from_fn, Logger, Next};
+use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::admission::PassSecret;
 use crate::authentication::AdminToken;
 use crate::booking::Booker;
 use crate::configuration::{Limits, Settings};
 use crate::db::{self, Pool, StartupDbError};
-use crate::error::ApiError;
+use crate::http::openapi::ApiDoc;
+use crate::http::{self, AllowedMethods};
 use crate::idempotency;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
-use crate::openapi::ApiDoc;
-use crate::routes;
 use crate::sold_out::{self, SoldOut};
-use crate::waiting_room::{self, PassSecret, WaitingRooms};
+use crate::waiting_room::{self, WaitingRooms};
 
 /// How often keys older than the idempotency TTL are deleted.
 const IDEMPOTENCY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
@@ -238,7 +236,7 @@ fn serve_metrics(address: &str, metrics: Arc<Metrics>) -> Result<(u16, Server), 
     let server = HttpServer::new(move || {
         App::new()
             .app_data(metrics.clone())
-            .service(routes::metrics::metrics)
+            .service(http::metrics::metrics)
     })
     .workers(1)
     .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
@@ -277,68 +275,53 @@ fn serve(
     let rooms = web::Data::from(shared.rooms);
     let metrics_on_api_port = shared.metrics_on_api_port;
     let request_timeout = shared.limits.request_timeout;
-    let mut server =
-        HttpServer::new(move || {
-            let observed = metrics.clone();
-            // One registration gives the routes and the document's paths.
-            let (app, document) = App::new()
-                .wrap(from_fn(move |request, next| {
-                    bound_request_time(request_timeout, request, next)
-                }))
-                .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
-                .app_data(pool.clone())
-                .app_data(booker.clone())
-                .app_data(admin_token.clone())
-                .app_data(limits.clone())
-                .app_data(metrics.clone())
-                .app_data(live.clone())
-                .app_data(sold_out.clone())
-                .app_data(rooms.clone())
-                .into_utoipa_app()
-                .openapi(ApiDoc::openapi())
-                .configure(|cfg| routes::configure(cfg, metrics_on_api_port))
-                .split_for_parts();
-            let allowed = routes::AllowedMethods::from_document(&document);
-            let templates = allowed.clone();
-            let slash_routes = allowed.clone();
-            // Wrapped after the routes, so outermost: metrics sees every answer,
-            // the request timeout's 503 included; and the trailing slash is gone
-            // before anything else sees the path.
-            app.wrap(from_fn(move |request, next| {
-                crate::metrics::observe_request(observed.clone(), templates.clone(), request, next)
-            }))
+    let mut server = HttpServer::new(move || {
+        let observed = metrics.clone();
+        // One registration gives the routes and the document's paths.
+        let (app, document) = App::new()
             .wrap(from_fn(move |request, next| {
-                routes::trim_trailing_slash(slash_routes.clone(), request, next)
+                http::bound_request_time(request_timeout, request, next)
             }))
-            .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
-            .service(web::redirect("/dashboard", "/dashboard/"))
-            .service(SwaggerUi::new("/swagger-ui/{_:.*}").external_url_unchecked(
-                "/api-docs/openapi.json",
-                crate::openapi::served(&document),
-            ))
-            .default_service(routes::fallback(allowed))
-        })
-        // A flash sale opens thousands of connections at once.
-        .backlog(4096)
-        .shutdown_timeout(SHUTDOWN_GRACE_SECONDS);
+            .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+            .app_data(pool.clone())
+            .app_data(booker.clone())
+            .app_data(admin_token.clone())
+            .app_data(limits.clone())
+            .app_data(metrics.clone())
+            .app_data(live.clone())
+            .app_data(sold_out.clone())
+            .app_data(rooms.clone())
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .configure(|cfg| http::configure(cfg, metrics_on_api_port))
+            .split_for_parts();
+        let allowed = AllowedMethods::from_document(&document);
+        let templates = allowed.clone();
+        let slash_routes = allowed.clone();
+        // Wrapped after the routes, so outermost: metrics sees every answer,
+        // the request timeout's 503 included; and the trailing slash is gone
+        // before anything else sees the path.
+        app.wrap(from_fn(move |request, next| {
+            http::metrics::observe_request(observed.clone(), templates.clone(), request, next)
+        }))
+        .wrap(from_fn(move |request, next| {
+            http::trim_trailing_slash(slash_routes.clone(), request, next)
+        }))
+        .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
+        .service(web::redirect("/dashboard", "/dashboard/"))
+        .service(
+            SwaggerUi::new("/swagger-ui/{_:.*}")
+                .external_url_unchecked("/api-docs/openapi.json", http::openapi::served(&document)),
+        )
+        .default_service(http::fallback(allowed))
+    })
+    // A flash sale opens thousands of connections at once.
+    .backlog(4096)
+    .shutdown_timeout(SHUTDOWN_GRACE_SECONDS);
     if let Some(workers) = workers {
         server = server.workers(workers);
     }
     Ok(server.listen(listener)?.run())
-}
-
-/// Answers `503 request_timeout` when a request outlives its bound. The
-/// database side is bounded too (statement and lock timeouts), so an abandoned
-/// transaction rolls back on its own.
-async fn bound_request_time(
-    limit: Duration,
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    match tokio::time::timeout(limit, next.call(request)).await {
-        Ok(response) => response,
-        Err(_) => Err(ApiError::RequestTimeout(limit).into()),
-    }
 }
 
 /// Marks expired holds and offers their seats to the waiting list. Their

@@ -114,7 +114,7 @@ compose_ha_verify() {
     local status=0 result=$RUN_DIR/ha.result.json
     # The sale's invariants come from the verify binary, run here against the
     # nodes' published ports (the db container it would use may be the dead one).
-    cargo build --release --locked --quiet --bin verify || fail "cargo build --bin verify failed"
+    cargo build --release --locked --quiet --workspace --bin verify || fail "cargo build --bin verify failed"
     python3 "$ROOT/faults/check.py" load --scenario "compose HA (killed $HA_KILLED)" \
         --verify "$RELEASE_DIR/verify" \
         --records "$RUN_DIR/ha.records" --summary "$RUN_DIR/ha.summary.json" \
@@ -146,6 +146,7 @@ for label, actual, expected in rows:
     bad += not ok
     print(f"{label:<32} {actual:>8} {expected:>9}  {'ok' if ok else 'MISMATCH'}")
 print(f"{'failover (kill -> first 201)':<32} {figures.get('failover 1 ms', '-'):>8} ms")
+print(f"{'longest wait':<32} {figures.get('max wait ms', '-'):>8} ms (bound {figures.get('wait bound ms')} ms)")
 print(f"{'answers':<32} {figures['requests sent']:>8}  {statuses}")
 sys.exit(1 if bad else 0)
 PY

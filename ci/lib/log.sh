@@ -14,3 +14,25 @@ die() {
     printf '%s: error: %s\n' "$LOG_NAME" "$*" >&2
     exit "$LOG_DIE_STATUS"
 }
+
+# stage LABEL COMMAND...: says LABEL, runs COMMAND (CURRENT_STAGE is LABEL
+# meanwhile), then says how long it took and adds that to STAGE_TIMES.
+STAGE_TIMES=()
+CURRENT_STAGE="" # for the caller's EXIT trap
+# shellcheck disable=SC2034 # CURRENT_STAGE
+stage() {
+    local label=$1 started=$EPOCHREALTIME took
+    shift
+    say "$label"
+    CURRENT_STAGE=$label
+    "$@"
+    took=$(seconds_since "$started")
+    STAGE_TIMES+=("$(printf '%-46s %7s s' "$label" "$took")")
+    info "($label: ${took} s)"
+    CURRENT_STAGE=""
+}
+
+# seconds_since EPOCHREALTIME: the seconds since then, to a tenth.
+seconds_since() {
+    awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
+}

@@ -76,6 +76,42 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# pg_throwaway NAME [postgres option...]: a throwaway cluster in a new
+# directory ${TMPDIR:-/tmp}/NAME.XXXXXX (data/, postgres.log) on a free
+# loopback port, with a database flashbook. Sets PG_DIR, PG_PORT and PG_URL
+# (that database, as superuser). On failure prints why and returns 1.
+pg_throwaway() {
+    local name=$1
+    shift
+    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || return 1
+    chmod 755 "$PG_DIR" # as root, PostgreSQL runs as its own user below it
+    PG_PORT=$(free_port) || return 1
+    pg_init_cluster "$PG_DIR/data" || { echo "initdb in $PG_DIR/data failed" >&2; return 1; }
+    pg_start_cluster "$PG_DIR/data" "$PG_PORT" "$PG_DIR/postgres.log" "$@" || {
+        tail -n 20 "$PG_DIR/postgres.log" >&2
+        echo "PostgreSQL did not start (log: $PG_DIR/postgres.log)" >&2
+        return 1
+    }
+    pg_create_database "$PG_PORT" flashbook || { echo "could not create the database flashbook" >&2; return 1; }
+    # shellcheck disable=SC2034 # the caller's
+    PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/flashbook"
+}
+
+# pg_throwaway_remove [LOG_COPY]: stops pg_throwaway's cluster, keeps its log
+# as LOG_COPY when given and deletes PG_DIR; when PostgreSQL does not stop,
+# says so and leaves it in place (returns 1).
+pg_throwaway_remove() {
+    [[ -n ${PG_DIR:-} ]] || return 0
+    pg_is_running "$PG_DIR/data" && pg_stop_cluster "$PG_DIR/data"
+    if pg_is_running "$PG_DIR/data"; then
+        echo "PostgreSQL did not stop: it still runs from $PG_DIR/data (left in place)" >&2
+        return 1
+    fi
+    [[ -n ${1:-} && -f $PG_DIR/postgres.log ]] && cp "$PG_DIR/postgres.log" "$1"
+    rm -rf "$PG_DIR"
+    PG_DIR=""
+}
+
 # pg_start_test_cluster OWNER_PID: a throwaway cluster for the integration
 # tests (tests/api/helpers.rs runs this when DATABASE_URL is unset). Their
 # databases are disposable, so it trades durability for speed (fsync off).
@@ -83,21 +119,12 @@ free_port() {
 # OWNER_PID (the test process) is gone, keeping its log in
 # ${TMPDIR:-/tmp}/flashbook-test-postgres.log.
 pg_start_test_cluster() {
-    local owner=$1 dir port
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-test-pg.XXXXXX")
-    chmod 755 "$dir"
-    port=$(free_port)
-    pg_init_cluster "$dir/data" || return 1
-    pg_start_cluster "$dir/data" "$port" "$dir/postgres.log" \
-        -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off || {
-        tail -n 20 "$dir/postgres.log" >&2
-        return 1
-    }
+    local owner=$1
+    pg_throwaway flashbook-test-pg -c max_connections=300 -c fsync=off -c synchronous_commit=off \
+        -c full_page_writes=off >&2 || return 1
     (
         while kill -0 "$owner" 2>/dev/null; do sleep 1; done
-        pg_stop_cluster "$dir/data"
-        cp "$dir/postgres.log" "${TMPDIR:-/tmp}/flashbook-test-postgres.log"
-        rm -rf "$dir"
+        pg_throwaway_remove "${TMPDIR:-/tmp}/flashbook-test-postgres.log"
     ) </dev/null >/dev/null 2>&1 &
-    echo "postgres://postgres@127.0.0.1:$port/postgres"
+    echo "postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 }

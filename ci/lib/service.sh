@@ -1,28 +1,33 @@
 # shellcheck shell=bash
-# Start, wait-ready and stop for the flashbook service process, sourced by
-# run_tests.sh, serve.sh, faults/lib.sh and bench/run.sh (PostgreSQL is
-# ci/lib/postgres.sh). Only processes started here are stopped, by their PID.
+# Start, wait-ready and stop for the flashbook service process, the one way
+# every script (run_tests.sh, serve.sh, faults/, bench/run.sh,
+# tests/browser/run.sh) runs it (PostgreSQL is ci/lib/postgres.sh, whose
+# free_port it uses). Only processes started here are stopped, by their PID.
 
 # The service finishes in-flight requests for up to 10 s after SIGTERM
 # (SHUTDOWN_GRACE_SECONDS in src/startup.rs); then it gets SIGKILL.
 SERVICE_STOP_GRACE_S=10
 SERVICE_READY_TIMEOUT_S=${SERVICE_READY_TIMEOUT_S:-30}
 SERVICE_PID=""
+SERVICE_URL=""
 SERVICE_ERROR=""
 
-# service_start BINARY BASE_URL LOG [ENV-ARG...]: runs `env ENV-ARG... BINARY`
-# in the background (ENV-ARG: NAME=value or -u NAME), output appended to LOG
-# ("-": this terminal), sets SERVICE_PID and waits until GET BASE_URL/ready
-# answers 200. When the process exits first or SERVICE_READY_TIMEOUT_S pass,
-# prints the log's last lines, stops what it started, sets SERVICE_ERROR and
-# returns 1.
+# service_start BINARY PORT LOG [ENV-ARG...]: runs `env FLASHBOOK_HOST=127.0.0.1
+# FLASHBOOK_PORT=PORT ENV-ARG... BINARY` in the background (ENV-ARG: NAME=value
+# or -u NAME; a later one wins), output appended to LOG ("-": this terminal).
+# An empty PORT is a free one. Sets SERVICE_PID and SERVICE_URL and waits
+# until GET SERVICE_URL/ready answers 200. When the process exits first or
+# SERVICE_READY_TIMEOUT_S pass, prints the log's last lines, stops what it
+# started, sets SERVICE_ERROR and returns 1.
 service_start() {
-    local bin=$1 base=$2 log=$3 status=0
+    local bin=$1 port=${2:-$(free_port)} log=$3 status=0
     shift 3
+    SERVICE_URL="http://127.0.0.1:$port"
+    local base=$SERVICE_URL
     if [[ $log == - ]]; then
-        env "$@" "$bin" &
+        env FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" "$@" "$bin" &
     else
-        env "$@" "$bin" >>"$log" 2>&1 &
+        env FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" "$@" "$bin" >>"$log" 2>&1 &
     fi
     SERVICE_PID=$!
     SERVICE_ERROR=""

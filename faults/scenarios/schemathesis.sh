@@ -14,7 +14,7 @@
 #   pattern, src/domain/catalogue.rs); starts_at before 1970 was refused
 #   but undocumented (now a pattern on the year as written). Found beside it
 #   by tests/api/routes.rs: utoipa served links in snake case and repeated
-#   operationIds (both corrected in src/openapi.rs).
+#   operationIds (both corrected in src/http/openapi.rs).
 # - realistic input, not a server fault (faults/schemathesis_hooks.py): a
 #   reused Idempotency-Key answered 422 idempotency_key_reused, as the IETF
 #   draft asks, so each distinct request gets its own key; an event larger

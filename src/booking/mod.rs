@@ -63,6 +63,20 @@ impl BookingError {
     }
 }
 
+/// The `outcome` label (`flashbook_booking_outcomes_total`) of a booking
+/// attempt's result.
+pub fn outcome_label(result: &Result<Outcome<Booking>, BookingError>) -> &'static str {
+    match result {
+        Ok(Ok(_)) => "booked",
+        Ok(Err(refusal)) => refusal.code(),
+        Err(BookingError::Database(DbError::Unavailable(_))) => "database_unavailable",
+        Err(BookingError::Database(_)) => "internal_error",
+        Err(BookingError::WorkerStopped) => "booking_interrupted",
+        Err(BookingError::NotAttempted) => "booking_not_attempted",
+        Err(BookingError::TooBusy { .. }) => "too_busy",
+    }
+}
+
 impl Booker {
     /// `batch_max` of 1 books every request in its own transaction.
     /// `metrics` counts the seats each path commits (`flashbook_seats_booked`).

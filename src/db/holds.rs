@@ -1,5 +1,5 @@
-//! Holds and the waiting list: the calls of V6's seat functions
-//! (migrations/V6__buyer_flow.sql) that keep seats for a buyer, turn them
+//! Holds and the waiting list: the calls of the seat functions
+//! (migrations/functions/) that keep seats for a buyer, turn them
 //! into a booking, give them back, or queue for them. Each function takes
 //! the event row's lock first (`lock_event`), then the rows it changes.
 

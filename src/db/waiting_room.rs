@@ -1,5 +1,5 @@
-//! The waiting room's rows and the calls of V7's functions
-//! (migrations/V7__waiting_room.sql): the admin's settings, joining the
+//! The waiting room's rows (migrations/V7__waiting_room.sql) and the calls
+//! of its functions (migrations/functions/): the admin's settings, joining the
 //! line, a ticket's standing, and seats taken with an admission pass.
 
 use std::collections::HashSet;

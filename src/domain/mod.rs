@@ -1,6 +1,6 @@
 //! The service's vocabulary and the rules its input must obey. No SQL, no
 //! HTTP: validation fails with [`InvalidInput`], a booking is refused with a
-//! [`BookingRefusal`], and the HTTP edge (`crate::error`) turns both into
+//! [`BookingRefusal`], and the HTTP edge (`crate::http::error`) turns both into
 //! problem+json answers.
 
 mod booking;

@@ -1,7 +1,6 @@
-use actix_web::http::header::HeaderMap;
-
 use crate::domain::InvalidInput;
 
+/// The request header that carries the key.
 pub const HEADER: &str = "Idempotency-Key";
 const MAX_LENGTH: usize = 255;
 
@@ -10,14 +9,6 @@ const MAX_LENGTH: usize = 255;
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    /// The request's key, if it sent one.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, InvalidInput> {
-        headers
-            .get(HEADER)
-            .map(|value| Self::parse(value.as_bytes()))
-            .transpose()
-    }
-
     pub fn parse(value: &[u8]) -> Result<Self, InvalidInput> {
         let visible_ascii = value.iter().all(|byte| (0x21..=0x7e).contains(byte));
         if value.is_empty() || value.len() > MAX_LENGTH || !visible_ascii {

@@ -1,14 +1,17 @@
-//! Idempotent retries of `POST /bookings` and `DELETE /bookings/{id}`.
+//! Idempotent retries of `POST /bookings`, `DELETE /bookings/{id}` and the
+//! other seat-changing requests.
 //!
-//! This is part of the HTTP edge: what it stores and replays is the answer a
-//! client got (status and body). It returns a [`StoredResponse`]; the route
-//! turns it into an HTTP response (`routes::idempotent`).
+//! What it stores and replays is the answer a client got (status and body),
+//! but it knows nothing of HTTP: the caller's work renders its own answer
+//! (the HTTP edge, `http::idempotent`, turns a result into a status and a
+//! JSON or problem+json body), and a refusal to run comes back as an
+//! [`IdempotencyError`].
 //!
 //! A request with an `Idempotency-Key` runs in one explicit transaction:
-//! take the key's advisory lock (held → `409 request_in_progress`), look for
-//! a stored outcome (same request → replay it; different request →
-//! `422 idempotency_key_reused`), otherwise do the work and store its
-//! outcome, then commit both together. A retry after a lost response replays;
+//! take the key's advisory lock (held → [`IdempotencyError::InProgress`]),
+//! look for a stored answer (same request → replay it; different request →
+//! [`IdempotencyError::KeyReused`]), otherwise do the work and store its
+//! answer, then commit both together. A retry after a lost response replays;
 //! a retry after a failure (nothing committed) runs again. Either way the
 //! client ends with exactly one booking.
 
@@ -17,18 +20,28 @@ mod persistence;
 
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-use actix_web::ResponseError;
 use deadpool_postgres::Transaction;
-use serde::Serialize;
 
-use crate::db::{self, Pool};
-use crate::error::ApiError;
+use crate::db::{self, DbError, Pool};
 
-pub use key::IdempotencyKey;
+pub use key::{IdempotencyKey, HEADER};
 pub use persistence::delete_expired;
 
-/// A response as stored for replay.
+/// Why a keyed request was not run (nothing was done, nothing stored).
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError {
+    /// Another transaction holds the key: the first request is still in
+    /// flight.
+    #[error("a request with this key is still in progress")]
+    InProgress,
+    /// The key's stored answer is for a different request.
+    #[error("this key was already used with a different request")]
+    KeyReused,
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// An answer as stored for replay.
 #[derive(Debug)]
 pub struct StoredResponse {
     pub status: u16,
@@ -38,59 +51,57 @@ pub struct StoredResponse {
 }
 
 impl StoredResponse {
-    /// Success or a business refusal (sold out, not found...), both final
-    /// answers worth replaying. `Unavailable`/`Internal` roll back instead.
-    fn from_outcome<T: Serialize>(
-        status: StatusCode,
-        outcome: Result<T, ApiError>,
-    ) -> Result<Self, ApiError> {
-        match outcome {
-            Ok(value) => Ok(Self {
-                status: status.as_u16(),
-                body: serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?,
-                replayed: false,
-            }),
-            Err(error @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => Err(error),
-            Err(refusal) => Ok(Self {
-                status: refusal.status_code().as_u16(),
-                body: serde_json::to_string(&refusal.problem())
-                    .map_err(|e| ApiError::Internal(e.into()))?,
-                replayed: false,
-            }),
+    /// A new answer, to be stored with the key.
+    pub fn new(status: u16, body: String) -> Self {
+        Self {
+            status,
+            body,
+            replayed: false,
         }
     }
 }
 
 /// Runs `work` at most once per key: replays, refuses, or runs and stores.
-/// `work` gets the transaction that will also store the key.
-pub async fn run_once<T, F>(
+/// `work` gets the transaction that will also store the key, and returns
+/// the answer to store (a success or a final refusal, both worth replaying)
+/// or an error, which rolls everything back and is returned as it is.
+pub async fn run_once<E, F>(
     pool: &Pool,
     key: &IdempotencyKey,
     fingerprint: &str,
     ttl: Duration,
-    success: StatusCode,
     work: F,
-) -> Result<StoredResponse, ApiError>
+) -> Result<StoredResponse, E>
 where
-    T: Serialize,
-    F: AsyncFnOnce(&Transaction<'_>) -> Result<T, ApiError>,
+    E: From<IdempotencyError>,
+    F: AsyncFnOnce(&Transaction<'_>) -> Result<StoredResponse, E>,
 {
-    let mut client = db::client(pool).await?;
-    let transaction = client.transaction().await.map_err(db::DbError::from)?;
-    let answer = match persistence::claim(&transaction, key, fingerprint, ttl).await? {
-        persistence::Claim::InProgress => Err(ApiError::RequestInProgress),
-        persistence::Claim::Reused => Err(ApiError::IdempotencyKeyReused),
+    let mut client = db::client(pool).await.map_err(failed)?;
+    let transaction = client.transaction().await.map_err(failed)?;
+    let claim = persistence::claim(&transaction, key, fingerprint, ttl)
+        .await
+        .map_err(failed)?;
+    let answer = match claim {
+        persistence::Claim::InProgress => Err(IdempotencyError::InProgress.into()),
+        persistence::Claim::Reused => Err(IdempotencyError::KeyReused.into()),
         persistence::Claim::Replay(stored) => Ok(stored),
         persistence::Claim::Claimed => {
-            let stored = StoredResponse::from_outcome(success, work(&transaction).await)?;
-            persistence::save(&transaction, key, fingerprint, &stored).await?;
-            transaction.commit().await.map_err(db::DbError::from)?;
+            let stored = work(&transaction).await?;
+            persistence::save(&transaction, key, fingerprint, &stored)
+                .await
+                .map_err(failed)?;
+            transaction.commit().await.map_err(failed)?;
             return Ok(stored);
         }
     };
     // Release the key's lock before answering: a transaction merely dropped
     // rolls back later, and until then a retry on another connection would
     // be told the request is still in progress.
-    transaction.rollback().await.map_err(db::DbError::from)?;
+    transaction.rollback().await.map_err(failed)?;
     answer
+}
+
+/// A database failure of the key's own work, in the caller's error type.
+fn failed<E: From<IdempotencyError>>(error: impl Into<DbError>) -> E {
+    IdempotencyError::Database(error.into()).into()
 }

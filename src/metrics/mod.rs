@@ -1,4 +1,4 @@
-//! Prometheus metrics, served by `GET /metrics` (`routes::metrics`).
+//! Prometheus metrics, served by `GET /metrics` (`http::metrics`).
 //!
 //! Each application owns one [`Metrics`] with its own registry (the crate is
 //! `prometheus-client`): nothing is process-global, so the integration tests,
@@ -11,8 +11,10 @@
 //! ones or `_OTHER`, outcomes and error kinds fixed names.
 //!
 //! Where each figure is taken:
-//! - HTTP: [`observe_request`], the outermost middleware (`startup.rs`);
-//! - booking outcomes and replays: `routes::bookings::create`, once per
+//! - HTTP: `http::metrics::observe_request`, the outermost middleware
+//!   (`startup.rs`), through [`Metrics::request_started`] and
+//!   [`Metrics::request_finished`];
+//! - booking outcomes and replays: `http::bookings::create`, once per
 //!   answered request;
 //! - seats booked: only after the commit that booked them, inside the task
 //!   that ran it (`booking::Booker`, the batch worker, the idempotent path),
@@ -26,11 +28,6 @@ mod process;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::web;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
@@ -40,11 +37,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::booking::BookingError;
 use crate::db::{DbError, Pool};
-use crate::domain::{Booking, Outcome};
-use crate::error::ApiError;
-use crate::routes::AllowedMethods;
 
 /// `http_route` of a request no route matched.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -313,122 +306,45 @@ impl Metrics {
         Ok(text)
     }
 
-    fn request_finished(
+    /// One request in flight until the returned guard drops, however the
+    /// request ends (a dropped future included).
+    pub fn request_started(&self) -> ActiveRequest<'_> {
+        self.http_active.inc();
+        ActiveRequest(&self.http_active)
+    }
+
+    /// One answered request: `method` is already a bounded label (the
+    /// standard methods or `_OTHER`), `route` the router's template.
+    pub fn request_finished(
         &self,
-        method: &Method,
+        method: &'static str,
         route: Option<String>,
-        status: StatusCode,
+        status: u16,
         seconds: f64,
     ) {
         let route = route.unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
-        if method == Method::POST && route == "/bookings" {
+        if method == "POST" && route == "/bookings" {
             self.booking_latency.observe(seconds);
         }
         self.http_duration
             .get_or_create(&HttpLabels {
-                http_request_method: method_label(method),
+                http_request_method: method,
                 http_route: route,
-                http_response_status_code: status.as_u16(),
+                http_response_status_code: status,
             })
             .observe(seconds);
     }
 
-    fn database_failed(&self, error: &actix_web::Error) {
-        let Some(error) = error.as_error::<ApiError>() else {
-            return;
-        };
-        let cause = match error {
-            ApiError::Unavailable(cause) | ApiError::Internal(cause) => cause,
-            ApiError::BookingInterrupted(BookingError::Database(error))
-            | ApiError::BookingNotAttempted(BookingError::Database(error)) => {
-                self.db_error(error);
-                return;
-            }
-            _ => return,
-        };
-        if let Some(error) = cause.downcast_ref::<DbError>() {
-            self.db_error(error);
-        }
-    }
-
-    fn db_error(&self, error: &DbError) {
+    /// One request answered with a database failure, by its kind.
+    pub fn database_failed(&self, error: &DbError) {
         self.db_errors
             .get_or_create(&KindLabels { kind: error.kind() })
             .inc();
     }
 }
 
-/// The `outcome` label of a booking attempt's result.
-pub fn outcome_label(result: &Result<Outcome<Booking>, BookingError>) -> &'static str {
-    match result {
-        Ok(Ok(_)) => "booked",
-        Ok(Err(refusal)) => refusal.code(),
-        Err(BookingError::Database(DbError::Unavailable(_))) => "database_unavailable",
-        Err(BookingError::Database(_)) => "internal_error",
-        Err(BookingError::WorkerStopped) => "booking_interrupted",
-        Err(BookingError::NotAttempted) => "booking_not_attempted",
-        Err(BookingError::TooBusy { .. }) => "too_busy",
-    }
-}
-
-/// `http_request_method`: the standard methods, everything else `_OTHER`
-/// (the OpenTelemetry convention), so a client cannot mint label values.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::DELETE => "DELETE",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "_OTHER",
-    }
-}
-
-/// The outermost middleware: times every request and labels it with its
-/// route template. The router's own answer is read after the call
-/// (`match_pattern` of a routed request follows the matched resource, no
-/// second matching); when an inner layer answered with an error instead (the
-/// request timeout), the request is gone and the template is looked up from
-/// the path in `routes`, the documented routes. The request itself must not
-/// be cloned across the call: routing needs it unshared.
-pub async fn observe_request(
-    metrics: web::Data<Metrics>,
-    routes: AllowedMethods,
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = request.method().clone();
-    // A shared handle to the URI's bytes, no copy.
-    let uri = request.uri().clone();
-    metrics.http_active.inc();
-    // Decremented however the request ends, a dropped future included.
-    let _active = ActiveRequest(&metrics.http_active);
-    let result = next.call(request).await;
-    let (status, error, route) = match &result {
-        Ok(response) => (
-            response.status(),
-            response.response().error(),
-            response.request().match_pattern(),
-        ),
-        Err(error) => (
-            error.as_response_error().status_code(),
-            Some(error),
-            routes.template_of(uri.path()),
-        ),
-    };
-    if let Some(error) = error {
-        metrics.database_failed(error);
-    }
-    metrics.request_finished(&method, route, status, started.elapsed().as_secs_f64());
-    result
-}
-
-struct ActiveRequest<'a>(&'a Gauge);
+/// Counts a request in flight while it lives ([`Metrics::request_started`]).
+pub struct ActiveRequest<'a>(&'a Gauge);
 
 impl Drop for ActiveRequest<'_> {
     fn drop(&mut self) {
@@ -504,14 +420,5 @@ mod tests {
         let p99 = latency.p99_ms(&before, &after).unwrap();
         assert!((p99 - 3.2).abs() < 1e-9, "{p99}");
         assert_eq!(latency.p99_ms(&after, &after), None);
-    }
-
-    #[test]
-    fn a_method_outside_the_standard_ones_is_other() {
-        assert_eq!(method_label(&Method::GET), "GET");
-        assert_eq!(
-            method_label(&Method::from_bytes(b"BREW").unwrap()),
-            "_OTHER"
-        );
     }
 }

@@ -14,6 +14,7 @@ mod metrics;
 mod operations;
 mod readme;
 mod routes;
+mod schema;
 mod sold_out;
 mod too_busy;
 mod unsafe_booking;

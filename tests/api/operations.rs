@@ -88,7 +88,7 @@ async fn start_up_fails_with_a_clear_message_when_the_database_is_unreachable() 
         .await
         .err()
         .expect("start-up must fail");
-    let message = flashbook::error::error_chain(&error);
+    let message = flashbook::telemetry::error_chain(&error);
     assert!(
         message.contains("cannot connect to PostgreSQL"),
         "{message}"

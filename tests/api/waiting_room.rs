@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use flashbook::admission::PassSecret;
 use flashbook::startup::Application;
-use flashbook::waiting_room::PassSecret;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 

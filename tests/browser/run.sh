@@ -42,14 +42,9 @@ case "${1:-}" in
     ;;
 esac
 
-
-work=""
 cleanup() {
     service_stop "$SERVICE_PID"
-    if [[ -n $work ]]; then
-        pg_is_running "$work/data" && pg_stop_cluster "$work/data"
-        rm -rf "$work"
-    fi
+    pg_throwaway_remove
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -67,23 +62,13 @@ if [[ -z $base_url ]]; then
     ensure_postgres_installed || die "PostgreSQL is not available (see above)"
     say "cargo build --release --locked"
     cargo build --release --locked --quiet || die "cargo build --release failed (see above)"
-    work=$(mktemp -d "${TMPDIR:-/tmp}/flashbook-browser.XXXXXX")
-    chmod 755 "$work"
-    pg_port=$(free_port)
-    say "PostgreSQL on 127.0.0.1:$pg_port"
-    pg_init_cluster "$work/data" || die "initdb failed"
-    pg_start_cluster "$work/data" "$pg_port" "$work/postgres.log" -c fsync=off ||
-        { tail -n 20 "$work/postgres.log" >&2; die "PostgreSQL did not start"; }
-    pg_create_database "$pg_port" flashbook || die "could not create the database"
-    database_url="postgres://postgres@127.0.0.1:$pg_port/flashbook"
-    port=$(free_port)
-    base_url="http://127.0.0.1:$port"
+    say "PostgreSQL and the service (log: $out/service.log)"
+    pg_throwaway flashbook-browser -c fsync=off || die "no PostgreSQL (see above)"
     mkdir -p "$out"
-    say "the service on $base_url (log: $out/service.log)"
     : >"$out/service.log"
-    service_start "$release/flashbook" "$base_url" "$out/service.log" DATABASE_URL="$database_url" \
-        FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" RUST_LOG=warn || die "$SERVICE_ERROR"
-    DATABASE_URL=$database_url "$release/seed" --venue-capacity "$CAPACITY" --events 1 --users "$USERS" |
+    service_start "$release/flashbook" "" "$out/service.log" DATABASE_URL="$PG_URL" RUST_LOG=warn || die "$SERVICE_ERROR"
+    base_url=$SERVICE_URL
+    DATABASE_URL=$PG_URL "$release/seed" --venue-capacity "$CAPACITY" --events 1 --users "$USERS" |
         grep -E '^seeded' || die "seed failed"
 fi
 
@@ -93,6 +78,5 @@ env BASE_URL="$base_url" EVENT_ID="$EVENT_ID" SCREENSHOT_DIR="$out" \
     node --test --test-reporter=spec tests/browser/dashboard.test.mjs || status=$?
 # Stopped quietly, so node's summary stays the last lines.
 cleanup >/dev/null 2>&1
-work=""
 SERVICE_PID=""
 exit "$status"

@@ -2,7 +2,7 @@
 //!
 //! `ApiDoc` holds what no route carries: the info and the admin security
 //! scheme. Each path, and every schema it uses, enters the document when its
-//! route is registered (`routes::configure`), so the two cannot differ.
+//! route is registered (`http::configure`), so the two cannot differ.
 
 use utoipa::OpenApi;
 

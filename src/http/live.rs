@@ -6,8 +6,8 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
 
+use super::error::{ApiError, Problem};
 use crate::domain::ensure_positive_id;
-use crate::error::{ApiError, Problem};
 use crate::live::LiveHub;
 
 /// Watches an event: a `text/event-stream` whose every `data:` line is one

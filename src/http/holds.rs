@@ -6,14 +6,13 @@ use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bookings::IdempotencyKeyHeader;
-use super::idempotent::run_once_per_key;
+use super::error::{ApiError, Problem};
+use super::idempotent::{self, run_once_per_key};
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::configuration::Limits;
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, Booking, BookingRefusal, Hold, SeatRequest};
-use crate::error::{ApiError, Problem};
-use crate::idempotency::IdempotencyKey;
 use crate::sold_out::SoldOut;
 
 /// Holds seats for `hold_seconds` (the event's setting): confirm them with
@@ -65,7 +64,7 @@ pub async fn create(
             |client| db::waiting_room::hold(client, request, &ticket)
         );
     }
-    let keyed = IdempotencyKey::from_headers(http.headers())?.is_some();
+    let keyed = idempotent::key_of(&http)?.is_some();
     if !keyed && sold_out.is_sold_out(request.event_id) {
         return Err(BookingRefusal::SoldOut.into());
     }

@@ -8,15 +8,16 @@
 use actix_web::{delete, get, post, put};
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 
+use super::admin::Admin;
+use super::error::{ApiError, Problem};
 use super::json_object::JsonObject;
-use crate::authentication::Admin;
+use crate::admission::{is_ticket, new_ticket};
 use crate::db::{self, waiting_room::Standing, Pool};
 use crate::domain::{
     ensure_positive_id, BookingRefusal, NewQueueTicket, QueueTicket, Resource, SeatRequest,
     TicketStatus, WaitingRoom, WaitingRoomSettings,
 };
-use crate::error::{ApiError, Problem};
-use crate::waiting_room::{is_ticket, new_ticket, WaitingRooms};
+use crate::waiting_room::WaitingRooms;
 
 /// Turns the event's waiting room on, or changes its settings (its line and
 /// counts stay). From then on its holds and bookings need an admission pass.
@@ -218,8 +219,15 @@ pub(super) fn admission(
     let rooms = http
         .app_data::<web::Data<WaitingRooms>>()
         .ok_or_else(|| ApiError::Internal("waiting rooms not configured".into()))?;
-    Ok(rooms.admit(http.headers(), request.event_id, request.user_id)?)
+    let pass = http
+        .headers()
+        .get(PASS_HEADER)
+        .map(|value| value.as_bytes());
+    Ok(rooms.admit(pass, request.event_id, request.user_id)?)
 }
+
+/// The request header that carries the pass.
+const PASS_HEADER: &str = "Admission-Pass";
 
 /// The `Admission-Pass` request header, for the OpenAPI document.
 #[derive(utoipa::IntoParams)]

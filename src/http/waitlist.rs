@@ -7,12 +7,12 @@ use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bookings::IdempotencyKeyHeader;
+use super::error::{ApiError, Problem};
 use super::idempotent::run_once_per_key;
 use super::json_object::JsonObject;
 use crate::configuration::Limits;
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, NewWaitlistEntry, WaitlistEntry};
-use crate::error::{ApiError, Problem};
 
 /// Joins the event's waiting list, only when fewer seats than asked are
 /// available to this user (otherwise book them). `status` is `offered` at

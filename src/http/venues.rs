@@ -1,11 +1,11 @@
 use actix_web::{get, post};
 use actix_web::{http::header, web, HttpResponse};
 
+use super::admin::Admin;
+use super::error::{ApiError, Problem};
 use super::json_object::JsonObject;
-use crate::authentication::Admin;
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, NewVenue, Page, PageQuery, Venue};
-use crate::error::{ApiError, Problem};
 
 #[utoipa::path(tag = "venues", request_body = NewVenue,
     security(("admin_token" = [])),

@@ -1,10 +1,10 @@
 use actix_web::{get, post};
 use actix_web::{http::header, web, HttpResponse};
 
+use super::error::{ApiError, Problem};
 use super::json_object::JsonObject;
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, Booking, NewUser, Page, PageQuery, User};
-use crate::error::{ApiError, Problem};
 
 #[utoipa::path(tag = "users", request_body = NewUser,
     responses(

@@ -4,14 +4,14 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::error::{ApiError, Problem};
 use super::idempotent::{self, run_once_per_key};
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
-use crate::booking::{Booker, BookingError};
+use crate::booking::{self, Booker, BookingError};
 use crate::configuration::Limits;
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, Booking, BookingRefusal, SeatRequest};
-use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
@@ -73,7 +73,7 @@ pub async fn create(
     // An event with a waiting room: the pass is used with the seats, in one
     // transaction, never answered from memory.
     if let Some(ticket) = admission(&http, &request)? {
-        if IdempotencyKey::from_headers(http.headers())?.is_some() {
+        if idempotent::key_of(&http)?.is_some() {
             let fingerprint = format!(
                 "POST /bookings event_id={} user_id={} quantity={} ticket={ticket}",
                 request.event_id, request.user_id, request.quantity
@@ -96,7 +96,7 @@ pub async fn create(
             &metrics,
             &live,
             request.event_id,
-            crate::metrics::outcome_label(&outcome),
+            booking::outcome_label(&outcome),
         );
         let booking = outcome??;
         metrics.bookings.seats_booked(booking.quantity as u64);
@@ -104,7 +104,7 @@ pub async fn create(
             .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
             .json(booking));
     }
-    if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
+    if let Some(key) = idempotent::key_of(&http)? {
         let stored = book_once(pool.into_inner(), key, request, &limits, &metrics, &live).await?;
         return Ok(idempotent::respond(stored));
     }
@@ -121,7 +121,7 @@ pub async fn create(
         &metrics,
         &live,
         request.event_id,
-        crate::metrics::outcome_label(&outcome),
+        booking::outcome_label(&outcome),
     );
     let booking = outcome??;
     Ok(HttpResponse::Created()
@@ -156,7 +156,7 @@ async fn book_once(
             ),
         };
         let (mut outcome, mut seats) = (None, 0);
-        let stored = idempotency::run_once(
+        let stored = idempotent::run_once(
             &pool,
             &key,
             &fingerprint,
@@ -165,7 +165,7 @@ async fn book_once(
             async |transaction| {
                 let result = db::bookings::book(transaction, request).await;
                 let result = result.map_err(BookingError::from);
-                outcome = Some(crate::metrics::outcome_label(&result));
+                outcome = Some(booking::outcome_label(&result));
                 let booking = result??;
                 seats = booking.quantity;
                 Ok(booking)
@@ -253,9 +253,9 @@ pub async fn cancel(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    if let Some(key) = IdempotencyKey::from_headers(http.headers())? {
+    if let Some(key) = idempotent::key_of(&http)? {
         let fingerprint = format!("DELETE /bookings/{id}");
-        let stored = idempotency::run_once(
+        let stored = idempotent::run_once(
             &pool,
             &key,
             &fingerprint,

@@ -11,7 +11,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 pub struct JsonObject<T>(pub T);
 

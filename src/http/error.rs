@@ -3,8 +3,9 @@
 //!
 //! The layers below have errors of their own — [`InvalidInput`] and
 //! [`BookingRefusal`] in `domain`, [`DbError`] in `db`, [`BookingError`] in
-//! `booking` — and this is the one place that decides what each means to a
-//! client: the `From` impls at the bottom.
+//! `booking`, [`LiveError`] in `live`, [`IdempotencyError`] in
+//! `idempotency` — and know nothing of HTTP; this is the one place that
+//! decides what each means to a client: the `From` impls at the bottom.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -14,7 +15,9 @@ use utoipa::ToSchema;
 use crate::booking::BookingError;
 use crate::db::DbError;
 use crate::domain::{BookingRefusal, InvalidInput, PassRefusal, Resource};
+use crate::idempotency::IdempotencyError;
 use crate::live::LiveError;
+use crate::telemetry::error_chain;
 
 /// Seconds a client is asked to wait before retrying a `503`.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -276,7 +279,8 @@ impl From<DbError> for ApiError {
             DbError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
             DbError::NotFound(resource) => ApiError::NotFound(resource),
             DbError::EmailTaken => ApiError::EmailTaken,
-            DbError::Failed(_) => ApiError::Internal(Box::new(error)),
+            // Past a seat function's own check: a bug, logged as one.
+            DbError::Failed(_) | DbError::OverMaxPerUser(_) => ApiError::Internal(Box::new(error)),
         }
     }
 }
@@ -302,14 +306,12 @@ impl From<BookingError> for ApiError {
     }
 }
 
-/// Renders an error and all its sources on one line, for logs.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
+impl From<IdempotencyError> for ApiError {
+    fn from(error: IdempotencyError) -> Self {
+        match error {
+            IdempotencyError::InProgress => ApiError::RequestInProgress,
+            IdempotencyError::KeyReused => ApiError::IdempotencyKeyReused,
+            IdempotencyError::Database(error) => error.into(),
+        }
     }
-    line
 }

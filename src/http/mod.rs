@@ -1,10 +1,26 @@
-//! HTTP routes, one module per resource; `configure`, which registers each
-//! route once, for the router and the OpenAPI document together; the
-//! `404`/`405` answer for requests no route takes; and the extractor settings
-//! that turn every malformed request into a problem+json answer.
+//! The HTTP edge: the only module (with `startup.rs` and `main.rs`) that
+//! knows actix-web or problem+json. Everything a request meets on its way in
+//! and out lives here:
+//! - the routes, one module per resource, each handler turning HTTP into a
+//!   call of a lower layer and its result back into HTTP; [`configure`]
+//!   registers each route once, for the router and the OpenAPI document
+//!   together (`openapi`);
+//! - `error`: [`ApiError`], the one error type, rendered as problem+json, and
+//!   the `From` impls that decide what each lower layer's error means to a
+//!   client;
+//! - `idempotent`: an `Idempotency-Key` request's stored answer, rendered and
+//!   replayed (`crate::idempotency` keeps it);
+//! - the extractors: `admin::Admin` (the admin token) and
+//!   `json_object::JsonObject` (a JSON object body);
+//! - the middleware: `metrics::observe_request` (request figures),
+//!   [`trim_trailing_slash`] and [`bound_request_time`]; the `404`/`405`
+//!   answer for requests no route takes ([`fallback`]), and the extractor
+//!   settings that turn every malformed request into a problem+json answer.
 
+pub mod admin;
 pub mod bookings;
 pub mod dashboard;
+pub mod error;
 pub mod events;
 pub mod health;
 pub mod holds;
@@ -12,6 +28,7 @@ mod idempotent;
 mod json_object;
 pub mod live;
 pub mod metrics;
+pub mod openapi;
 pub mod users;
 pub mod venues;
 pub mod waiting_room;
@@ -19,6 +36,7 @@ pub mod waitlist;
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -29,7 +47,7 @@ use actix_web::{web, HttpRequest, HttpResponse, Route};
 use utoipa::openapi::{OpenApi, PathItem};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::ApiError;
+use error::ApiError;
 
 /// Largest accepted JSON body. Every request body here is a few short fields.
 pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024;
@@ -193,6 +211,20 @@ pub async fn trim_trailing_slash(
         }
     }
     next.call(request).await
+}
+
+/// Answers `503 request_timeout` when a request outlives its bound. The
+/// database side is bounded too (statement and lock timeouts), so an abandoned
+/// transaction rolls back on its own.
+pub async fn bound_request_time(
+    limit: Duration,
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match tokio::time::timeout(limit, next.call(request)).await {
+        Ok(response) => response,
+        Err(_) => Err(ApiError::RequestTimeout(limit).into()),
+    }
 }
 
 /// Answers every request no route took: a problem+json `405` with `Allow` when

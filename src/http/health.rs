@@ -2,8 +2,8 @@ use actix_web::get;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use super::error::ApiError;
 use crate::db::{self, Pool};
-use crate::error::ApiError;
 
 /// The process is up and serving HTTP.
 #[utoipa::path(tag = "operations",
@@ -17,7 +17,7 @@ pub async fn health() -> HttpResponse {
 #[utoipa::path(tag = "operations",
     responses(
         (status = 200, description = "Database reachable", example = json!({"status": "ready"})),
-        (status = 503, description = "Database unreachable", body = crate::error::Problem,
+        (status = 503, description = "Database unreachable", body = super::error::Problem,
          content_type = "application/problem+json"),
     ))]
 #[get("/ready")]
