@@ -22,7 +22,9 @@ scenario_checker_self_test() {
     local acked user refused kill_at
     read -r acked user refused kill_at < <(tamper_records pick "$RUN_DIR/$name.records")
     local delete_acked="DELETE FROM bookings WHERE id = $acked; UPDATE events SET booked = booked - 1;"
-    local unguard="ALTER TABLE events DROP CONSTRAINT events_booked_within_capacity;"
+    # The forgeries switch the schema's own guards off first (the capacity
+    # CHECK, the per-user limit's trigger): check.py must catch what they let by.
+    local unguard="ALTER TABLE events DROP CONSTRAINT events_booked_within_capacity; ALTER TABLE bookings DISABLE TRIGGER bookings_within_max_per_user_on_insert;"
     # A database kill in the middle of the sale, for --failover.
     local failover="--failover --mark db_kill_1=$kill_at"
     run_self_test "$name" check.py $db check_tampered \

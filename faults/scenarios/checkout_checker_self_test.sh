@@ -21,10 +21,16 @@ scenario_checkout_checker_self_test() {
     local missing=$RUN_DIR/$name.summary-missing.json unexpected=$RUN_DIR/$name.summary-unexpected.json
     checkout_summary 3 9 0 >"$missing"
     checkout_summary 4 10 2 >"$unexpected"
+    # The schema refuses a user over the limit itself (the trigger
+    # bookings_within_max_per_user_on_update), so this forgery switches that
+    # guard off for its statement: verify must catch a database where the
+    # guard was bypassed.
+    local trigger=bookings_within_max_per_user_on_update
+    local over_the_limit="ALTER TABLE bookings DISABLE TRIGGER $trigger; UPDATE bookings SET user_id = 1 WHERE user_id = 3; ALTER TABLE bookings ENABLE TRIGGER $trigger;"
     run_self_test "$name" "verify --checkout" $db verify_checkout \
         "untouched||$summary|" \
         "an unexpired hold left|INSERT INTO holds (event_id, user_id, quantity, expires_at) VALUES (1, 9, 1, now() + interval '1 hour');|$summary|unexpired holds left is 1, expected 0" \
-        "a user over the limit|UPDATE bookings SET user_id = 1 WHERE user_id = 3;|$summary|users over max_per_user is 1, expected 0" \
+        "a user over the limit|$over_the_limit|$summary|users over max_per_user is 1, expected 0" \
         "an offer out of order|UPDATE waitlist_entries SET quantity = 1 WHERE user_id = 6;|$summary|offers out of list order is 1, expected 0" \
         "passed over before leaving|UPDATE waitlist_entries SET left_at = clock_timestamp() WHERE user_id = 8;|$summary|offers out of list order is 3, expected 0" \
         "a seat unsold|UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE user_id = 7; UPDATE events SET booked = booked - 1;|$summary|confirmed seats in DB is 9, expected 10" \

@@ -1,6 +1,6 @@
 //! Bookings: taking seats, cancelling, reading.
 //!
-//! Booking runs as one call of `take_seats` (migrations/V6__buyer_flow.sql,
+//! Booking runs as one call of `take_seats` (migrations/functions/take_seats.sql,
 //! through `super::seats`), for one request or a batch: it takes `SELECT ...
 //! FOR UPDATE` on the event row, judges each request against the capacity,
 //! the unexpired holds, the waiting list and the buyer's limit under that

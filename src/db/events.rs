@@ -92,7 +92,8 @@ pub async fn list(
 }
 
 /// Applies `changes` under the event's lock. A capacity may not fall below
-/// the seats booked and held (`capacity_below_taken`); a larger one offers
+/// the seats booked and held (`capacity_below_taken`), a max_per_user not
+/// below a buyer's seats (`max_per_user_below_seats`); a larger capacity offers
 /// its new seats to the waiting list in the same transaction. The venue
 /// bound is the caller's (`venue_capacity`).
 pub async fn update(
@@ -111,7 +112,7 @@ pub async fn update(
         return Ok(Err(BookingRefusal::CapacityBelowTaken { taken }));
     }
     let statement = transaction.prepare_cached(UPDATE_EVENT).await?;
-    transaction
+    let updated = transaction
         .execute(
             &statement,
             &[
@@ -124,7 +125,17 @@ pub async fn update(
                 &changes.offer_seconds,
             ],
         )
-        .await?;
+        .await;
+    // The schema's per-user limit refuses a max_per_user below a buyer's
+    // seats (migrations/functions/check_seats_within_max_per_user.sql).
+    match updated.map_err(DbError::from) {
+        Ok(_) => {}
+        Err(DbError::OverMaxPerUser(cause)) => {
+            log::info!("event {id}: max_per_user refused: {cause}");
+            return Ok(Err(BookingRefusal::MaxPerUserBelowSeats));
+        }
+        Err(error) => return Err(error),
+    }
     let statement = transaction.prepare_cached(MAKE_OFFERS).await?;
     let offers: i32 = column(
         &transaction.query_one(&statement, &[&id]).await?,

@@ -3,8 +3,10 @@
 //! the HTTP edge (`crate::http::error`) decides what a client is told.
 
 pub mod bookings;
+pub mod changes;
 pub mod events;
 pub mod holds;
+mod migrations;
 mod seats;
 pub mod users;
 pub mod venues;
@@ -35,6 +37,12 @@ pub enum DbError {
     NotFound(Resource),
     #[error("a user with this email already exists")]
     EmailTaken,
+    /// The schema refused a write that would give a buyer more seats of an
+    /// event than its `max_per_user`, or lower it below a buyer's seats
+    /// (constraint `seats_within_max_per_user`,
+    /// migrations/functions/check_seats_within_max_per_user.sql).
+    #[error("a buyer would have more seats than the event's max_per_user")]
+    OverMaxPerUser(#[source] Cause),
     /// A failure retrying will not fix: a bug, or a schema this code does
     /// not match (an unexpected column type or value).
     #[error("database call failed")]
@@ -53,6 +61,7 @@ impl DbError {
             DbError::Unavailable(cause) => DbError::Unavailable(cause.to_string().into()),
             DbError::NotFound(resource) => DbError::NotFound(*resource),
             DbError::EmailTaken => DbError::EmailTaken,
+            DbError::OverMaxPerUser(cause) => DbError::OverMaxPerUser(cause.to_string().into()),
             DbError::Failed(cause) => DbError::Failed(cause.to_string().into()),
         }
     }
@@ -64,6 +73,7 @@ impl DbError {
         match self {
             DbError::NotFound(_) => "not_found",
             DbError::EmailTaken => "email_taken",
+            DbError::OverMaxPerUser(_) => "over_max_per_user",
             DbError::Unavailable(cause) | DbError::Failed(cause) => {
                 if let Some(error) = cause.downcast_ref::<PoolError>() {
                     return match error {
@@ -125,8 +135,16 @@ impl From<PoolError> for DbError {
     }
 }
 
+/// The constraint name the per-user limit's trigger raises with.
+const OVER_MAX_PER_USER: &str = "seats_within_max_per_user";
+
 impl From<tokio_postgres::Error> for DbError {
     fn from(error: tokio_postgres::Error) -> Self {
+        if error.code() == Some(&SqlState::CHECK_VIOLATION)
+            && error.as_db_error().and_then(|db| db.constraint()) == Some(OVER_MAX_PER_USER)
+        {
+            return DbError::OverMaxPerUser(Box::new(error));
+        }
         let transient = match error.code() {
             // No SQLSTATE: the connection broke or the server went away.
             None => true,
@@ -156,13 +174,6 @@ impl From<tokio_postgres::Error> for DbError {
     }
 }
 
-mod embedded {
-    refinery::embed_migrations!("migrations");
-}
-
-/// Serialises migrations when several replicas start at once.
-const MIGRATION_LOCK_KEY: i64 = 0x666c_6173_6862_6f6f; // "flashboo"
-
 #[derive(Debug, thiserror::Error)]
 pub enum StartupDbError {
     #[error("cannot connect to PostgreSQL ({target}) within {waited:?}; is it running and are DATABASE_URL / PG* set right?")]
@@ -174,6 +185,12 @@ pub enum StartupDbError {
     },
     #[error("applying database migrations failed")]
     Migration(#[source] refinery::Error),
+    #[error("applying the reference text of SQL function {name} (migrations/functions/{name}.sql) failed")]
+    Function {
+        name: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
     #[error("database error during start-up")]
     Query(#[source] tokio_postgres::Error),
     #[error("invalid pool configuration")]
@@ -226,7 +243,7 @@ impl std::ops::Deref for Pool {
 pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<Pool, StartupDbError> {
     let pool = build_pool(settings)?;
     let mut client = wait_for_database(&pool, settings).await?;
-    migrate(&mut client).await?;
+    migrations::migrate(&mut client).await?;
     Ok(pool)
 }
 
@@ -287,25 +304,6 @@ async fn wait_for_database(
             }
         }
     }
-}
-
-async fn migrate(client: &mut Object) -> Result<(), StartupDbError> {
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
-        .await
-        .map_err(StartupDbError::Query)?;
-    let outcome = embedded::migrations::runner()
-        .run_async(&mut ***client)
-        .await;
-    client
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
-        .await
-        .map_err(StartupDbError::Query)?;
-    let report = outcome.map_err(StartupDbError::Migration)?;
-    for migration in report.applied_migrations() {
-        log::info!("applied migration {migration}");
-    }
-    Ok(())
 }
 
 fn describe_target(config: &tokio_postgres::Config) -> String {

@@ -1,6 +1,6 @@
-//! The one seat-taking transaction, `take_seats` (migrations/V6__buyer_flow.sql),
-//! shared by bookings and holds, and the refusal codes every seat-changing
-//! function of V6 answers with.
+//! The one seat-taking transaction, `take_seats`
+//! (migrations/functions/take_seats.sql), shared by bookings and holds, and
+//! the refusal codes every seat-changing function answers with.
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;

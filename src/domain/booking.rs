@@ -99,6 +99,8 @@ pub enum BookingRefusal {
     AlreadyWaiting { entry_id: i64 },
     #[error("{taken} seats are booked or held; the capacity cannot go below that")]
     CapacityBelowTaken { taken: i32 },
+    #[error("a buyer has more seats (booked, held or waited for) than this max_per_user")]
+    MaxPerUserBelowSeats,
     #[error("{0} not found")]
     NotFound(Resource),
     /// The event has a waiting room and the request's pass was refused.
@@ -123,6 +125,7 @@ impl BookingRefusal {
             BookingRefusal::SeatsAvailable { .. } => "seats_available",
             BookingRefusal::AlreadyWaiting { .. } => "already_waiting",
             BookingRefusal::CapacityBelowTaken { .. } => "capacity_below_taken",
+            BookingRefusal::MaxPerUserBelowSeats => "max_per_user_below_seats",
             BookingRefusal::NotFound(resource) => resource.not_found_code(),
             BookingRefusal::AdmissionRequired(_) => "admission_required",
             BookingRefusal::WaitingRoomOff => "waiting_room_off",

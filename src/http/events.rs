@@ -57,7 +57,7 @@ fn ensure_fits_venue(capacity: i32, venue_capacity: i32) -> Result<(), ApiError>
         (status = 401, description = "no bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong admin token", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "capacity_below_taken (`taken`: seats booked or held)", body = Problem,
+        (status = 409, description = "capacity_below_taken (`taken`: seats booked or held), max_per_user_below_seats", body = Problem,
          content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid input, an empty change, or capacity_exceeds_venue", body = Problem,

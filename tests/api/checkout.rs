@@ -271,8 +271,12 @@ async fn an_expiring_hold_and_a_new_buyer_never_both_get_the_seat() {
     let unsafe_base = spawn_unsafe_booking_server(&app.database_url).await;
     for (base, must_hold) in [(app.address.clone(), true), (unsafe_base, false)] {
         let capacity = 10;
+        // max_per_user 2: the unsafe confirm books the seat and leaves its
+        // hold as it was, so its buyer has the seat held and booked at once;
+        // at 1 the schema's per-user limit would refuse that booking and
+        // stop the unsafe path before the race this test is about.
         let event = app
-            .create_sale_with(capacity, json!({"hold_seconds": 1}))
+            .create_sale_with(capacity, json!({"hold_seconds": 1, "max_per_user": 2}))
             .await;
         let carts = app.insert_users(capacity).await;
         let newcomers = app.insert_users(capacity).await;

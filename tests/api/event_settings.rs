@@ -321,6 +321,46 @@ async fn capacity_may_not_fall_below_the_seats_booked_and_held() {
     );
 }
 
+/// A lower max_per_user must leave every buyer within it, counting what they
+/// wait for: their offers must fit when they come (the schema's rule,
+/// migrations/functions/check_seats_within_max_per_user.sql).
+#[tokio::test]
+async fn max_per_user_may_not_fall_below_a_buyers_seats() {
+    let app = spawn_app().await;
+    let event = app
+        .create_sale_with(3, json!({"max_per_user": 3, "hold_seconds": 60}))
+        .await;
+    let users = app.insert_users(2).await;
+    assert_eq!(app.book_seats(event, users[0], 1).await.status(), 201);
+    assert_eq!(app.hold(event, users[0], 1).await.status(), 201);
+    assert_eq!(app.book_seats(event, users[1], 1).await.status(), 201);
+    let entry = created_id(app.join_waitlist(event, users[1], 2).await).await;
+
+    let path = format!("/events/{event}");
+    for max in [1, 2] {
+        let refused = app
+            .patch_as_admin(&path, json!({"max_per_user": max}))
+            .await;
+        assert_problem(refused, 409, "max_per_user_below_seats").await;
+    }
+    assert_eq!(
+        settings(&app.event(event).await).0,
+        3,
+        "a refused change changes nothing"
+    );
+
+    assert_eq!(
+        app.delete(&format!("/waitlist/{entry}")).await.status(),
+        200
+    );
+    let lowered = app.patch_as_admin(&path, json!({"max_per_user": 2})).await;
+    assert_eq!(
+        lowered.status(),
+        200,
+        "nobody has more than 2 seats or waits for more"
+    );
+}
+
 #[tokio::test]
 async fn capacity_may_not_exceed_the_venue() {
     let app = spawn_app().await;

@@ -1,0 +1,247 @@
+//! The schema as its own second line: the per-user limit refused by the
+//! database itself, even to writes that bypass the seat functions, and every
+//! SQL function's text equal to its one reference file.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use flashbook::db::DbError;
+use serde_json::json;
+
+use crate::helpers::{created_id, spawn_app, TestApp};
+
+const INSERT_BOOKING: &str =
+    "INSERT INTO bookings (event_id, user_id, quantity) VALUES ($1, $2, $3)";
+const INSERT_HOLD: &str = "INSERT INTO holds (event_id, user_id, quantity, expires_at, created_at)
+                           VALUES ($1, $2, $3, clock_timestamp() + $4::float8 * interval '1 second',
+                                   clock_timestamp() + ($4::float8 - 3600) * interval '1 second')";
+
+/// Two transactions each add one seat for a buyer one seat below the limit,
+/// straight into the tables; both are open before either commits. The
+/// second is made to wait for the first and then refused by the constraint.
+/// A trigger that only summed the rows would pass both: each would miss the
+/// other's uncommitted row.
+#[tokio::test]
+async fn concurrent_direct_inserts_cannot_put_a_buyer_over_the_limit() {
+    for second_table in ["bookings", "holds"] {
+        let app = spawn_app().await;
+        let event = app
+            .create_sale_with(10, json!({"max_per_user": 2, "hold_seconds": 60}))
+            .await;
+        let user = app.insert_users(1).await[0];
+        assert_eq!(app.book_seats(event, user, 1).await.status(), 201);
+
+        let mut first = app.db().await;
+        let mut second = app.db().await;
+        let first = first.transaction().await.unwrap();
+        let second = second.transaction().await.unwrap();
+        first
+            .execute(INSERT_BOOKING, &[&event, &user, &1])
+            .await
+            .expect("the first transaction's seat is within the limit");
+        let second_insert = async {
+            match second_table {
+                "bookings" => second.execute(INSERT_BOOKING, &[&event, &user, &1]).await,
+                _ => {
+                    second
+                        .execute(INSERT_HOLD, &[&event, &user, &1, &3600.0])
+                        .await
+                }
+            }
+        };
+        let commit_first = async {
+            wait_until_one_waits_for_a_lock(&app).await;
+            first.commit().await.unwrap();
+        };
+        let (refused, ()) = tokio::join!(second_insert, commit_first);
+
+        let error = refused.expect_err("the second seat would pass max_per_user 2");
+        let constraint = error.as_db_error().and_then(|db| db.constraint());
+        assert_eq!(constraint, Some("seats_within_max_per_user"), "{error}");
+        assert!(
+            matches!(DbError::from(error), DbError::OverMaxPerUser(_)),
+            "mapped to its own error"
+        );
+        drop(second);
+        assert_eq!(user_seats(&app, event, user).await, 2, "{second_table}");
+    }
+}
+
+/// What the limit counts: expired holds are free (lazy reclaim, no sweeper),
+/// a confirmed hold counts once, a cancelled booking not at all.
+#[tokio::test]
+async fn the_schema_counts_seats_as_the_seat_functions_do() {
+    let app = spawn_app().await;
+    let event = app
+        .create_sale_with(10, json!({"max_per_user": 2, "hold_seconds": 60}))
+        .await;
+    let user = app.insert_users(1).await[0];
+    let db = app.db().await;
+
+    db.execute(INSERT_HOLD, &[&event, &user, &2, &-1.0])
+        .await
+        .expect("a hold that has expired already");
+    db.execute(INSERT_BOOKING, &[&event, &user, &2])
+        .await
+        .expect("an expired hold's seats are free");
+    let over = db.execute(INSERT_HOLD, &[&event, &user, &1, &3600.0]).await;
+    assert!(matches!(
+        over.map_err(DbError::from),
+        Err(DbError::OverMaxPerUser(_))
+    ));
+    let revive = db
+        .execute(
+            "UPDATE holds SET expires_at = clock_timestamp() + interval '1 hour' WHERE user_id = $1",
+            &[&user],
+        )
+        .await;
+    assert!(
+        matches!(
+            revive.map_err(DbError::from),
+            Err(DbError::OverMaxPerUser(_))
+        ),
+        "an expired hold made unexpired counts again"
+    );
+
+    db.execute(
+        "UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE user_id = $1",
+        &[&user],
+    )
+    .await
+    .unwrap();
+    let hold = created_id(app.hold(event, user, 2).await).await;
+    let confirmed = app.confirm_hold(hold).await;
+    assert_eq!(confirmed.status(), 201, "a hold at the limit confirms");
+    assert_eq!(user_seats(&app, event, user).await, 2);
+}
+
+/// Every function in the migrated database has a reference file in
+/// migrations/functions/ and every reference file's function is there, with
+/// the same definition: PostgreSQL prints both (pg_get_functiondef), the
+/// reference as it creates it from the file in a scratch schema.
+#[tokio::test]
+async fn every_sql_function_is_its_reference_text() {
+    let app = spawn_app().await;
+    let mut db = app.db().await;
+    let migrated = function_definitions(&db, "public").await;
+
+    let scratch = db.transaction().await.unwrap();
+    scratch
+        .batch_execute("CREATE SCHEMA reference; SET LOCAL search_path = reference, public")
+        .await
+        .unwrap();
+    for (name, text) in reference_files() {
+        scratch
+            .batch_execute(&text)
+            .await
+            .unwrap_or_else(|error| panic!("migrations/functions/{name}.sql: {error}"));
+    }
+    let references = function_definitions(&scratch, "reference").await;
+    scratch.rollback().await.unwrap();
+
+    let unreferenced: Vec<_> = migrated
+        .keys()
+        .filter(|name| !references.contains_key(*name))
+        .collect();
+    assert!(
+        unreferenced.is_empty(),
+        "functions without a reference file: {unreferenced:?}"
+    );
+    let missing: Vec<_> = references
+        .keys()
+        .filter(|name| !migrated.contains_key(*name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "reference files whose function is not in the database: {missing:?}"
+    );
+    for (name, definition) in &references {
+        assert_eq!(
+            &migrated[name], definition,
+            "{name} differs from migrations/functions/{name}.sql"
+        );
+    }
+}
+
+/// `pg_get_functiondef` of every function in `schema`, by name and
+/// arguments, without the schema prefix.
+async fn function_definitions(
+    db: &impl tokio_postgres::GenericClient,
+    schema: &str,
+) -> BTreeMap<String, String> {
+    let rows = db
+        .query(
+            "SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+                    pg_get_functiondef(p.oid)
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = $1",
+            &[&schema],
+        )
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            let definition: String = row.get(1);
+            let prefix = format!("FUNCTION {schema}.");
+            (row.get(0), definition.replacen(&prefix, "FUNCTION ", 1))
+        })
+        .collect()
+}
+
+/// Every `migrations/functions/<name>.sql` on disk (not the build's list, so
+/// that a file the build missed is missed here too).
+fn reference_files() -> Vec<(String, String)> {
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/functions");
+    let mut files: Vec<_> = std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "sql"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
+
+/// Waits (at most 10 s) until a session of this test's database waits for a
+/// lock.
+async fn wait_until_one_waits_for_a_lock(app: &TestApp) {
+    let db = app.db().await;
+    let started = Instant::now();
+    loop {
+        let waiting: i64 = db
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the second transaction never waited for the first: nothing serialised the two checks"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The buyer's confirmed seats plus unexpired held seats, committed.
+async fn user_seats(app: &TestApp, event: i64, user: i64) -> i32 {
+    app.db()
+        .await
+        .query_one(
+            "SELECT user_seats($1, $2, clock_timestamp())",
+            &[&event, &user],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
