@@ -32,6 +32,7 @@ pub mod http;
 pub mod idempotency;
 pub mod live;
 pub mod metrics;
+pub mod sale;
 pub mod sold_out;
 pub mod startup;
 pub mod telemetry;

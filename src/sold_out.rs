@@ -58,7 +58,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::configuration::DatabaseSettings;
-use crate::db::DbError;
 use crate::domain::{BookingRefusal, Outcome};
 
 /// The channel `make_offers()` notifies (payload: the event id).
@@ -165,12 +164,12 @@ impl SoldOut {
 
     /// Runs `call`, a database call for `event_id` that may answer
     /// `sold_out`, and remembers that answer (with `ticket`, taken before).
-    pub async fn learn<T>(
+    pub async fn learn<T, E>(
         &self,
         event_id: i64,
         ticket: Ticket,
-        call: impl Future<Output = Result<Outcome<T>, DbError>>,
-    ) -> Result<Outcome<T>, DbError> {
+        call: impl Future<Output = Result<Outcome<T>, E>>,
+    ) -> Result<Outcome<T>, E> {
         let result = call.await;
         if matches!(result, Ok(Err(BookingRefusal::SoldOut))) {
             self.remember(event_id, ticket);

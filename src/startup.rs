@@ -2,7 +2,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Logger};
@@ -13,19 +12,15 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::admission::PassSecret;
 use crate::authentication::AdminToken;
-use crate::booking::Booker;
 use crate::configuration::{Limits, Settings};
 use crate::db::{self, Pool, StartupDbError};
 use crate::http::openapi::ApiDoc;
 use crate::http::{self, AllowedMethods};
-use crate::idempotency;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
-use crate::sold_out::{self, SoldOut};
-use crate::waiting_room::{self, WaitingRooms};
-
-/// How often keys older than the idempotency TTL are deleted.
-const IDEMPOTENCY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+use crate::sale::{workers::Served, Sales, SalesSettings, Workers};
+use crate::sold_out::SoldOut;
+use crate::waiting_room::WaitingRooms;
 
 /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE_SECONDS: u64 = 10;
@@ -50,6 +45,8 @@ pub struct Application {
     /// `GET /metrics` on its own listener (`FLASHBOOK_METRICS_ADDR`).
     metrics_server: Option<(u16, Server)>,
     live: Arc<LiveHub>,
+    /// The background tasks; stopped when this is dropped.
+    workers: Workers,
 }
 
 impl Application {
@@ -87,43 +84,44 @@ impl Application {
         .await
         .map_err(StartupError::WaitingRooms)?;
         let rooms = Arc::new(WaitingRooms::new(active_rooms, pass_secret));
-        tokio::spawn(waiting_room::refresh(Arc::clone(&rooms), pool.clone()));
-        tokio::spawn(sweep_expired_idempotency_keys(
-            pool.clone(),
-            settings.limits.idempotency_ttl,
-        ));
-        tokio::spawn(sweep_expired_holds(
-            pool.clone(),
-            settings.limits.hold_sweep,
-        ));
         let metrics = Arc::new(Metrics::new(&pool));
         let sold_out = Arc::new(SoldOut::new(
             metrics.sold_out_memory_answers.clone(),
             metrics.sold_out_listener_up.clone(),
-        ));
-        // Its own connection, outside the pool, for the process's life.
-        tokio::spawn(sold_out::listen(
-            Arc::clone(&sold_out),
-            settings.database.clone(),
         ));
         let live = Arc::new(LiveHub::new(
             pool.clone(),
             Arc::clone(&metrics),
             &settings.limits,
         ));
+        let sales = Sales::new(
+            pool.clone(),
+            Arc::clone(&sold_out),
+            Arc::clone(&metrics),
+            Arc::clone(&live),
+            Arc::new(http::HttpWording),
+            SalesSettings {
+                batch_max: settings.batch_max,
+                queue_budget: settings.limits.queue_budget(),
+                idempotency_ttl: settings.limits.idempotency_ttl,
+            },
+        );
+        let workers = Workers::start(Served {
+            sales: &sales,
+            pool: &pool,
+            rooms: &rooms,
+            sold_out: &sold_out,
+            metrics: &metrics.sale,
+            database: &settings.database,
+            limits: &settings.limits,
+        });
         let metrics_server = settings
             .metrics_addr
             .as_deref()
             .map(|address| serve_metrics(address, Arc::clone(&metrics)))
             .transpose()?;
         let shared = SharedState {
-            booker: Booker::new(
-                pool.clone(),
-                settings.batch_max,
-                metrics.bookings.clone(),
-                settings.limits.queue_budget(),
-            ),
-            sold_out,
+            sales,
             pool,
             admin_token,
             limits: settings.limits,
@@ -138,6 +136,7 @@ impl Application {
             server,
             metrics_server,
             live,
+            workers,
         })
     }
 
@@ -179,6 +178,7 @@ impl Application {
             None => self.server.await,
         };
         end_live_views.abort();
+        drop(self.workers);
         result
     }
 }
@@ -250,12 +250,11 @@ fn serve_metrics(address: &str, metrics: Arc<Metrics>) -> Result<(u16, Server), 
 /// What every worker's handlers share.
 struct SharedState {
     pool: Pool,
-    booker: Booker,
+    sales: Sales,
     admin_token: AdminToken,
     limits: Limits,
     metrics: Arc<Metrics>,
     live: Arc<LiveHub>,
-    sold_out: Arc<SoldOut>,
     rooms: Arc<WaitingRooms>,
     metrics_on_api_port: bool,
 }
@@ -266,12 +265,11 @@ fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     let pool = web::Data::new(shared.pool);
-    let booker = web::Data::new(shared.booker);
+    let sales = web::Data::new(shared.sales);
     let admin_token = web::Data::new(shared.admin_token);
     let limits = web::Data::new(shared.limits);
     let metrics = web::Data::from(shared.metrics);
     let live = web::Data::from(shared.live);
-    let sold_out = web::Data::from(shared.sold_out);
     let rooms = web::Data::from(shared.rooms);
     let metrics_on_api_port = shared.metrics_on_api_port;
     let request_timeout = shared.limits.request_timeout;
@@ -284,12 +282,11 @@ fn serve(
             }))
             .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
             .app_data(pool.clone())
-            .app_data(booker.clone())
+            .app_data(sales.clone())
             .app_data(admin_token.clone())
             .app_data(limits.clone())
             .app_data(metrics.clone())
             .app_data(live.clone())
-            .app_data(sold_out.clone())
             .app_data(rooms.clone())
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
@@ -322,38 +319,4 @@ fn serve(
         server = server.workers(workers);
     }
     Ok(server.listen(listener)?.run())
-}
-
-/// Marks expired holds and offers their seats to the waiting list. Their
-/// seats were free the moment they expired (the seat functions treat
-/// `expires_at <= now` as free); this only tidies and makes the offers.
-/// Every replica runs one: the event lock serialises them, and the second
-/// finds nothing left to do.
-async fn sweep_expired_holds(pool: Pool, every: Duration) {
-    let mut interval = tokio::time::interval(every);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        let swept = match db::client(&pool).await {
-            Ok(client) => db::holds::expire_all(&client).await,
-            Err(error) => Err(error),
-        };
-        match swept {
-            Ok(0) => {}
-            Ok(expired) => log::info!("{expired} hold(s) expired; their seats went back on sale"),
-            Err(error) => log::warn!("sweeping expired holds failed: {error}"),
-        }
-    }
-}
-
-async fn sweep_expired_idempotency_keys(pool: Pool, ttl: Duration) {
-    let mut interval = tokio::time::interval(IDEMPOTENCY_SWEEP_INTERVAL);
-    loop {
-        interval.tick().await;
-        match idempotency::delete_expired(&pool, ttl).await {
-            Ok(0) => {}
-            Ok(deleted) => log::info!("deleted {deleted} expired idempotency keys"),
-            Err(error) => log::warn!("deleting expired idempotency keys failed: {error}"),
-        }
-    }
 }

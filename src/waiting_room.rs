@@ -19,7 +19,6 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::admission::PassSecret;
-use crate::db::{self, Pool};
 use crate::domain::PassRefusal;
 
 /// How often each replica reloads the events that have a waiting room.
@@ -60,7 +59,8 @@ impl WaitingRooms {
         }
     }
 
-    fn replace(&self, active: HashSet<i64>) {
+    /// The set as just read from the database (the refresh worker).
+    pub fn replace(&self, active: HashSet<i64>) {
         *self.active.write().unwrap_or_else(PoisonError::into_inner) = active;
     }
 
@@ -83,23 +83,5 @@ impl WaitingRooms {
         self.secret
             .verify(pass.trim(), event_id, user_id, Utc::now())
             .map(Some)
-    }
-}
-
-/// Reloads the set every [`REFRESH_INTERVAL`]; a failed read keeps the last
-/// set (and the booking it would gate needs the database anyway).
-pub async fn refresh(rooms: std::sync::Arc<WaitingRooms>, pool: Pool) {
-    let mut interval = tokio::time::interval(REFRESH_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        let active = match db::client(&pool).await {
-            Ok(client) => db::waiting_room::active_events(&client).await,
-            Err(error) => Err(error),
-        };
-        match active {
-            Ok(active) => rooms.replace(active),
-            Err(error) => log::warn!("reloading the events with a waiting room failed: {error}"),
-        }
     }
 }

@@ -38,20 +38,26 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::BookingError;
+use super::{BookingError, Caller};
 use crate::db::{self, Pool};
 use crate::domain::{Booking, Outcome, SeatRequest};
 use crate::metrics::BookingMetrics;
 
 type Reply = oneshot::Sender<Result<Outcome<Booking>, BookingError>>;
-/// A queued request: (user id, quantity), and where its answer goes.
-type Queues = HashMap<i64, VecDeque<((i64, i32), Reply)>>;
+/// A queued request: (user id, quantity), who asked, and where its answer goes.
+type Queues = HashMap<i64, VecDeque<Queued>>;
+
+struct Queued {
+    request: (i64, i32),
+    caller: Caller,
+    reply: Reply,
+}
 
 pub struct Batcher {
     pool: Pool,
     batch_max: usize,
     metrics: BookingMetrics,
-    /// Each event's waiting requests ((user id, quantity), reply). The lock is held only
+    /// Each event's waiting requests. The lock is held only
     /// to push, take a batch or remove an entry: never across an await.
     queues: Mutex<Queues>,
     /// The measured time of one batch.
@@ -105,9 +111,13 @@ impl Batcher {
         }
     }
 
+    /// Books `request` in its event's next batch. The answer comes once that
+    /// batch committed (or failed); a request whose `caller` is gone before
+    /// its batch starts is answered [`BookingError::CallerGone`], unbooked.
     pub async fn book(
         self: &Arc<Self>,
         request: SeatRequest,
+        caller: Caller,
     ) -> Result<Outcome<Booking>, BookingError> {
         let (reply, answer) = oneshot::channel();
         let start_worker = {
@@ -128,7 +138,11 @@ impl Batcher {
             queues
                 .entry(request.event_id)
                 .or_default()
-                .push_back(((request.user_id, request.quantity), reply));
+                .push_back(Queued {
+                    request: (request.user_id, request.quantity),
+                    caller,
+                    reply,
+                });
             is_new
         };
         if start_worker {
@@ -178,16 +192,11 @@ impl Worker {
             let replies = std::mem::take(&mut self.in_flight);
             match outcome {
                 Ok(outcomes) => {
-                    // Committed: count the seats before anyone hears of them.
-                    let metrics = &self.batcher.metrics;
-                    metrics.batch(requests.len(), started);
+                    // Committed. Each request's task counts its own outcome
+                    // and seats (`crate::sale`): it is never dropped before
+                    // this answer reaches it.
+                    self.batcher.metrics.batch(requests.len(), started);
                     self.batcher.pace.observe(started.elapsed());
-                    let seats: i32 = outcomes
-                        .iter()
-                        .flatten()
-                        .map(|booking| booking.quantity)
-                        .sum();
-                    metrics.seats_booked(seats as u64);
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         // A client that went away no longer needs its answer.
                         let _ = reply.send(Ok(outcome));
@@ -212,17 +221,26 @@ impl Worker {
     fn take_batch(&mut self) -> Option<Vec<(i64, i32)>> {
         let mut queues = self.batcher.queues();
         let queue = queues.get_mut(&self.event_id)?;
-        // A request whose client is gone (disconnected, or answered
+        // A request whose caller is gone (disconnected, or answered
         // 503 request_timeout) while it queued is not booked: nobody
         // would learn of the seat.
-        queue.retain(|(_, reply)| !reply.is_closed());
+        let (waiting, gone): (VecDeque<Queued>, VecDeque<Queued>) = std::mem::take(queue)
+            .into_iter()
+            .partition(|queued| !queued.caller.is_gone());
+        *queue = waiting;
+        for queued in gone {
+            let _ = queued.reply.send(Err(BookingError::CallerGone));
+        }
         if queue.is_empty() {
             queues.remove(&self.event_id);
             self.finished = true;
             return None;
         }
         let take = queue.len().min(self.batcher.batch_max);
-        let (requests, replies) = queue.drain(..take).unzip();
+        let (requests, replies) = queue
+            .drain(..take)
+            .map(|queued| (queued.request, queued.reply))
+            .unzip();
         self.in_flight = replies;
         Some(requests)
     }
@@ -258,8 +276,8 @@ impl Drop for Worker {
         for reply in self.in_flight.drain(..) {
             let _ = reply.send(Err(BookingError::WorkerStopped));
         }
-        for (_, reply) in waiting {
-            let _ = reply.send(Err(BookingError::NotAttempted));
+        for queued in waiting {
+            let _ = queued.reply.send(Err(BookingError::NotAttempted));
         }
     }
 }

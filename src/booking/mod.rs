@@ -1,27 +1,19 @@
-//! How a booking request reaches the database: one transaction per request,
-//! or batched with the other requests for the same event that queue up while
-//! its previous batch holds the lock (see `batch.rs`). The transaction
-//! itself, and its SQL, is `crate::db::bookings`.
+//! Batched booking (see `batch.rs`): requests for the same event that queue
+//! up while its previous batch holds the lock are booked together. Which
+//! requests take this way is `crate::sale`'s choice; the transaction itself,
+//! and its SQL, is `crate::db::bookings`.
 
 mod batch;
 
-use std::sync::Arc;
+use std::convert::Infallible;
 
-use crate::db::{self, DbError, Pool};
-use crate::domain::{Booking, Outcome, SeatRequest};
-use crate::metrics::BookingMetrics;
+use tokio::sync::oneshot;
+
+use crate::db::DbError;
 
 #[cfg(feature = "test-hooks")]
 pub use batch::test_hooks;
 pub use batch::Batcher;
-
-#[derive(Clone)]
-pub enum Booker {
-    /// `take_seats` for one request: one transaction, one lock acquisition.
-    OnePerTransaction(BookingMetrics),
-    /// `take_seats` for up to `batch_max` queued requests per transaction.
-    Batched(Arc<Batcher>),
-}
 
 /// Why a booking request got no outcome from the database.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +30,10 @@ pub enum BookingError {
     /// booked and the next request starts a new worker.
     #[error("the booking worker stopped before this request was tried; nothing was booked")]
     NotAttempted,
+    /// The request's caller went away while it queued: not tried, nothing
+    /// booked. Nobody hears this answer; it is counted.
+    #[error("the caller went away before this request was tried; nothing was booked")]
+    CallerGone,
     /// The event's queue is longer than the batcher can book within the
     /// request's time budget, at its measured speed: refused at once,
     /// nothing booked (`batch.rs`, "No request waits in vain").
@@ -55,6 +51,7 @@ impl BookingError {
             BookingError::Database(error) => BookingError::Database(error.replicate()),
             BookingError::WorkerStopped => BookingError::WorkerStopped,
             BookingError::NotAttempted => BookingError::NotAttempted,
+            BookingError::CallerGone => BookingError::CallerGone,
             BookingError::TooBusy { estimated, budget } => BookingError::TooBusy {
                 estimated: *estimated,
                 budget: *budget,
@@ -63,64 +60,42 @@ impl BookingError {
     }
 }
 
-/// The `outcome` label (`flashbook_booking_outcomes_total`) of a booking
-/// attempt's result.
-pub fn outcome_label(result: &Result<Outcome<Booking>, BookingError>) -> &'static str {
-    match result {
-        Ok(Ok(_)) => "booked",
-        Ok(Err(refusal)) => refusal.code(),
-        Err(BookingError::Database(DbError::Unavailable(_))) => "database_unavailable",
-        Err(BookingError::Database(_)) => "internal_error",
-        Err(BookingError::WorkerStopped) => "booking_interrupted",
-        Err(BookingError::NotAttempted) => "booking_not_attempted",
-        Err(BookingError::TooBusy { .. }) => "too_busy",
+impl BookingError {
+    /// The `outcome` label (`flashbook_booking_outcomes_total`) of a request
+    /// that got this error.
+    pub fn label(&self) -> &'static str {
+        match self {
+            BookingError::Database(DbError::Unavailable(_)) => "database_unavailable",
+            BookingError::Database(_) => "internal_error",
+            BookingError::WorkerStopped => "booking_interrupted",
+            BookingError::NotAttempted => "booking_not_attempted",
+            BookingError::CallerGone => "caller_gone",
+            BookingError::TooBusy { .. } => "too_busy",
+        }
     }
 }
 
-impl Booker {
-    /// `batch_max` of 1 books every request in its own transaction.
-    /// `metrics` counts the seats each path commits (`flashbook_seats_booked`).
-    /// `queue_budget`: the longest a batched request may be expected to wait
-    /// in its event's queue before it is refused `too_busy` instead.
-    pub fn new(
-        pool: Pool,
-        batch_max: usize,
-        metrics: BookingMetrics,
-        queue_budget: std::time::Duration,
-    ) -> Self {
-        if batch_max > 1 {
-            Booker::Batched(Arc::new(Batcher::new(
-                pool,
-                batch_max,
-                metrics,
-                queue_budget,
-            )))
-        } else {
-            Booker::OnePerTransaction(metrics)
-        }
+/// Whether the request that asked is still waiting for its answer. The
+/// request's own future keeps the [`Waiting`] end, so it is dropped with that
+/// future: a client that went away, or a request answered `request_timeout`.
+/// A request still queued when its caller is gone is not booked (nobody would
+/// learn of the seat).
+#[derive(Debug)]
+pub struct Caller(oneshot::Sender<Infallible>);
+
+/// The request future's end of a [`Caller`]; holds nothing else.
+#[derive(Debug)]
+pub struct Waiting(
+    #[allow(dead_code, reason = "held only to be dropped")] oneshot::Receiver<Infallible>,
+);
+
+impl Caller {
+    pub fn new() -> (Caller, Waiting) {
+        let (caller, waiting) = oneshot::channel();
+        (Caller(caller), Waiting(waiting))
     }
 
-    pub async fn book(
-        &self,
-        pool: &Pool,
-        request: SeatRequest,
-    ) -> Result<Outcome<Booking>, BookingError> {
-        match self {
-            Booker::OnePerTransaction(metrics) => {
-                // Its own task, so the seat is counted once committed even
-                // when the client leaves or its request times out meanwhile.
-                let (pool, metrics) = (pool.clone(), metrics.clone());
-                let booking = tokio::spawn(async move {
-                    let client = db::client(&pool).await?;
-                    let outcome = db::bookings::book(&client, request).await?;
-                    if let Ok(booking) = &outcome {
-                        metrics.seats_booked(booking.quantity as u64);
-                    }
-                    Ok::<_, DbError>(outcome)
-                });
-                Ok(booking.await.map_err(|_| BookingError::WorkerStopped)??)
-            }
-            Booker::Batched(batcher) => batcher.book(request).await,
-        }
+    pub fn is_gone(&self) -> bool {
+        self.0.is_closed()
     }
 }

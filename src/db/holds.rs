@@ -6,6 +6,7 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
+use super::changes::{self, Held};
 use super::seats::{self, refusal_from_row, Kind};
 use super::{bookings, column, DbError};
 use crate::domain::{
@@ -35,7 +36,7 @@ const SELECT_ENTRY: &str = "
       FROM waitlist_states WHERE id = $1";
 
 /// Marks one event's expired holds and offers their seats (the sweeper's).
-const EXPIRE_HOLDS: &str = "SELECT expire_holds($1) AS expired";
+const EXPIRE_HOLDS: &str = "SELECT expire_holds($1)";
 
 /// Events with a hold past its expiry that is still marked `held`.
 const EVENTS_WITH_EXPIRED_HOLDS: &str = "
@@ -181,20 +182,32 @@ fn entry_from_row(row: &Row) -> Result<WaitlistEntry, DbError> {
     })
 }
 
+/// What one sweeper round marked expired, and the offers it made of their
+/// seats (read back in each event's transaction, `super::changes`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub holds: Held,
+    pub offers: Held,
+    pub offers_made: Held,
+}
+
 /// The sweeper's round: marks expired holds and offers their seats, event by
-/// event, each under its own lock. Returns the holds marked.
-pub async fn expire_all(client: &deadpool_postgres::Client) -> Result<i64, DbError> {
+/// event, each in its own transaction under its own lock.
+pub async fn expire_all(client: &mut deadpool_postgres::Client) -> Result<Swept, DbError> {
     let statement = client.prepare_cached(EVENTS_WITH_EXPIRED_HOLDS).await?;
     let events = client.query(&statement, &[]).await?;
-    let statement = client.prepare_cached(EXPIRE_HOLDS).await?;
-    let mut expired = 0_i64;
+    let mut swept = Swept::default();
     for event in events {
         let event_id: i64 = column(&event, "event_id")?;
-        let marked: i32 = column(
-            &client.query_one(&statement, &[&event_id]).await?,
-            "expired",
-        )?;
-        expired += i64::from(marked);
+        let transaction = client.transaction().await?;
+        let statement = transaction.prepare_cached(EXPIRE_HOLDS).await?;
+        transaction.execute(&statement, &[&event_id]).await?;
+        let (holds, offers) = changes::expired(&transaction, event_id).await?;
+        let made = changes::read(&transaction, event_id, None, None).await?;
+        transaction.commit().await?;
+        swept.holds.add(holds);
+        swept.offers.add(offers);
+        swept.offers_made.add(made.offers_made);
     }
-    Ok(expired)
+    Ok(swept)
 }

@@ -3,6 +3,7 @@
 //! the HTTP edge (`crate::http::error`) decides what a client is told.
 
 pub mod bookings;
+pub mod changes;
 pub mod events;
 pub mod holds;
 mod migrations;

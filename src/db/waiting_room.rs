@@ -37,6 +37,15 @@ const SELECT_ROOM: &str = "
 
 const ACTIVE_ROOMS: &str = "SELECT event_id FROM waiting_rooms WHERE active";
 
+/// Reads only: the active rooms' lines, summed (`SELECT_ROOM`'s figures).
+const LINES: &str = "
+    SELECT coalesce(sum(joined - admitted), 0)::BIGINT AS waiting,
+           coalesce(sum(admitted), 0)::BIGINT AS admitted
+      FROM (SELECT early_joined + late_joined AS joined,
+                   least(early_joined + late_joined,
+                         admitted_places(opens_at, admission_per_second, clock_timestamp())) AS admitted
+              FROM waiting_rooms WHERE active) rooms";
+
 /// Locks the room row until the implicit commit (joins of one event queue
 /// on it; its bookings do not).
 const JOIN_QUEUE: &str =
@@ -125,6 +134,24 @@ pub async fn active_events(client: &impl GenericClient) -> Result<HashSet<i64>, 
     let statement = client.prepare_cached(ACTIVE_ROOMS).await?;
     let rows = client.query(&statement, &[]).await?;
     rows.iter().map(|row| column(row, "event_id")).collect()
+}
+
+/// The active waiting rooms' lines, all events together.
+#[derive(Debug, Clone, Copy)]
+pub struct Lines {
+    /// Buyers in line, not yet admitted.
+    pub waiting: i64,
+    /// Places admitted so far.
+    pub admitted: i64,
+}
+
+pub async fn lines(client: &impl GenericClient) -> Result<Lines, DbError> {
+    let statement = client.prepare_cached(LINES).await?;
+    let row = client.query_one(&statement, &[]).await?;
+    Ok(Lines {
+        waiting: column(&row, "waiting")?,
+        admitted: column(&row, "admitted")?,
+    })
 }
 
 /// Joins the line with `ticket`; the ticket the user holds (`Ok(false)` when

@@ -17,6 +17,7 @@ use crate::db::DbError;
 use crate::domain::{BookingRefusal, InvalidInput, PassRefusal, Resource};
 use crate::idempotency::IdempotencyError;
 use crate::live::LiveError;
+use crate::sale::SaleError;
 use crate::telemetry::error_chain;
 
 /// Seconds a client is asked to wait before retrying a `503`.
@@ -295,12 +296,24 @@ impl From<LiveError> for ApiError {
     }
 }
 
+impl From<SaleError> for ApiError {
+    fn from(error: SaleError) -> Self {
+        match error {
+            SaleError::Booking(error) => error.into(),
+            SaleError::Idempotency(error) => error.into(),
+            SaleError::Answer(error) => ApiError::Internal(error.into()),
+        }
+    }
+}
+
 impl From<BookingError> for ApiError {
     fn from(error: BookingError) -> Self {
         match error {
             BookingError::Database(error) => error.into(),
             BookingError::WorkerStopped => ApiError::BookingInterrupted(error),
-            BookingError::NotAttempted => ApiError::BookingNotAttempted(error),
+            BookingError::NotAttempted | BookingError::CallerGone => {
+                ApiError::BookingNotAttempted(error)
+            }
             BookingError::TooBusy { .. } => ApiError::TooBusy(error),
         }
     }

@@ -1,19 +1,17 @@
 //! Holds: seats kept for a buyer while they pay (`POST /holds`), then
 //! confirmed into a booking or given back. Waiting-list offers are holds too.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bookings::IdempotencyKeyHeader;
 use super::error::{ApiError, Problem};
-use super::idempotent::{self, run_once_per_key};
+use super::idempotent::{key_of, respond};
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
-use crate::configuration::Limits;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, BookingRefusal, Hold, SeatRequest};
-use crate::sold_out::SoldOut;
+use crate::domain::{ensure_positive_id, Booking, Hold, SeatRequest};
+use crate::sale::Sales;
 
 /// Holds seats for `hold_seconds` (the event's setting): confirm them with
 /// `POST /holds/{id}/confirm` before `expires_at`, or they go back on sale.
@@ -44,43 +42,12 @@ use crate::sold_out::SoldOut;
 #[post("/holds")]
 pub async fn create(
     http: HttpRequest,
-    pool: web::Data<Pool>,
-    limits: web::Data<Limits>,
-    sold_out: web::Data<SoldOut>,
+    sales: web::Data<Sales>,
     body: JsonObject<SeatRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().validate()?;
-    if let Some(ticket) = admission(&http, &request)? {
-        let fingerprint = format!(
-            "POST /holds event_id={} user_id={} quantity={} ticket={ticket}",
-            request.event_id, request.user_id, request.quantity
-        );
-        return run_once_per_key!(
-            http,
-            pool,
-            limits,
-            fingerprint,
-            StatusCode::CREATED,
-            |client| db::waiting_room::hold(client, request, &ticket)
-        );
-    }
-    let keyed = idempotent::key_of(&http)?.is_some();
-    if !keyed && sold_out.is_sold_out(request.event_id) {
-        return Err(BookingRefusal::SoldOut.into());
-    }
-    let fingerprint = format!(
-        "POST /holds event_id={} user_id={} quantity={}",
-        request.event_id, request.user_id, request.quantity
-    );
-    let ticket = sold_out.ticket();
-    run_once_per_key!(
-        http,
-        pool,
-        limits,
-        fingerprint,
-        StatusCode::CREATED,
-        |client| sold_out.learn(request.event_id, ticket, db::holds::create(client, request))
-    )
+    let pass = admission(&http, &request)?;
+    respond(sales.hold(request, pass, key_of(&http)?).await?)
 }
 
 #[utoipa::path(tag = "holds",
@@ -118,20 +85,11 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 #[post("/holds/{id}/confirm")]
 pub async fn confirm(
     http: HttpRequest,
-    pool: web::Data<Pool>,
-    limits: web::Data<Limits>,
+    sales: web::Data<Sales>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let fingerprint = format!("POST /holds/{id}/confirm");
-    run_once_per_key!(
-        http,
-        pool,
-        limits,
-        fingerprint,
-        StatusCode::CREATED,
-        |client| db::holds::confirm(client, id)
-    )
+    respond(sales.confirm(id, key_of(&http)?).await?)
 }
 
 /// Gives the held seats back (to the waiting list first). Releasing a hold
@@ -149,13 +107,9 @@ pub async fn confirm(
 #[delete("/holds/{id}")]
 pub async fn release(
     http: HttpRequest,
-    pool: web::Data<Pool>,
-    limits: web::Data<Limits>,
+    sales: web::Data<Sales>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let fingerprint = format!("DELETE /holds/{id}");
-    run_once_per_key!(http, pool, limits, fingerprint, StatusCode::OK, |client| {
-        db::holds::release(client, id)
-    })
+    respond(sales.release(id, key_of(&http)?).await?)
 }

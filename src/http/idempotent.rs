@@ -1,25 +1,42 @@
-//! The HTTP form of an idempotent request (`crate::idempotency`): its key,
-//! read from the `Idempotency-Key` header; its answer, rendered here as the
-//! status and JSON or problem+json body that are stored; and a stored answer
-//! sent again.
-
-use std::time::Duration;
+//! The HTTP form of a sale's answer (`crate::sale::Answer`): the request's
+//! `Idempotency-Key`, read from its header; the wording of an answer to store
+//! ([`HttpWording`]: the status and the JSON or problem+json body the client
+//! is told); and the answer sent, stored or not.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use deadpool_postgres::Transaction;
 use serde::Serialize;
 
 use super::error::ApiError;
-use crate::db::Pool;
+use crate::domain::BookingRefusal;
 use crate::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::sale::{Answer, Success, Wording};
 
 /// Marks a response replayed from a stored outcome.
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 
+/// The request's `Idempotency-Key`, if it sent one.
+pub fn key_of(http: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
+    let key = http.headers().get(idempotency::HEADER);
+    Ok(key
+        .map(|value| IdempotencyKey::parse(value.as_bytes()))
+        .transpose()?)
+}
+
+/// A sale's answer as sent: the thing made (`201`) or changed (`200`) as
+/// JSON, the refusal's problem+json, or the stored answer of a key.
+pub fn respond<T: Serialize>(answer: Answer<T>) -> Result<HttpResponse, ApiError> {
+    match answer {
+        Answer::Decided(success, outcome) => {
+            Ok(HttpResponse::build(status(success)).json(outcome?))
+        }
+        Answer::Stored(stored) => Ok(stored_answer(stored)),
+    }
+}
+
 /// The stored answer as sent: JSON on success, problem+json otherwise, and
 /// `Idempotent-Replayed: true` when it was given before.
-pub fn respond(stored: StoredResponse) -> HttpResponse {
+pub fn stored_answer(stored: StoredResponse) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let content_type = if status.is_success() {
         "application/json"
@@ -34,81 +51,24 @@ pub fn respond(stored: StoredResponse) -> HttpResponse {
     response.body(stored.body)
 }
 
-/// The request's `Idempotency-Key`, if it sent one.
-pub fn key_of(http: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
-    let key = http.headers().get(idempotency::HEADER);
-    Ok(key
-        .map(|value| IdempotencyKey::parse(value.as_bytes()))
-        .transpose()?)
+fn status(success: Success) -> StatusCode {
+    match success {
+        Success::Made => StatusCode::CREATED,
+        Success::Changed => StatusCode::OK,
+    }
 }
 
-/// Runs `work` at most once per key (`crate::idempotency::run_once`); its
-/// result is stored as the client gets it: `success` with `T` as JSON, or the
-/// error's problem+json.
-pub async fn run_once<T: Serialize>(
-    pool: &Pool,
-    key: &IdempotencyKey,
-    fingerprint: &str,
-    ttl: Duration,
-    success: StatusCode,
-    work: impl AsyncFnOnce(&Transaction<'_>) -> Result<T, ApiError>,
-) -> Result<StoredResponse, ApiError> {
-    idempotency::run_once(pool, key, fingerprint, ttl, async |transaction| {
-        answer(success, work(transaction).await)
-    })
-    .await
-}
+/// How a keyed request's answer is stored: exactly as [`respond`] sends it.
+pub struct HttpWording;
 
-/// Success or a refusal the client can act on (sold out, not found...), both
-/// final answers worth storing. `Unavailable`/`Internal` roll back instead.
-fn answer<T: Serialize>(
-    success: StatusCode,
-    outcome: Result<T, ApiError>,
-) -> Result<StoredResponse, ApiError> {
-    let (status, body) = match outcome {
-        Ok(value) => (success, serde_json::to_string(&value)),
-        Err(error @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => return Err(error),
-        Err(refusal) => (
-            refusal.status_code(),
-            serde_json::to_string(&refusal.problem()),
-        ),
-    };
-    let body = body.map_err(|error| ApiError::Internal(error.into()))?;
-    Ok(StoredResponse::new(status.as_u16(), body))
-}
+impl Wording for HttpWording {
+    fn success(&self, success: Success, body: String) -> StoredResponse {
+        StoredResponse::new(status(success).as_u16(), body)
+    }
 
-/// Runs one seat-changing database call once per request: inside the
-/// idempotent transaction of the request's `Idempotency-Key` when it has one
-/// (`run_once`), otherwise as its own implicit
-/// transaction on a pooled connection, so that without a key the event lock
-/// is held for no more round trips than the call itself.
-///
-/// `|client| call` is an expression over `client` (a `&impl GenericClient`:
-/// the transaction or the connection) that returns
-/// `Result<Outcome<T>, DbError>`. The answer is `success` with `T` as JSON, or
-/// the refusal's problem+json; with a key, it is stored and replayed.
-macro_rules! run_once_per_key {
-    ($http:expr, $pool:expr, $limits:expr, $fingerprint:expr, $success:expr,
-     |$client:ident| $call:expr) => {{
-        match $crate::http::idempotent::key_of(&$http)? {
-            Some(key) => {
-                let stored = $crate::http::idempotent::run_once(
-                    &$pool,
-                    &key,
-                    &$fingerprint,
-                    $limits.idempotency_ttl,
-                    $success,
-                    async |$client| Ok($call.await??),
-                )
-                .await?;
-                Ok($crate::http::idempotent::respond(stored))
-            }
-            None => {
-                let $client = &$crate::db::client(&$pool).await?;
-                let value = $call.await??;
-                Ok(actix_web::HttpResponse::build($success).json(value))
-            }
-        }
-    }};
+    fn refusal(&self, refusal: BookingRefusal) -> Result<StoredResponse, serde_json::Error> {
+        let error = ApiError::from(refusal);
+        let body = serde_json::to_string(&error.problem())?;
+        Ok(StoredResponse::new(error.status_code().as_u16(), body))
+    }
 }
-pub(crate) use run_once_per_key;

@@ -34,6 +34,8 @@ pub mod venues;
 pub mod waiting_room;
 pub mod waitlist;
 
+pub use idempotent::HttpWording;
+
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;

@@ -2,17 +2,16 @@
 //! are offered in list order as holds of their own (`status: offered`,
 //! `hold_id`), confirmed with `POST /holds/{hold_id}/confirm`.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bookings::IdempotencyKeyHeader;
 use super::error::{ApiError, Problem};
-use super::idempotent::run_once_per_key;
+use super::idempotent::{key_of, respond};
 use super::json_object::JsonObject;
-use crate::configuration::Limits;
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, NewWaitlistEntry, WaitlistEntry};
+use crate::sale::Sales;
 
 /// Joins the event's waiting list, only when fewer seats than asked are
 /// available to this user (otherwise book them). `status` is `offered` at
@@ -37,25 +36,13 @@ use crate::domain::{ensure_positive_id, NewWaitlistEntry, WaitlistEntry};
 #[post("/events/{id}/waitlist")]
 pub async fn join(
     http: HttpRequest,
-    pool: web::Data<Pool>,
-    limits: web::Data<Limits>,
+    sales: web::Data<Sales>,
     id: web::Path<i64>,
     body: JsonObject<NewWaitlistEntry>,
 ) -> Result<HttpResponse, ApiError> {
     let event_id = ensure_positive_id("id", id.into_inner())?;
     let entry = body.into_inner().validate()?;
-    let fingerprint = format!(
-        "POST /events/{event_id}/waitlist user_id={} quantity={}",
-        entry.user_id, entry.quantity
-    );
-    run_once_per_key!(
-        http,
-        pool,
-        limits,
-        fingerprint,
-        StatusCode::CREATED,
-        |client| db::holds::join_waitlist(client, event_id, entry)
-    )
+    respond(sales.join_waitlist(event_id, entry, key_of(&http)?).await?)
 }
 
 #[utoipa::path(tag = "waitlist",
@@ -87,13 +74,9 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 #[delete("/waitlist/{id}")]
 pub async fn leave(
     http: HttpRequest,
-    pool: web::Data<Pool>,
-    limits: web::Data<Limits>,
+    sales: web::Data<Sales>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let fingerprint = format!("DELETE /waitlist/{id}");
-    run_once_per_key!(http, pool, limits, fingerprint, StatusCode::OK, |client| {
-        db::holds::leave_waitlist(client, id)
-    })
+    respond(sales.leave_waitlist(id, key_of(&http)?).await?)
 }

@@ -14,16 +14,18 @@
 //! - HTTP: `http::metrics::observe_request`, the outermost middleware
 //!   (`startup.rs`), through [`Metrics::request_started`] and
 //!   [`Metrics::request_finished`];
-//! - booking outcomes and replays: `http::bookings::create`, once per
-//!   answered request;
-//! - seats booked: only after the commit that booked them, inside the task
-//!   that ran it (`booking::Booker`, the batch worker, the idempotent path),
-//!   so a client that left or timed out cannot make it miss one;
+//! - booking outcomes, replays, seats booked and cancelled, holds, offers:
+//!   `crate::sale`, once per request, after the commit, inside the task that
+//!   ran it, so a client that left or timed out cannot make it miss one;
+//!   the sweeper's expiries where it runs (`sale::workers`);
 //! - pool wait and timeouts: `db::client`; connections in use and idle, and
 //!   the process figures: read at scrape time ([`PoolCollector`],
 //!   [`process::ProcessCollector`]).
 
 mod process;
+mod sale;
+
+pub use sale::{HoldChange, SaleMetrics};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -174,6 +176,8 @@ pub struct Metrics {
     http_active: Gauge,
     db_errors: Family<KindLabels, Counter>,
     pub bookings: BookingMetrics,
+    /// Cancellations, holds, offers and the waiting room (`crate::sale`).
+    pub sale: SaleMetrics,
     pub booking_latency: BookingLatency,
     pub live: LiveMetrics,
     /// Refusals answered from the sold-out memory (`crate::sold_out`).
@@ -217,7 +221,8 @@ impl Metrics {
         );
         registry.register(
             "flashbook_seats_booked",
-            "Seats booked and committed by this process",
+            "Seats booked and committed by this process: POST /bookings and confirmed holds \
+             (POST /holds/{id}/confirm); cancellations are flashbook_seats_cancelled_total",
             bookings.seats.clone(),
         );
         registry.register(
@@ -236,6 +241,8 @@ impl Metrics {
             "Booking requests answered by replaying a stored Idempotency-Key outcome",
             bookings.replays.clone(),
         );
+
+        let sale = SaleMetrics::register(&mut registry);
 
         let db_errors = Family::default();
         registry.register(
@@ -291,6 +298,7 @@ impl Metrics {
             http_active,
             db_errors,
             bookings,
+            sale,
             booking_latency: BookingLatency::new(),
             live,
             sold_out_memory_answers,

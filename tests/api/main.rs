@@ -5,6 +5,7 @@ mod bookings;
 mod catalogue;
 mod checkout;
 mod concurrency;
+mod counting;
 mod event_settings;
 mod helpers;
 mod holds;

@@ -1,0 +1,684 @@
+//! The sale: every way seats change hands goes through one object,
+//! [`Sales`]. It knows no HTTP; the handlers (`routes`) turn a request into
+//! one call and its answer back into a response.
+//!
+//! **One choice.** [`Sales::book`] chooses how a booking reaches the
+//! database in one `match`: with an admission pass or not, with an
+//! `Idempotency-Key` or not, refused from the sold-out memory
+//! (`crate::sold_out`), or batched with the event's other requests
+//! (`crate::booking`) or booked in a transaction of its own.
+//!
+//! **Counted once, where it committed.** Each call runs in a task of its
+//! own and counts what it did there, after the commit: the outcome, the
+//! seats booked or cancelled, the holds and offers made or ended
+//! (`crate::metrics`). The request's future can be dropped at any await
+//! (`bound_request_time` drops it at the request timeout, a client can
+//! disconnect); a spawned task is not, so a seat booked is a seat counted.
+//! The caller's being gone still matters in one place: a batched request
+//! still queued when its caller left is not booked ([`Caller`]).
+//!
+//! What a call changed beyond its answer (the offers `make_offers()` made,
+//! whether a release or cancellation changed anything) is read back in its
+//! own transaction (`db::changes`), so calls that free seats run in an
+//! explicit transaction; the hot calls (a booking, a hold) stay one
+//! statement each, their answer saying all there is to count.
+//!
+//! Background work (batch workers, the sweeper, the sold-out listener, the
+//! waiting-room refresh) starts in one place: [`Workers::start`].
+
+pub mod workers;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Transaction;
+use serde::Serialize;
+
+use crate::booking::{Batcher, BookingError, Caller};
+use crate::db::changes::{self, Changes, Held};
+use crate::db::{self, DbError, Pool};
+use crate::domain::{
+    Booking, BookingRefusal, Hold, NewWaitlistEntry, Outcome, SeatRequest, WaitlistEntry,
+};
+use crate::idempotency::{self, IdempotencyError, IdempotencyKey, StoredResponse};
+use crate::live::LiveHub;
+use crate::metrics::{HoldChange, Metrics};
+use crate::sold_out::SoldOut;
+
+pub use workers::Workers;
+
+/// What a sale call answers.
+#[derive(Debug)]
+pub enum Answer<T> {
+    /// Decided now, for a request without an `Idempotency-Key`: what was
+    /// made or changed, or why not.
+    Decided(Success, Outcome<T>),
+    /// The answer stored with the request's `Idempotency-Key`: new, or a
+    /// replay of the first request's (`replayed`).
+    Stored(StoredResponse),
+}
+
+/// What a call that succeeded did: made something new (a booking, a hold,
+/// a waiting-list entry) or changed something that was there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Success {
+    Made,
+    Changed,
+}
+
+/// How a keyed request's answer is written down to be replayed: as its
+/// client is told it. The HTTP edge words it (`http::idempotent`); the sale
+/// stores what it is given and knows nothing of statuses or problem+json.
+pub trait Wording: Send + Sync {
+    /// The answer of a success; `body` is what it made or changed, as JSON.
+    fn success(&self, success: Success, body: String) -> StoredResponse;
+    /// The answer of a refusal, a final answer too.
+    fn refusal(&self, refusal: BookingRefusal) -> Result<StoredResponse, serde_json::Error>;
+}
+
+/// Why a sale call has no answer to give (nothing was committed, or, for
+/// `BookingError::WorkerStopped`, it is unknown whether it was).
+#[derive(Debug, thiserror::Error)]
+pub enum SaleError {
+    #[error(transparent)]
+    Booking(#[from] BookingError),
+    /// The `Idempotency-Key` refused the request (in progress, reused).
+    #[error(transparent)]
+    Idempotency(IdempotencyError),
+    /// The answer to store could not be written as JSON (a bug).
+    #[error("cannot write the answer to store as JSON")]
+    Answer(#[source] serde_json::Error),
+}
+
+impl From<IdempotencyError> for SaleError {
+    fn from(error: IdempotencyError) -> Self {
+        match error {
+            IdempotencyError::Database(error) => error.into(),
+            refusal => SaleError::Idempotency(refusal),
+        }
+    }
+}
+
+impl From<DbError> for SaleError {
+    fn from(error: DbError) -> Self {
+        SaleError::Booking(BookingError::Database(error))
+    }
+}
+
+/// The one way seats are booked, held, confirmed, released, cancelled and
+/// waited for. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Sales(Arc<Inner>);
+
+struct Inner {
+    pool: Pool,
+    /// `None`: every booking in a transaction of its own.
+    batcher: Option<Arc<Batcher>>,
+    sold_out: Arc<SoldOut>,
+    metrics: Arc<Metrics>,
+    live: Arc<LiveHub>,
+    wording: Arc<dyn Wording>,
+    idempotency_ttl: Duration,
+}
+
+/// Settings of [`Sales::new`].
+pub struct SalesSettings {
+    /// Requests per batch transaction; 1 books each in its own.
+    pub batch_max: usize,
+    /// The longest a batched request may be expected to queue before it is
+    /// refused `too_busy` instead.
+    pub queue_budget: Duration,
+    pub idempotency_ttl: Duration,
+}
+
+impl Sales {
+    pub fn new(
+        pool: Pool,
+        sold_out: Arc<SoldOut>,
+        metrics: Arc<Metrics>,
+        live: Arc<LiveHub>,
+        wording: Arc<dyn Wording>,
+        settings: SalesSettings,
+    ) -> Self {
+        let batcher = (settings.batch_max > 1).then(|| {
+            Arc::new(Batcher::new(
+                pool.clone(),
+                settings.batch_max,
+                metrics.bookings.clone(),
+                settings.queue_budget,
+            ))
+        });
+        Self(Arc::new(Inner {
+            pool,
+            batcher,
+            sold_out,
+            metrics,
+            live,
+            wording,
+            idempotency_ttl: settings.idempotency_ttl,
+        }))
+    }
+
+    /// Books `request`'s seats, all or none. `pass`: the admission pass's
+    /// ticket, for an event with a waiting room (checked by the caller).
+    pub async fn book(
+        &self,
+        request: SeatRequest,
+        pass: Option<String>,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Answer<Booking>, SaleError> {
+        let (caller, _waiting) = Caller::new();
+        self.in_own_task(move |sales| async move {
+            let (answer, counted) = sales.book_now(request, pass, key, caller).await;
+            sales.count_booking(request.event_id, counted);
+            answer
+        })
+        .await
+    }
+
+    /// The one choice of path, and what the request counts.
+    async fn book_now(
+        &self,
+        request: SeatRequest,
+        pass: Option<String>,
+        key: Option<IdempotencyKey>,
+        caller: Caller,
+    ) -> (Result<Answer<Booking>, SaleError>, Counted) {
+        let Inner {
+            pool,
+            batcher,
+            sold_out,
+            ..
+        } = &*self.0;
+        let event_id = request.event_id;
+        let decided = match (pass, key, batcher) {
+            // The pass is used with the seats, in one transaction, never
+            // answered from memory.
+            (Some(ticket), Some(key), _) => {
+                let fingerprint = format!(
+                    "POST /bookings event_id={} user_id={} quantity={} ticket={ticket}",
+                    request.event_id, request.user_id, request.quantity
+                );
+                let keyed = self.keyed(&key, &fingerprint, Success::Made, async |tx| {
+                    let outcome = db::waiting_room::book(tx, request, &ticket).await?;
+                    let counted = Counted::decided(&outcome);
+                    Ok((outcome, counted))
+                });
+                return Counted::keyed(keyed.await);
+            }
+            (Some(ticket), None, _) => {
+                async {
+                    let client = db::client(pool).await?;
+                    Ok(db::waiting_room::book(&client, request, &ticket).await?)
+                }
+                .await
+            }
+            (None, Some(key), _) => {
+                let fingerprint = booking_fingerprint(request);
+                let keyed = self.keyed(&key, &fingerprint, Success::Made, async |tx| {
+                    let outcome = db::bookings::book(tx, request).await?;
+                    let counted = Counted::decided(&outcome);
+                    Ok((outcome, counted))
+                });
+                return Counted::keyed(keyed.await);
+            }
+            (None, None, _) if sold_out.is_sold_out(event_id) => Ok(Err(BookingRefusal::SoldOut)),
+            (None, None, Some(batcher)) => {
+                let ticket = sold_out.ticket();
+                let booked = batcher.book(request, caller);
+                sold_out.learn(event_id, ticket, booked).await
+            }
+            (None, None, None) => {
+                let ticket = sold_out.ticket();
+                let booked = async {
+                    let client = db::client(pool).await?;
+                    db::bookings::book(&client, request).await
+                };
+                sold_out
+                    .learn(event_id, ticket, booked)
+                    .await
+                    .map_err(BookingError::from)
+            }
+        };
+        let counted = Counted::of(&decided);
+        let answer = decided.map(|outcome| Answer::Decided(Success::Made, outcome));
+        (answer.map_err(SaleError::from), counted)
+    }
+
+    /// Counts one answered booking request: its outcome and seats, or its
+    /// replay; a refusal also feeds the event's live view.
+    fn count_booking(&self, event_id: i64, counted: Counted) {
+        let bookings = &self.0.metrics.bookings;
+        let Counted::Outcome { outcome, seats } = counted else {
+            bookings.replayed();
+            return;
+        };
+        bookings.outcome(outcome);
+        bookings.seats_booked(seats);
+        if matches!(
+            outcome,
+            "sold_out" | "not_enough_seats" | "limit_exceeded" | "already_booked"
+        ) {
+            self.0.live.record_refusal(event_id);
+        }
+    }
+
+    /// Holds `request`'s seats for the event's `hold_seconds`, with the same
+    /// refusals (the sold-out memory's included) as [`book`](Self::book).
+    pub async fn hold(
+        &self,
+        request: SeatRequest,
+        pass: Option<String>,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Answer<Hold>, SaleError> {
+        self.in_own_task(move |sales| async move {
+            let (answer, created) = sales.hold_now(request, pass, key).await;
+            if let Some(Ok(hold)) = created {
+                let held = Held {
+                    holds: 1,
+                    seats: seats(hold.quantity),
+                };
+                sales.0.metrics.sale.holds(false, HoldChange::Created, held);
+            }
+            answer
+        })
+        .await
+    }
+
+    async fn hold_now(
+        &self,
+        request: SeatRequest,
+        pass: Option<String>,
+        key: Option<IdempotencyKey>,
+    ) -> (Result<Answer<Hold>, SaleError>, Option<Outcome<Hold>>) {
+        let Inner { pool, sold_out, .. } = &*self.0;
+        let event_id = request.event_id;
+        let fingerprint = match &pass {
+            Some(ticket) => format!(
+                "POST /holds event_id={} user_id={} quantity={} ticket={ticket}",
+                request.event_id, request.user_id, request.quantity
+            ),
+            None => format!(
+                "POST /holds event_id={} user_id={} quantity={}",
+                request.event_id, request.user_id, request.quantity
+            ),
+        };
+        let decided = match (pass, key) {
+            (Some(ticket), Some(key)) => {
+                return self
+                    .keyed(&key, &fingerprint, Success::Made, async |tx| {
+                        let outcome = db::waiting_room::hold(tx, request, &ticket).await?;
+                        Ok((outcome.clone(), outcome))
+                    })
+                    .await;
+            }
+            (Some(ticket), None) => {
+                async {
+                    let client = db::client(pool).await?;
+                    db::waiting_room::hold(&client, request, &ticket).await
+                }
+                .await
+            }
+            (None, Some(key)) => {
+                let ticket = sold_out.ticket();
+                return self
+                    .keyed(&key, &fingerprint, Success::Made, async |tx| {
+                        let held = db::holds::create(tx, request);
+                        let outcome = sold_out.learn(event_id, ticket, held).await?;
+                        Ok((outcome.clone(), outcome))
+                    })
+                    .await;
+            }
+            (None, None) if sold_out.is_sold_out(event_id) => Ok(Err(BookingRefusal::SoldOut)),
+            (None, None) => {
+                let ticket = sold_out.ticket();
+                let held = async {
+                    let client = db::client(pool).await?;
+                    db::holds::create(&client, request).await
+                };
+                sold_out.learn(event_id, ticket, held).await
+            }
+        };
+        match decided {
+            Ok(outcome) => (
+                Ok(Answer::Decided(Success::Made, outcome.clone())),
+                Some(outcome),
+            ),
+            Err(error) => (Err(error.into()), None),
+        }
+    }
+
+    /// Turns hold `id`'s seats into a booking.
+    pub async fn confirm(
+        &self,
+        id: i64,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Answer<Booking>, SaleError> {
+        let fingerprint = format!("POST /holds/{id}/confirm");
+        self.in_own_task(move |sales| async move {
+            sales
+                .changing(key, &fingerprint, Success::Made, async move |tx| {
+                    let outcome = db::holds::confirm(tx, id).await?;
+                    let changes = match &outcome {
+                        Ok(booking) => changes::read(tx, booking.event_id, None, Some(id)).await?,
+                        Err(_) => Changes::default(),
+                    };
+                    Ok((outcome, changes))
+                })
+                .await
+        })
+        .await
+    }
+
+    /// Gives hold `id`'s seats back (to the waiting list first).
+    pub async fn release(
+        &self,
+        id: i64,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Answer<Hold>, SaleError> {
+        let fingerprint = format!("DELETE /holds/{id}");
+        self.in_own_task(move |sales| async move {
+            sales
+                .changing(key, &fingerprint, Success::Changed, async move |tx| {
+                    let outcome = db::holds::release(tx, id).await?;
+                    let changes = match &outcome {
+                        Ok(hold) => changes::read(tx, hold.event_id, None, Some(id)).await?,
+                        Err(_) => Changes::default(),
+                    };
+                    Ok((outcome, changes))
+                })
+                .await
+        })
+        .await
+    }
+
+    /// Cancels booking `id` (its seats to the waiting list first);
+    /// cancelling a cancelled booking returns it unchanged.
+    pub async fn cancel(
+        &self,
+        id: i64,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Answer<Booking>, SaleError> {
+        let fingerprint = format!("DELETE /bookings/{id}");
+        self.in_own_task(move |sales| async move {
+            sales
+                .changing(key, &fingerprint, Success::Changed, async move |tx| {
+                    // Not found is a final answer, stored like a refusal.
+                    let booking = match db::bookings::cancel(tx, id).await {
+                        Ok(booking) => booking,
+                        Err(DbError::NotFound(resource)) => {
+                            return Ok((
+                                Err(BookingRefusal::NotFound(resource)),
+                                Changes::default(),
+                            ))
+                        }
+                        Err(error) => return Err(error),
+                    };
+                    let changes = changes::read(tx, booking.event_id, Some(id), None).await?;
+                    Ok((Ok(booking), changes))
+                })
+                .await
+        })
+        .await
+    }
+
+    /// Puts a buyer on the event's waiting list (offered seats at once when
+    /// free seats no earlier entry fits are enough).
+    pub async fn join_waitlist(
+        &self,
+        event_id: i64,
+        entry: NewWaitlistEntry,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Answer<WaitlistEntry>, SaleError> {
+        let fingerprint = format!(
+            "POST /events/{event_id}/waitlist user_id={} quantity={}",
+            entry.user_id, entry.quantity
+        );
+        self.in_own_task(move |sales| async move {
+            sales
+                .changing(key, &fingerprint, Success::Made, async move |tx| {
+                    let outcome = db::holds::join_waitlist(tx, event_id, entry).await?;
+                    let changes = match &outcome {
+                        Ok(_) => changes::read(tx, event_id, None, None).await?,
+                        Err(_) => Changes::default(),
+                    };
+                    Ok((outcome, changes))
+                })
+                .await
+        })
+        .await
+    }
+
+    /// Takes entry `id` off the waiting list; an open offer is declined and
+    /// its seats go to the next entries.
+    pub async fn leave_waitlist(
+        &self,
+        id: i64,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Answer<WaitlistEntry>, SaleError> {
+        let fingerprint = format!("DELETE /waitlist/{id}");
+        self.in_own_task(move |sales| async move {
+            sales
+                .changing(key, &fingerprint, Success::Changed, async move |tx| {
+                    let outcome = db::holds::leave_waitlist(tx, id).await?;
+                    let changes = match &outcome {
+                        Ok(entry) => changes::read(tx, entry.event_id, None, entry.hold_id).await?,
+                        Err(_) => Changes::default(),
+                    };
+                    Ok((outcome, changes))
+                })
+                .await
+        })
+        .await
+    }
+
+    /// One round of the sweeper: marks expired holds and offers (their
+    /// seats were free already, by the clock) and offers their seats on;
+    /// counts what it marked. Returns the holds and offers marked.
+    pub async fn expire_holds(&self) -> Result<u64, DbError> {
+        let mut client = db::client(&self.0.pool).await?;
+        let swept = db::holds::expire_all(&mut client).await?;
+        let sale = &self.0.metrics.sale;
+        sale.holds(false, HoldChange::Expired, swept.holds);
+        sale.holds(true, HoldChange::Expired, swept.offers);
+        sale.holds(true, HoldChange::Created, swept.offers_made);
+        Ok(swept.holds.holds + swept.offers.holds)
+    }
+
+    /// Runs `work` in a task of its own, which the caller's future being
+    /// dropped does not stop.
+    async fn in_own_task<T, F>(&self, work: impl FnOnce(Sales) -> F) -> Result<T, SaleError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, SaleError>> + Send + 'static,
+    {
+        tokio::spawn(work(self.clone()))
+            .await
+            .unwrap_or_else(|_| Err(BookingError::WorkerStopped.into()))
+    }
+
+    /// A call that frees or confirms seats, in an explicit transaction (its
+    /// key's, or one of its own) that also reads what it changed; counted
+    /// once committed.
+    async fn changing<T: Serialize>(
+        &self,
+        key: Option<IdempotencyKey>,
+        fingerprint: &str,
+        success: Success,
+        call: impl AsyncFnOnce(&Transaction<'_>) -> Result<(Outcome<T>, Changes), DbError>,
+    ) -> Result<Answer<T>, SaleError> {
+        let (answer, changes) = match key {
+            Some(key) => self.keyed(&key, fingerprint, success, call).await,
+            None => match self.in_transaction(call).await {
+                Ok((outcome, changes)) => (Ok(Answer::Decided(success, outcome)), Some(changes)),
+                Err(error) => (Err(error.into()), None),
+            },
+        };
+        if let Some(changes) = changes {
+            self.count_changes(&changes);
+        }
+        answer
+    }
+
+    async fn in_transaction<R>(
+        &self,
+        call: impl AsyncFnOnce(&Transaction<'_>) -> Result<R, DbError>,
+    ) -> Result<R, DbError> {
+        let mut client = db::client(&self.0.pool).await?;
+        let transaction = client.transaction().await?;
+        let result = call(&transaction).await?;
+        transaction.commit().await?;
+        Ok(result)
+    }
+
+    /// Counts what a committed call changed.
+    fn count_changes(&self, changes: &Changes) {
+        let Metrics { bookings, sale, .. } = &*self.0.metrics;
+        if changes.cancelled_seats > 0 {
+            sale.cancelled(changes.cancelled_seats);
+        }
+        if let Some(hold) = &changes.hold {
+            let change = match hold.status.as_str() {
+                "confirmed" => {
+                    bookings.seats_booked(hold.seats);
+                    HoldChange::Confirmed
+                }
+                "released" => HoldChange::Released,
+                "expired" => HoldChange::Expired,
+                _ => HoldChange::Created,
+            };
+            let held = Held {
+                holds: 1,
+                seats: hold.seats,
+            };
+            sale.holds(hold.offer, change, held);
+        }
+        sale.holds(true, HoldChange::Created, changes.offers_made);
+    }
+
+    /// Runs `call` once per key (`crate::idempotency`): in the key's
+    /// transaction, which stores its answer as the edge words it; a repeat
+    /// replays it. Returns the stored answer and, when this request committed
+    /// it, what `call` reported to count.
+    async fn keyed<T: Serialize, C>(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        success: Success,
+        call: impl AsyncFnOnce(&Transaction<'_>) -> Result<(Outcome<T>, C), DbError>,
+    ) -> (Result<Answer<T>, SaleError>, Option<C>) {
+        let Inner {
+            pool,
+            wording,
+            idempotency_ttl,
+            ..
+        } = &*self.0;
+        let mut counted = None;
+        let stored = idempotency::run_once(pool, key, fingerprint, *idempotency_ttl, {
+            async |transaction| {
+                let (outcome, count) = call(transaction).await?;
+                let answer = match outcome {
+                    Ok(value) => {
+                        let body = serde_json::to_string(&value).map_err(SaleError::Answer)?;
+                        wording.success(success, body)
+                    }
+                    Err(refusal) => wording.refusal(refusal).map_err(SaleError::Answer)?,
+                };
+                counted = Some(count);
+                Ok::<_, SaleError>(answer)
+            }
+        })
+        .await;
+        match stored {
+            Ok(stored) if stored.replayed => (Ok(Answer::Stored(stored)), None),
+            Ok(stored) => (Ok(Answer::Stored(stored)), counted),
+            // Nothing committed, whatever the call decided.
+            Err(error) => (Err(error), None),
+        }
+    }
+}
+
+/// What one booking request counts.
+#[derive(Debug, Clone, Copy)]
+enum Counted {
+    /// Its outcome label (`flashbook_booking_outcomes_total`) and the seats
+    /// it booked (committed).
+    Outcome { outcome: &'static str, seats: u64 },
+    /// A stored answer given again: nothing new happened.
+    Replayed,
+}
+
+impl Counted {
+    fn of(result: &Result<Outcome<Booking>, BookingError>) -> Self {
+        match result {
+            Ok(outcome) => Self::decided(outcome),
+            Err(error) => Counted::Outcome {
+                outcome: error.label(),
+                seats: 0,
+            },
+        }
+    }
+
+    fn decided(outcome: &Outcome<Booking>) -> Self {
+        match outcome {
+            Ok(booking) => Counted::Outcome {
+                outcome: "booked",
+                seats: seats(booking.quantity),
+            },
+            Err(refusal) => Counted::Outcome {
+                outcome: refusal.code(),
+                seats: 0,
+            },
+        }
+    }
+
+    /// A keyed request: counted if it committed now, a replay, or refused.
+    fn keyed(
+        (answer, counted): (Result<Answer<Booking>, SaleError>, Option<Counted>),
+    ) -> (Result<Answer<Booking>, SaleError>, Counted) {
+        let counted = match (&answer, counted) {
+            (Ok(_), Some(counted)) => counted,
+            (Ok(_), None) => Counted::Replayed,
+            (Err(error), _) => Counted::Outcome {
+                outcome: error.label(),
+                seats: 0,
+            },
+        };
+        (answer, counted)
+    }
+}
+
+impl SaleError {
+    /// The outcome label of a request that committed nothing.
+    fn label(&self) -> &'static str {
+        match self {
+            SaleError::Booking(error) => error.label(),
+            SaleError::Idempotency(IdempotencyError::InProgress) => "request_in_progress",
+            SaleError::Idempotency(IdempotencyError::KeyReused) => "idempotency_key_reused",
+            SaleError::Idempotency(IdempotencyError::Database(_)) | SaleError::Answer(_) => {
+                "internal_error"
+            }
+        }
+    }
+}
+
+/// The fingerprint of a keyed booking. A request without `quantity` keeps the
+/// one it had before quantities existed, so keys stored then still replay.
+fn booking_fingerprint(request: SeatRequest) -> String {
+    match request.quantity {
+        1 => format!(
+            "POST /bookings event_id={} user_id={}",
+            request.event_id, request.user_id
+        ),
+        quantity => format!(
+            "POST /bookings event_id={} user_id={} quantity={quantity}",
+            request.event_id, request.user_id
+        ),
+    }
+}
+
+/// A seat count from a quantity, which the schema keeps positive.
+fn seats(quantity: i32) -> u64 {
+    u64::try_from(quantity).unwrap_or(0)
+}
