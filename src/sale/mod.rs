@@ -1,5 +1,5 @@
 //! The sale: every way seats change hands goes through one object,
-//! [`Sales`]. It knows no HTTP; the handlers (`routes`) turn a request into
+//! [`Sales`]. It knows no HTTP; the handlers (`crate::http`) turn a request into
 //! one call and its answer back into a response.
 //!
 //! **One choice.** [`Sales::book`] chooses how a booking reaches the
