@@ -1,22 +1,26 @@
 # flashbook: built with the official Rust image, run on Debian slim as a
-# non-root user. Both base images are build arguments:
+# non-root user. The image holds the service and seed; the checker of the
+# proofs (verify) has an image of its own, verify/Dockerfile. Both base
+# images are build arguments:
 #   docker build --build-arg RUST_IMAGE=rust:1.95-bookworm -t flashbook .
 ARG RUST_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${RUST_IMAGE} AS build
 WORKDIR /build
-# Dependencies first, in a layer of their own that only Cargo.toml,
+# Dependencies first, in a layer of their own that only the manifests,
 # Cargo.lock and build.rs invalidate: placeholder targets with the real
-# paths (the library, the three binaries, an empty migrations/ for build.rs)
-# make cargo download and compile every dependency.
+# paths (the library, the two binaries, an empty migrations/ for build.rs)
+# make cargo download and compile every dependency. Cargo reads every
+# workspace member's manifest, so the checker's (verify/) comes too; the
+# checker itself is never built here (verify/Dockerfile builds it).
 COPY Cargo.toml Cargo.lock build.rs ./
-RUN mkdir -p src/bin seed migrations \
+COPY verify/Cargo.toml verify/
+RUN mkdir -p src seed migrations \
  && echo 'fn main() {}' > src/main.rs \
  && echo 'fn main() {}' > seed/main.rs \
- && echo 'fn main() {}' > src/bin/verify.rs \
  && touch src/lib.rs \
- && cargo build --release --locked \
+ && cargo build --release --locked -p flashbook \
  && rm -rf src seed migrations
 # The real sources. refinery embeds migrations/ at compile time, and build.rs
 # makes a change there rebuild the crate.
@@ -25,15 +29,15 @@ COPY src src
 COPY seed seed
 # COPY keeps the files' own times, which may be older than the placeholder
 # build: touch them so cargo rebuilds the crate rather than keep the stubs.
-RUN touch src/main.rs src/lib.rs seed/main.rs src/bin/verify.rs \
- && cargo build --release --locked \
- && cp target/release/flashbook target/release/seed target/release/verify /usr/local/bin/
+RUN touch src/main.rs src/lib.rs seed/main.rs \
+ && cargo build --release --locked -p flashbook \
+ && cp target/release/flashbook target/release/seed /usr/local/bin/
 
 FROM ${RUNTIME_IMAGE}
 # A fixed numeric uid, so orchestrators can check the image runs as non-root.
 RUN groupadd --system --gid 10001 flashbook \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin flashbook
-COPY --from=build /usr/local/bin/flashbook /usr/local/bin/seed /usr/local/bin/verify /usr/local/bin/
+COPY --from=build /usr/local/bin/flashbook /usr/local/bin/seed /usr/local/bin/
 USER 10001:10001
 ENV FLASHBOOK_HOST=0.0.0.0 \
     FLASHBOOK_PORT=8080 \

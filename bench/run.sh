@@ -96,7 +96,6 @@ out=${CARGO_TARGET_DIR:-target}/bench
 steps=$out/steps
 if $quick; then charts=$out/charts; else charts=bench/charts; fi
 
-
 # ---------------------------------------------------------------- cleanup
 finished=false
 stop_service() {
@@ -106,7 +105,7 @@ stop_service() {
 cleanup() {
     local status=$?
     stop_service
-    pg_throwaway_remove "$steps/postgres.log"
+    pg_throwaway_remove "$steps/postgres.log" || true
     if ! $finished; then
         printf 'bench: FAILED (exit %s); logs and raw step files: %s\n' "$status" "$steps" >&2
     fi

@@ -81,7 +81,7 @@ def psql(db_url, sql):
 
 
 def verify(args):
-    """The sale's own invariants, from `verify --json` (src/verify.rs)."""
+    """The sale's own invariants, from `verify --json` (verify/src/oneshot.rs)."""
     command = [args.verify, "--event-id", str(args.event_id), "--json"]
     if args.expect_sold_out:
         command.append("--sold-out")

@@ -21,7 +21,7 @@
 // every answer is counted by request, status and problem code, and an answer
 // the API does not document for the request (any other status, a 409 with
 // another code, no answer) fails the run through the thresholds. verify
-// --checkout (src/verify.rs) compares the 201 confirms and their seats with
+// --checkout (verify/src/checkout.rs) compares the 201 confirms and their seats with
 // the database.
 //
 // Environment (k6 run -e NAME=value, or the process environment):

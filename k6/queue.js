@@ -19,7 +19,7 @@
 // then ends with its last position. Every buyer ends with a final answer:
 // a seat, sold out, or still queued with a position; a 403, an expired pass,
 // an answer the API does not document, or a buyer without a ticket fails the
-// run through the thresholds. verify --queue (src/verify/queue.rs) compares
+// run through the thresholds. verify --queue (verify/src/queue.rs) compares
 // the 201s with the database and checks the line there.
 //
 // Environment (k6 run -e NAME=value):

@@ -37,8 +37,8 @@ readonly HAPROXY=haproxy:3.0
 readonly K6=grafana/k6:1.1.0 K6_VERSION=1.1.0
 readonly PROMETHEUS=prom/prometheus:v2.42.0
 readonly ALL_TAGS=("$DEBIAN_BOOKWORM" "$DEBIAN_TRIXIE" "$RUST" "$POSTGRES" "$HAPROXY" "$K6" "$PROMETHEUS")
-# Built from this repository by `docker compose build`, not a base image.
-readonly OWN_IMAGE=flashbook:latest
+# Built from this repository by `docker compose build`, not base images.
+readonly OWN_IMAGES=" flashbook:latest flashbook-verify:latest "
 
 # shellcheck source=ci/lib/log.sh
 source ci/lib/log.sh
@@ -64,12 +64,12 @@ SECURITY_MIRROR=${SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 check_names() {
     local name known missing=()
     while read -r name; do
-        [[ -z $name || $name == "$OWN_IMAGE" || $name == *'$'* ]] && continue
+        [[ -z $name || $OWN_IMAGES == *" $name "* || $name == *'$'* ]] && continue
         known=false
         for tag in "${ALL_TAGS[@]}"; do [[ $name == "$tag" ]] && known=true; done
         $known || missing+=("$name")
     done < <({
-        sed -nE 's/^ARG [A-Z_]*IMAGE=(.+)$/\1/p; s/^FROM ([^ ]+).*/\1/p' Dockerfile
+        sed -nE 's/^ARG [A-Z_]*IMAGE=(.+)$/\1/p; s/^FROM ([^ ]+).*/\1/p' Dockerfile verify/Dockerfile
         sed -nE 's/^ *image: *"?([^" ]+)"? *$/\1/p' docker-compose.yml
     } | sort -u)
     ((${#missing[@]} == 0)) || die "the Dockerfile or docker-compose.yml names ${missing[*]}, which this script does not build: add a stand-in for it here"

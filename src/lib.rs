@@ -36,5 +36,4 @@ pub mod sale;
 pub mod sold_out;
 pub mod startup;
 pub mod telemetry;
-pub mod verify;
 pub mod waiting_room;

@@ -4,6 +4,7 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
+use super::changes::{self, Held};
 use super::{column, DbError};
 use crate::domain::{
     BookingRefusal, Event, EventChanges, NewEvent, Outcome, PageRequest, Resource, SeatCount,
@@ -102,7 +103,7 @@ pub async fn update(
     client: &mut deadpool_postgres::Client,
     id: i64,
     changes: &EventChanges,
-) -> Result<Outcome<Event>, DbError> {
+) -> Result<Outcome<(Event, Held)>, DbError> {
     let transaction = client.transaction().await?;
     let statement = transaction.prepare_cached(LOCK_EVENT).await?;
     let Some(row) = transaction.query_opt(&statement, &[&id]).await? else {
@@ -139,15 +140,18 @@ pub async fn update(
         Err(error) => return Err(error),
     }
     let statement = transaction.prepare_cached(MAKE_OFFERS).await?;
-    let offers: i32 = column(
-        &transaction.query_one(&statement, &[&id]).await?,
-        "make_offers",
-    )?;
-    if offers > 0 {
-        log::info!("event {id}: changed; {offers} waiting-list offer(s) made");
+    transaction.execute(&statement, &[&id]).await?;
+    let offers = changes::read(&transaction, id, None, None)
+        .await?
+        .offers_made;
+    if offers.holds > 0 {
+        log::info!(
+            "event {id}: changed; {} waiting-list offer(s) made",
+            offers.holds
+        );
     }
     transaction.commit().await?;
-    Ok(Ok(find(client, id).await?))
+    Ok(Ok((find(client, id).await?, offers)))
 }
 
 pub async fn ensure_exists(client: &deadpool_postgres::Client, id: i64) -> Result<(), DbError> {

@@ -6,6 +6,7 @@ use super::error::{ApiError, Problem};
 use super::json_object::JsonObject;
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, Booking, Event, EventChanges, NewEvent, Page, PageQuery};
+use crate::sale::Sales;
 
 #[utoipa::path(tag = "events", request_body = NewEvent,
     security(("admin_token" = [])),
@@ -68,18 +69,19 @@ fn ensure_fits_venue(capacity: i32, venue_capacity: i32) -> Result<(), ApiError>
 pub async fn update(
     _admin: Admin,
     pool: web::Data<Pool>,
+    sales: web::Data<Sales>,
     id: web::Path<i64>,
     body: JsonObject<EventChanges>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let changes = body.into_inner().validate()?;
-    let mut client = db::client(&pool).await?;
     if let Some(capacity) = changes.capacity {
+        let client = db::client(&pool).await?;
         let event = db::events::find(&client, id).await?;
         let venue = db::venues::find(&client, event.venue_id).await?;
         ensure_fits_venue(capacity, venue.capacity)?;
     }
-    let event = db::events::update(&mut client, id, &changes).await??;
+    let event = sales.change_event(id, changes).await??;
     Ok(HttpResponse::Ok().json(event))
 }
 

@@ -1,5 +1,5 @@
 //! The sale: every way seats change hands goes through one object,
-//! [`Sales`]. It knows no HTTP; the handlers (`routes`) turn a request into
+//! [`Sales`]. It knows no HTTP; the handlers (`crate::http`) turn a request into
 //! one call and its answer back into a response.
 //!
 //! **One choice.** [`Sales::book`] chooses how a booking reaches the
@@ -39,7 +39,8 @@ use crate::booking::{Batcher, BookingError, Caller};
 use crate::db::changes::{self, Changes, Held};
 use crate::db::{self, DbError, Pool};
 use crate::domain::{
-    Booking, BookingRefusal, Hold, NewWaitlistEntry, Outcome, SeatRequest, WaitlistEntry,
+    Booking, BookingRefusal, Event, EventChanges, Hold, NewWaitlistEntry, Outcome, SeatRequest,
+    WaitlistEntry,
 };
 use crate::idempotency::{self, IdempotencyError, IdempotencyKey, StoredResponse};
 use crate::live::LiveHub;
@@ -469,6 +470,25 @@ impl Sales {
                     Ok((outcome, changes))
                 })
                 .await
+        })
+        .await
+    }
+
+    /// Changes an event's settings (the admin's); new seats go to the
+    /// waiting list first, and the offers made are counted.
+    pub async fn change_event(
+        &self,
+        id: i64,
+        changes: EventChanges,
+    ) -> Result<Outcome<Event>, SaleError> {
+        self.in_own_task(move |sales| async move {
+            let mut client = db::client(&sales.0.pool).await?;
+            let changed = db::events::update(&mut client, id, &changes).await?;
+            Ok(changed.map(|(event, offers)| {
+                let sale = &sales.0.metrics.sale;
+                sale.holds(true, HoldChange::Created, offers);
+                event
+            }))
         })
         .await
     }

@@ -6,7 +6,7 @@
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use flashbook::verify::{self, Expected, Responses};
+use flashbook_verify::{failures, OneShot, Proof, Responses};
 
 use crate::helpers::{spawn_app_with, AppOptions, SaleState, TestApp};
 use crate::unsafe_booking::spawn_unsafe_booking_server;
@@ -66,28 +66,29 @@ impl Tally {
     }
 }
 
-/// The flash-sale contract, checked by the library's one implementation
-/// (the same the `verify` binary runs for `run_tests.sh`): never more than
-/// `capacity`, exactly `capacity` when `sold_out`, the counter agrees with
-/// the rows, every 201 is a row, nobody holds two seats, no other status.
+/// The flash-sale contract, checked by the checker's one implementation
+/// (`flashbook_verify`, the same the `verify` binary runs for
+/// `run_tests.sh`): never more than `capacity`, exactly `capacity` when
+/// `sold_out`, the counter agrees with the rows, every 201 is a row, nobody
+/// holds two seats, no other status.
 pub fn check_exact_sale(
     capacity: i64,
     sold_out: bool,
     tally: &Tally,
     state: &SaleState,
 ) -> Result<(), String> {
-    let expected = Expected {
+    let proof = OneShot {
         capacity: Some(capacity),
         sold_out,
         attempts: None,
     };
-    let verdict = verify::check(state, Some(&tally.responses()), &expected);
-    if verdict.is_ok() {
+    let failed = failures(&proof.checks(state, Some(&tally.responses())));
+    if failed.is_empty() {
         Ok(())
     } else {
         Err(format!(
             "{}; other answers: {:?}",
-            verdict.failures().join("; "),
+            failed.join("; "),
             tally.other
         ))
     }

@@ -461,3 +461,19 @@ async fn a_booking_in_its_own_transaction_that_times_out_is_still_counted() {
 async fn a_batched_booking_that_times_out_in_flight_is_still_counted() {
     a_booking_that_times_out_is_still_counted(TimedOutPath::Batched).await;
 }
+
+#[tokio::test]
+async fn offers_made_by_a_larger_capacity_are_counted_once() {
+    let app = spawn_app_with(AppOptions::default()).await;
+    let venue = app.create_venue(10).await;
+    let event = app.create_event(venue, 1).await;
+    let users = app.insert_users(2).await;
+    assert_eq!(app.book(event, users[0]).await.status(), 201);
+    let entry = created_id(app.join_waitlist(event, users[1], 1).await).await;
+    let response = app
+        .patch_as_admin(&format!("/events/{event}"), json!({"capacity": 2}))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.waitlist_entry(entry).await["status"], "offered");
+    assert_counted_once(&app, event).await;
+}

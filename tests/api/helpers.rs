@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use flashbook::configuration::Settings;
 use flashbook::startup::{Application, ShutdownHandle};
-pub use flashbook::verify::SaleState;
+pub use flashbook_verify::SaleState;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use tokio_postgres::NoTls;

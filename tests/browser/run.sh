@@ -46,7 +46,7 @@ esac
 
 cleanup() {
     service_stop "$SERVICE_PID"
-    pg_throwaway_remove
+    pg_throwaway_remove || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT
