@@ -10,13 +10,13 @@ FROM ${RUST_IMAGE} AS build
 WORKDIR /build
 # Dependencies first, in a layer of their own that only the manifests,
 # Cargo.lock and build.rs invalidate: placeholder targets with the real
-# paths (the library, the two binaries, an empty migrations/ for build.rs)
+# paths (the library, the two binaries, an empty migrations/functions/ for build.rs)
 # make cargo download and compile every dependency. Cargo reads every
 # workspace member's manifest, so the checker's (verify/) comes too; the
 # checker itself is never built here (verify/Dockerfile builds it).
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY verify/Cargo.toml verify/
-RUN mkdir -p src seed migrations \
+RUN mkdir -p src seed migrations/functions \
  && echo 'fn main() {}' > src/main.rs \
  && echo 'fn main() {}' > seed/main.rs \
  && touch src/lib.rs \
