@@ -32,6 +32,51 @@ const FILE_EXTENSIONS: [&str; 14] = [
     "Dockerfile",
 ];
 
+/// The Layout's tree is the map a newcomer reads first: every module of the
+/// service (each entry of `src/`) and every top-level folder is on it.
+#[test]
+fn readme_layout_shows_every_module_and_top_level_folder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md readable");
+    let layout = readme
+        .split("\n## Layout")
+        .nth(1)
+        .expect("README.md has a Layout section");
+    // Every word of its fenced tree; a folder is shown by any path under it.
+    let words: Vec<&str> = layout
+        .split("```")
+        .skip(1)
+        .step_by(2)
+        .flat_map(str::split_whitespace)
+        .map(|word| word.trim_end_matches(','))
+        .collect();
+    let shown = |path: &str| words.iter().any(|word| word.starts_with(path));
+    let mut missing = Vec::new();
+    for (folder, prefix) in [(root.join("src"), "src/"), (root.to_path_buf(), "")] {
+        for entry in std::fs::read_dir(&folder)
+            .expect("folder readable")
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_dir = entry.path().is_dir();
+            if prefix.is_empty()
+                && (!is_dir || name.starts_with('.') || name == "target" || name == "node_modules")
+            {
+                continue;
+            }
+            let path = format!("{prefix}{name}{}", if is_dir { "/" } else { "" });
+            if !shown(&path) {
+                missing.push(path);
+            }
+        }
+    }
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "README.md's Layout does not show: {missing:?}"
+    );
+}
+
 #[tokio::test]
 async fn readme_names_only_files_and_sql_functions_that_exist() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
