@@ -174,7 +174,7 @@ main() {
     stage "seed (capacity $CAPACITY, $EVENTS event, $USERS users)" run_seed seed
     local proof
     for proof in "${PROOFS[@]}"; do
-        [[ " ${SCENARIO_PROOFS[*]} " == *" $proof "* ]] && run_proof "$proof"
+        if [[ " ${SCENARIO_PROOFS[*]} " == *" $proof "* ]]; then run_proof "$proof"; fi
     done
 }
 
