@@ -12,9 +12,10 @@ SERVICE_PID=""
 SERVICE_URL=""
 SERVICE_ERROR=""
 
-# service_start BINARY PORT LOG [ENV-ARG...]: runs `env FLASHBOOK_HOST=127.0.0.1
-# FLASHBOOK_PORT=PORT ENV-ARG... BINARY` in the background (ENV-ARG: NAME=value
-# or -u NAME; a later one wins), output appended to LOG ("-": this terminal).
+# service_start BINARY PORT LOG [-u NAME...] [NAME=value...]: runs `env -u NAME...
+# FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT=PORT NAME=value... BINARY` in the
+# background (env takes its -u options before any assignment; a later
+# assignment wins), output appended to LOG ("-": this terminal).
 # An empty PORT is a free one. Sets SERVICE_PID and SERVICE_URL and waits
 # until GET SERVICE_URL/ready answers 200. When the process exits first or
 # SERVICE_READY_TIMEOUT_S pass, prints the log's last lines, stops what it
@@ -22,12 +23,17 @@ SERVICE_ERROR=""
 service_start() {
     local bin=$1 port=${2:-$(free_port)} log=$3 status=0
     shift 3
+    local unset=()
+    while [[ ${1:-} == -u ]]; do
+        unset+=(-u "$2")
+        shift 2
+    done
     SERVICE_URL="http://127.0.0.1:$port"
     local base=$SERVICE_URL
     if [[ $log == - ]]; then
-        env FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" "$@" "$bin" &
+        env "${unset[@]}" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" "$@" "$bin" &
     else
-        env FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" "$@" "$bin" >>"$log" 2>&1 &
+        env "${unset[@]}" FLASHBOOK_HOST=127.0.0.1 FLASHBOOK_PORT="$port" "$@" "$bin" >>"$log" 2>&1 &
     fi
     SERVICE_PID=$!
     SERVICE_ERROR=""
