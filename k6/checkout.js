@@ -58,6 +58,10 @@ const MAX_POLLS = Math.ceil((SALE_SECONDS / POLL_SECONDS) * 1.5); // looks at on
 const EVENT_LOOK_EVERY = 3; // polls between two looks at the event
 const SETTLE_SECONDS = 4; // longer than the service's expiry sweep (2 s)
 const REQUEST_TIMEOUT = '10s';
+// A 503 database_unavailable (no pooled connection free within the pool
+// wait: nothing was done) is retried after its Retry-After, as a client
+// should, at most this many times per request.
+const MAX_RETRIES_BUSY = 5;
 
 // Answers by request, status and code; verify reads these names
 // (CheckoutSummary::from_json).
@@ -69,12 +73,13 @@ const { count, zero } = counters([
   // What the buyers did and what became of them.
   'buyers_confirmed', 'holds_walked_away', 'offers_seen', 'offers_declined', 'offers_missed',
   'buyers_left_sold_out', 'buyers_downsized', 'buyers_gave_up',
+  'retried_database_busy',
 ]);
 const unexpected = new Rate('unexpected');
 const requestDuration = new Trend('checkout_request_duration', true);
 
-// 409 is an answer the buyer expects, not a failed request.
-http.setResponseCallback(http.expectedStatuses(200, 201, 409));
+// 409 is an answer the buyer expects, not a failed request; 503 one it retries.
+http.setResponseCallback(http.expectedStatuses(200, 201, 409, 503));
 
 export const options = {
   scenarios: {
@@ -333,8 +338,16 @@ class Buyer {
 
   request(method, path, name, body) {
     const withBody = body !== undefined;
-    const res = http.request(method, `${BASE_URL}${path}`, withBody ? JSON.stringify(body) : null, params(name, withBody));
-    requestDuration.add(res.timings.duration, { name });
+    let res;
+    for (let attempt = 0; ; attempt++) {
+      res = http.request(method, `${BASE_URL}${path}`, withBody ? JSON.stringify(body) : null, params(name, withBody));
+      requestDuration.add(res.timings.duration, { name });
+      if (res.status !== 503 || problemCode(res) !== 'database_unavailable' || attempt >= MAX_RETRIES_BUSY) {
+        break;
+      }
+      count('retried_database_busy');
+      sleep(Math.max(1, Number(res.headers['Retry-After']) || 1));
+    }
     // Every answer is one sample: the rate's denominator is all requests.
     unexpected.add(false);
     return res;
@@ -375,5 +388,6 @@ export function handleSummary(data) {
     ['left the list: sold out', n('buyers_left_sold_out')],
     ['rejoined for fewer seats', n('buyers_downsized')],
     ['stopped at a bound', n('buyers_gave_up')],
+    ['503 database busy, retried', n('retried_database_busy')],
   ], { metric: 'checkout_request_duration', label: 'request latency', stats: ['avg', 'med', 'p(95)', 'p(99)', 'max'] });
 }
