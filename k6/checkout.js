@@ -42,7 +42,7 @@ import http from 'k6/http';
 import exec from 'k6/execution';
 import { check, sleep } from 'k6';
 import { Rate, Trend } from 'k6/metrics';
-import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, summary } from './lib/summary.js';
+import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, retryAfter, summary } from './lib/summary.js';
 
 const EVENT_ID = intFromEnv('EVENT_ID', 2);
 const VUS = intFromEnv('VUS', 1000);
@@ -346,7 +346,7 @@ class Buyer {
         break;
       }
       count('retried_database_busy');
-      sleep(Math.max(1, Number(res.headers['Retry-After']) || 1));
+      sleep(retryAfter(res) / 1000);
     }
     // Every answer is one sample: the rate's denominator is all requests.
     unexpected.add(false);

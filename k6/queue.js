@@ -39,7 +39,7 @@ import http from 'k6/http';
 import exec from 'k6/execution';
 import { check, sleep } from 'k6';
 import { Rate } from 'k6/metrics';
-import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, summary } from './lib/summary.js';
+import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, retryAfter, summary } from './lib/summary.js';
 
 const EVENT_ID = intFromEnv('EVENT_ID', 3);
 const ADMIN_TOKEN = __ENV.ADMIN_TOKEN || '';
@@ -132,12 +132,6 @@ function recordTicket(buyer, body, now) {
     // used or expired before this buyer booked: the pass is lost.
     buyer.state = 'pass_lost';
   }
-}
-
-// Milliseconds the answer's Retry-After asks for (1 s when absent).
-function retryAfter(res) {
-  const seconds = Number(res.headers['Retry-After']);
-  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000;
 }
 
 // No answer from the API: the connection failed (0), or the server's HTTP

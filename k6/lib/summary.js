@@ -1,13 +1,19 @@
 // What the proofs' k6 scripts (k6/*.js) share: their -e options, the
-// problem+json code of an answer, and the end of the run: a compact text
-// summary on stdout and the whole summary as JSON in SUMMARY_FILE, which
-// verify reads. Built here because k6's own textSummary is a remote jslib
+// problem+json code of an answer, the wait its Retry-After asks for, and the
+// end of the run: a compact text summary on stdout and the whole summary as
+// JSON in SUMMARY_FILE, which verify reads. Built here because k6's own textSummary is a remote jslib
 // module that an offline machine cannot import; only built-in modules, so the
 // scripts run offline and in the grafana/k6 image alike.
 
 import { Counter } from 'k6/metrics';
 
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+
+// Milliseconds the answer's Retry-After asks for (1 s when absent).
+export function retryAfter(res) {
+  const seconds = Number(res.headers['Retry-After']);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000;
+}
 
 // The integer option NAME (k6 run -e NAME=value), at least min.
 export function intFromEnv(name, fallback, min = 1) {
