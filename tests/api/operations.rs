@@ -25,13 +25,26 @@ async fn ready_is_503_with_retry_after_when_the_database_refuses_connections() {
     let dbname = app.database_url.rsplit('/').next().unwrap().to_owned();
     let admin = app.admin_db().await;
     admin
-        .batch_execute(&format!(
-            "ALTER DATABASE {dbname} ALLOW_CONNECTIONS false;
-             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE datname = '{dbname}' AND pid <> pg_backend_pid();"
-        ))
+        .batch_execute(&format!("ALTER DATABASE {dbname} ALLOW_CONNECTIONS false"))
         .await
         .unwrap();
+    // A connection the app was opening as the ALTER ran may pass its check
+    // and show up a moment later: terminate until none is left.
+    for _ in 0..50 {
+        let left: i64 = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
+                  WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&dbname],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let response = app.get("/ready").await;
     assert!(response.headers().contains_key("retry-after"));
     assert_problem(response, 503, "database_unavailable").await;
@@ -108,7 +121,7 @@ async fn a_read_only_database_is_not_ready_and_bookings_are_503() {
     let dbname = app.database_url.rsplit('/').next().unwrap().to_owned();
     let admin = app.admin_db().await;
     let reconnect_all = format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
           WHERE datname = '{dbname}' AND pid <> pg_backend_pid();"
     );
     admin
