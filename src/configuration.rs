@@ -36,6 +36,24 @@ const DEFAULT_QUEUE_WAIT_FRACTION: f64 = 0.8;
 /// Open live views one replica serves at once; more are answered `503`.
 /// Each costs one connection and a few KiB, never a database read.
 const DEFAULT_LIVE_MAX_VIEWERS: usize = 1_000;
+/// Live views one client (bearer token, else address) may hold open at once
+/// on a replica: a dashboard is one; a client opening hundreds is a flood.
+const DEFAULT_LIVE_MAX_VIEWERS_PER_CLIENT: usize = 8;
+/// Requests per second, and the burst above it, one bearer token may send:
+/// a buyer's whole flow (hold, confirm, polls) is a few requests a second.
+const DEFAULT_TOKEN_RATE: Rate = Rate {
+    per_second: 20,
+    burst: 40,
+};
+/// Requests per second, and the burst, from one peer address (all its
+/// tokens together). A crowd behind one NAT or proxy is many buyers, so it
+/// is high: the one-shot proof's 10,000 attempts from one address in about
+/// 2.5 s fit the burst, and one address alone still cannot take more than
+/// about half of what two cores serve (README, "Abuse limits").
+const DEFAULT_ADDRESS_RATE: Rate = Rate {
+    per_second: 2_000,
+    burst: 20_000,
+};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -74,6 +92,19 @@ pub struct Limits {
     /// Share of `request_timeout` a booking may be expected to queue
     /// (`FLASHBOOK_QUEUE_WAIT_FRACTION`, more than 0, at most 1).
     pub queue_wait_fraction: f64,
+    /// Most live views one client holds open at once on this replica.
+    pub live_max_viewers_per_client: usize,
+    /// Requests one bearer token may send (`http::limits`).
+    pub token_rate: Rate,
+    /// Requests one peer address may send, whatever its tokens.
+    pub address_rate: Rate,
+}
+
+/// A request rate: `per_second` sustained, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_second: usize,
+    pub burst: usize,
 }
 
 impl Limits {
@@ -88,6 +119,10 @@ pub struct DatabaseSettings {
     /// Connection parameters. Its `Debug` output redacts the password.
     pub connection: PgConfig,
     pub pool_size: usize,
+    /// Connections of the pool that reads (lists, single records) may use at
+    /// once, so a flood of reads always leaves the rest to bookings; at most
+    /// `pool_size` (`FLASHBOOK_POOL_READ_SIZE`, default half, at least 1).
+    pub read_pool_size: usize,
     /// How long a request waits for a free connection before it is answered
     /// `503` with `Retry-After`.
     pub pool_wait: Duration,
@@ -119,6 +154,7 @@ impl Settings {
     /// process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let pool_size = positive(&var, "FLASHBOOK_POOL_SIZE")?.unwrap_or(DEFAULT_POOL_SIZE);
         Ok(Self {
             host: var("FLASHBOOK_HOST").unwrap_or_else(|| DEFAULT_HOST.to_owned()),
             port: parse(&var, "FLASHBOOK_PORT")?.unwrap_or(DEFAULT_PORT),
@@ -151,10 +187,26 @@ impl Settings {
                     .unwrap_or(DEFAULT_LIVE_MAX_VIEWERS),
                 queue_wait_fraction: fraction(&var, "FLASHBOOK_QUEUE_WAIT_FRACTION")?
                     .unwrap_or(DEFAULT_QUEUE_WAIT_FRACTION),
+                live_max_viewers_per_client: positive(
+                    &var,
+                    "FLASHBOOK_LIVE_MAX_VIEWERS_PER_CLIENT",
+                )?
+                .unwrap_or(DEFAULT_LIVE_MAX_VIEWERS_PER_CLIENT),
+                token_rate: rate(
+                    &var,
+                    ["FLASHBOOK_RATE_PER_TOKEN", "FLASHBOOK_BURST_PER_TOKEN"],
+                    DEFAULT_TOKEN_RATE,
+                )?,
+                address_rate: rate(
+                    &var,
+                    ["FLASHBOOK_RATE_PER_ADDRESS", "FLASHBOOK_BURST_PER_ADDRESS"],
+                    DEFAULT_ADDRESS_RATE,
+                )?,
             },
             database: DatabaseSettings {
                 connection: connection_config(&var)?,
-                pool_size: positive(&var, "FLASHBOOK_POOL_SIZE")?.unwrap_or(DEFAULT_POOL_SIZE),
+                pool_size,
+                read_pool_size: read_pool_size(&var, pool_size)?,
                 pool_wait: millis(&var, "FLASHBOOK_POOL_WAIT_MS", DEFAULT_POOL_WAIT_MS)?,
                 connect_timeout: millis(
                     &var,
@@ -237,6 +289,36 @@ fn positive(
     }
 }
 
+/// A rate and its burst, each from its own variable. An unset burst is
+/// never below the rate, so raising the rate alone raises both.
+fn rate(
+    var: &impl Fn(&str) -> Option<String>,
+    [rate_name, burst_name]: [&'static str; 2],
+    default: Rate,
+) -> Result<Rate, ConfigError> {
+    let per_second = positive(var, rate_name)?.unwrap_or(default.per_second);
+    let burst = positive(var, burst_name)?.unwrap_or(default.burst.max(per_second));
+    Ok(Rate { per_second, burst })
+}
+
+/// `FLASHBOOK_POOL_READ_SIZE`, at most the pool; by default half of it (at
+/// least 1), so the other half is always there for bookings.
+fn read_pool_size(
+    var: &impl Fn(&str) -> Option<String>,
+    pool_size: usize,
+) -> Result<usize, ConfigError> {
+    let name = "FLASHBOOK_POOL_READ_SIZE";
+    match positive(var, name)? {
+        Some(size) if size > pool_size => Err(ConfigError::Invalid {
+            name,
+            value: size.to_string(),
+            reason: format!("must be at most FLASHBOOK_POOL_SIZE ({pool_size})"),
+        }),
+        Some(size) => Ok(size),
+        None => Ok((pool_size / 2).max(1)),
+    }
+}
+
 /// A number more than 0 and at most 1.
 fn fraction(
     var: &impl Fn(&str) -> Option<String>,
@@ -303,6 +385,9 @@ mod tests {
             Duration::from_millis(DEFAULT_LIVE_TICK_MS)
         );
         assert_eq!(settings.limits.live_max_viewers, DEFAULT_LIVE_MAX_VIEWERS);
+        assert_eq!(settings.database.read_pool_size, DEFAULT_POOL_SIZE / 2);
+        assert_eq!(settings.limits.token_rate, DEFAULT_TOKEN_RATE);
+        assert_eq!(settings.limits.address_rate, DEFAULT_ADDRESS_RATE);
         assert_eq!(
             settings.limits.queue_budget(),
             Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS).mul_f64(DEFAULT_QUEUE_WAIT_FRACTION)
@@ -349,6 +434,43 @@ mod tests {
             ("FLASHBOOK_LIVE_MAX_VIEWERS", "0"),
         ] {
             assert!(settings(&[(name, bad)]).is_err(), "{name}={bad}");
+        }
+    }
+
+    #[test]
+    fn rates_and_the_read_share_of_the_pool_are_read_and_checked() {
+        let parsed = settings(&[
+            ("FLASHBOOK_RATE_PER_TOKEN", "5"),
+            ("FLASHBOOK_RATE_PER_ADDRESS", "50000"),
+            ("FLASHBOOK_POOL_SIZE", "8"),
+            ("FLASHBOOK_POOL_READ_SIZE", "3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            parsed.limits.token_rate,
+            Rate {
+                per_second: 5,
+                burst: DEFAULT_TOKEN_RATE.burst
+            }
+        );
+        // An unset burst is never below the rate it goes with.
+        assert_eq!(
+            parsed.limits.address_rate,
+            Rate {
+                per_second: 50_000,
+                burst: 50_000
+            }
+        );
+        assert_eq!(parsed.database.read_pool_size, 3);
+        let one = settings(&[("FLASHBOOK_POOL_SIZE", "1")]).unwrap();
+        assert_eq!(one.database.read_pool_size, 1);
+        for bad in [
+            &[("FLASHBOOK_RATE_PER_TOKEN", "0")][..],
+            &[("FLASHBOOK_BURST_PER_ADDRESS", "0")],
+            &[("FLASHBOOK_POOL_READ_SIZE", "5")],
+            &[("FLASHBOOK_LIVE_MAX_VIEWERS_PER_CLIENT", "0")],
+        ] {
+            assert!(settings(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -4,7 +4,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Logger};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -14,6 +15,7 @@ use crate::admission::PassSecret;
 use crate::authentication::AdminToken;
 use crate::configuration::{Limits, Settings};
 use crate::db::{self, Pool, StartupDbError};
+use crate::http::limits::{ClientSlots, RateLimiter, RequestRates, TokenHasher};
 use crate::http::openapi::ApiDoc;
 use crate::http::{self, AllowedMethods};
 use crate::live::LiveHub;
@@ -237,6 +239,7 @@ fn serve_metrics(address: &str, metrics: Arc<Metrics>) -> Result<(u16, Server), 
         App::new()
             .app_data(metrics.clone())
             .service(http::metrics::metrics)
+            .wrap(no_sniffing())
     })
     .workers(1)
     .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
@@ -245,6 +248,13 @@ fn serve_metrics(address: &str, metrics: Arc<Metrics>) -> Result<(u16, Server), 
     .run();
     log::info!("serving GET /metrics on {address} (not on the API port)");
     Ok((port, server))
+}
+
+/// `X-Content-Type-Options: nosniff` on every answer, so no browser reads a
+/// JSON or text answer as a page or a script. Error answers that leave a
+/// middleware as errors get it from `ApiError::error_response`.
+fn no_sniffing() -> DefaultHeaders {
+    DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
 }
 
 /// What every worker's handlers share.
@@ -271,12 +281,25 @@ fn serve(
     let metrics = web::Data::from(shared.metrics);
     let live = web::Data::from(shared.live);
     let rooms = web::Data::from(shared.rooms);
+    let rates = web::Data::new(RequestRates {
+        per_address: RateLimiter::new(shared.limits.address_rate),
+        per_token: RateLimiter::new(shared.limits.token_rate),
+        hasher: TokenHasher::default(),
+    });
+    // The live views' per-client slots (the only `ClientSlots` served).
+    let live_viewers = web::Data::new(ClientSlots::new(shared.limits.live_max_viewers_per_client));
     let metrics_on_api_port = shared.metrics_on_api_port;
     let request_timeout = shared.limits.request_timeout;
     let mut server = HttpServer::new(move || {
         let observed = metrics.clone();
-        // One registration gives the routes and the document's paths.
+        let limited = rates.clone();
+        // One registration gives the routes and the document's paths. The
+        // rate limit is innermost of these, so the log and the time bound
+        // see its 429s too.
         let (app, document) = App::new()
+            .wrap(from_fn(move |request, next| {
+                http::limits::limit_request_rate(limited.clone(), request, next)
+            }))
             .wrap(from_fn(move |request, next| {
                 http::bound_request_time(request_timeout, request, next)
             }))
@@ -288,6 +311,8 @@ fn serve(
             .app_data(metrics.clone())
             .app_data(live.clone())
             .app_data(rooms.clone())
+            .app_data(rates.clone())
+            .app_data(live_viewers.clone())
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
             .configure(|cfg| http::configure(cfg, metrics_on_api_port))
@@ -304,6 +329,7 @@ fn serve(
         .wrap(from_fn(move |request, next| {
             http::trim_trailing_slash(slash_routes.clone(), request, next)
         }))
+        .wrap(no_sniffing())
         .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
         .service(web::redirect("/dashboard", "/dashboard/"))
         .service(

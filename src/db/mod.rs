@@ -12,11 +12,15 @@ pub mod users;
 pub mod venues;
 pub mod waiting_room;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, PoolError, RecyclingMethod, Runtime, TimeoutType,
+};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
@@ -199,11 +203,16 @@ pub enum StartupDbError {
 
 /// The connection pool, with the two figures only checkout can measure: how
 /// long a request waited for a connection, and how often it gave up.
-/// Derefs to deadpool's pool; take connections with [`client`].
+/// Derefs to deadpool's pool; take connections with [`client`], or with
+/// [`read_client`] for a read.
 #[derive(Clone)]
 pub struct Pool {
     inner: deadpool_postgres::Pool,
     metrics: PoolMetrics,
+    /// One permit per connection reads may hold at once
+    /// (`FLASHBOOK_POOL_READ_SIZE`).
+    reads: Arc<Semaphore>,
+    wait: Duration,
 }
 
 /// Exported by `crate::metrics` as `flashbook_db_pool_wait_seconds` and
@@ -277,6 +286,8 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<Pool, StartupDbError> {
     Ok(Pool {
         inner,
         metrics: PoolMetrics::new(),
+        reads: Arc::new(Semaphore::new(settings.read_pool_size)),
+        wait: settings.pool_wait,
     })
 }
 
@@ -337,6 +348,33 @@ pub async fn client(pool: &Pool) -> Result<Object, DbError> {
         pool.metrics.timeouts.inc();
     }
     Ok(result?)
+}
+
+/// A connection for a read: lists and single records, which buyers and
+/// crawlers can ask for far faster than bookings arrive. Reads queue for one
+/// of `FLASHBOOK_POOL_READ_SIZE` permits before they queue for the pool, so
+/// however many are waiting, the rest of the pool stays free for bookings.
+/// Keep the permit as long as the connection (`let (client, _read) = ...`).
+/// No permit within the pool wait is the pool's own timeout (`Unavailable`,
+/// counted in `flashbook_db_pool_timeouts_total`).
+pub async fn read_client(pool: &Pool) -> Result<(Object, ReadPermit), DbError> {
+    let started = Instant::now();
+    let permit =
+        match tokio::time::timeout(pool.wait, Arc::clone(&pool.reads).acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            // The semaphore is never closed; a closed one is as good as busy.
+            Ok(Err(_)) | Err(_) => {
+                pool.metrics.wait.observe(started.elapsed().as_secs_f64());
+                pool.metrics.timeouts.inc();
+                return Err(PoolError::Timeout(TimeoutType::Wait).into());
+            }
+        };
+    Ok((client(pool).await?, ReadPermit { _permit: permit }))
+}
+
+/// One of the reads' connections, in use until dropped.
+pub struct ReadPermit {
+    _permit: OwnedSemaphorePermit,
 }
 
 /// Ok when the database answers and accepts writes: a standby (during a

@@ -78,7 +78,7 @@ pub async fn create(
 #[get("/bookings/{id}")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::bookings::find(&client, id).await?))
 }
 

@@ -62,6 +62,13 @@ pub enum ApiError {
     /// The replica's bound on open live views (`FLASHBOOK_LIVE_MAX_VIEWERS`).
     #[error("this replica already serves its maximum of {0} live views; retry shortly")]
     TooManyViewers(usize),
+    /// Over a per-client rate (`http::limits`); `retry_after` is when the
+    /// next request would pass.
+    #[error("too many requests from this client; retry after the Retry-After seconds")]
+    TooManyRequests { retry_after: std::time::Duration },
+    /// Over a per-client cap of things open at once (live views).
+    #[error("this client already has {0} open; close one first")]
+    TooManyOpen(usize),
     #[error("no route for this method and path")]
     RouteNotFound,
     #[error("this method is not allowed on this path")]
@@ -174,6 +181,8 @@ impl ApiError {
             ApiError::RequestTimeout(_) => "request_timeout".into(),
             ApiError::RouteNotFound => "not_found".into(),
             ApiError::TooManyViewers(_) => "too_many_viewers".into(),
+            ApiError::TooManyRequests { .. } => "too_many_requests".into(),
+            ApiError::TooManyOpen(_) => "too_many_open".into(),
             ApiError::TooBusy(_) => "too_busy".into(),
             ApiError::MethodNotAllowed { .. } => "method_not_allowed".into(),
             ApiError::BookingInterrupted(_) => "booking_interrupted".into(),
@@ -200,6 +209,9 @@ impl ResponseError for ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyRequests { .. } | ApiError::TooManyOpen(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable(_)
             | ApiError::BookingNotAttempted(_)
             | ApiError::TooBusy(_)
@@ -225,6 +237,9 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
+        // An answer that leaves a middleware as an error passes no
+        // middleware on its way out (startup.rs's `no_sniffing`).
+        response.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
         if matches!(
             self,
             ApiError::Unavailable(_)
@@ -232,12 +247,17 @@ impl ResponseError for ApiError {
                 | ApiError::RequestInProgress
                 | ApiError::BookingNotAttempted(_)
                 | ApiError::TooManyViewers(_)
+                | ApiError::TooManyOpen(_)
         ) {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
         if let ApiError::TooBusy(BookingError::TooBusy { estimated, .. }) = self {
             // About when the queue ahead of it will have been booked.
             let seconds = estimated.as_secs_f64().ceil().clamp(1.0, 60.0) as u64;
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if let ApiError::TooManyRequests { retry_after } = self {
+            let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         if matches!(self, ApiError::Unauthorized) {

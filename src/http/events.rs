@@ -99,7 +99,7 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.validate()?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     let items = db::events::list(&client, page).await?;
     Ok(HttpResponse::Ok().json(Page::new(items, page)))
 }
@@ -115,7 +115,7 @@ pub async fn list(
 #[get("/events/{id}")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::events::find(&client, id).await?))
 }
 
@@ -136,7 +136,7 @@ pub async fn bookings(
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let page = query.validate()?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     db::events::ensure_exists(&client, id).await?;
     let items = db::bookings::list_for_event(&client, id, page).await?;
     Ok(HttpResponse::Ok().json(Page::new(items, page)))

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use actix_web::http::header;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
 
 use super::error::{ApiError, Problem};
+use super::limits::{ClientKey, ClientSlots, RequestRates};
 use crate::domain::ensure_positive_id;
 use crate::live::LiveHub;
 
@@ -14,7 +16,9 @@ use crate::live::LiveHub;
 /// `LiveSnapshot` (JSON), the first at once, then one per tick
 /// (`FLASHBOOK_LIVE_TICK_MS`, 1 s by default). `booked`, `held` and
 /// `remaining` are read from the database as `GET /events/{id}` reads them,
-/// so they are exact across replicas and agree with it.
+/// so they are exact across replicas and agree with it. One client (bearer
+/// token, else address) may have `FLASHBOOK_LIVE_MAX_VIEWERS_PER_CLIENT`
+/// views open at once on a replica.
 #[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1)),
     responses(
@@ -22,14 +26,27 @@ use crate::live::LiveHub;
          body = crate::live::LiveSnapshot, content_type = "text/event-stream"),
         (status = 404, description = "event_not_found", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_open: this client's views (FLASHBOOK_LIVE_MAX_VIEWERS_PER_CLIENT), or too_many_requests; see Retry-After",
+         body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "too_many_viewers (FLASHBOOK_LIVE_MAX_VIEWERS) or database_unavailable; see Retry-After",
          body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/events/{id}/live")]
-pub async fn live(hub: web::Data<LiveHub>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn live(
+    request: HttpRequest,
+    hub: web::Data<LiveHub>,
+    viewers: web::Data<ClientSlots>,
+    rates: web::Data<RequestRates>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
+    let viewers: Arc<ClientSlots> = viewers.into_inner();
+    let view = viewers.take(ClientKey::of(&request, &rates.hasher))?;
     let hub: Arc<LiveHub> = hub.into_inner();
-    let frames = hub.watch(id).await?;
+    // The stream keeps the client's slot until it ends.
+    let frames = hub.watch(id).await?.inspect(move |_| {
+        let _open = &view;
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))

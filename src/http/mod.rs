@@ -12,7 +12,9 @@
 //!   replayed (`crate::idempotency` keeps it);
 //! - the extractors: `admin::Admin` (the admin token) and
 //!   `json_object::JsonObject` (a JSON object body);
+//! - `limits`: per-client abuse limits (request rates, open live views);
 //! - the middleware: `metrics::observe_request` (request figures),
+//!   `limits::limit_request_rate`,
 //!   [`trim_trailing_slash`] and [`bound_request_time`]; the `404`/`405`
 //!   answer for requests no route takes ([`fallback`]), and the extractor
 //!   settings that turn every malformed request into a problem+json answer.
@@ -26,6 +28,7 @@ pub mod health;
 pub mod holds;
 mod idempotent;
 mod json_object;
+pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod openapi;

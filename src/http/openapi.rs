@@ -39,7 +39,10 @@ impl utoipa::Modify for AdminTokenScheme {
 ///   `links(..)` in `#[utoipa::path]` as usual and they are renamed here;
 /// - an `operationId` defaults to the handler's name, and several modules
 ///   have a `create` or a `get`, while OpenAPI wants each id unique: each is
-///   prefixed with the operation's tag, its resource (`bookings_create`).
+///   prefixed with the operation's tag, its resource (`bookings_create`);
+/// - every operation can be answered `429 too_many_requests` by the rate
+///   limit in front of all routes (`http::limits`): the response is added to
+///   each that does not document its own 429.
 pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut document = serde_json::to_value(document).unwrap_or_else(|error| {
         // Serialising a tree of maps and strings cannot fail.
@@ -61,6 +64,7 @@ pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
                 .get_mut("responses")
                 .and_then(serde_json::Value::as_object_mut)
             {
+                map.entry("429").or_insert_with(too_many_requests);
                 responses.extend(map.values_mut());
             }
         }
@@ -76,6 +80,17 @@ pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
         }
     }
     document
+}
+
+fn too_many_requests() -> serde_json::Value {
+    serde_json::json!({
+        "description": "too_many_requests: over this client's request rate (per address, per \
+                        bearer token); retry after Retry-After seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+        "content": {"application/problem+json": {
+            "schema": {"$ref": "#/components/schemas/Problem"}
+        }},
+    })
 }
 
 fn prefix_operation_id(operation: &mut serde_json::Map<String, serde_json::Value>) {
@@ -135,5 +150,7 @@ mod tests {
             served["paths"]["/a"]["post"]["operationId"],
             "things_create"
         );
+        let limited = &served["paths"]["/a"]["post"]["responses"]["429"];
+        assert!(limited["headers"]["Retry-After"].is_object(), "{limited}");
     }
 }

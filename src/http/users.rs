@@ -49,7 +49,7 @@ pub async fn create(
 #[get("/users/{id}")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::users::find(&client, id).await?))
 }
 
@@ -70,7 +70,7 @@ pub async fn bookings(
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let page = query.validate()?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     db::users::ensure_exists(&client, id).await?;
     let items = db::bookings::list_for_user(&client, id, page).await?;
     Ok(HttpResponse::Ok().json(Page::new(items, page)))

@@ -48,7 +48,7 @@ pub async fn create(
 #[get("/venues/{id}")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::venues::find(&client, id).await?))
 }
 
@@ -66,7 +66,7 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.validate()?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     let items = db::venues::list(&client, page).await?;
     Ok(HttpResponse::Ok().json(Page::new(items, page)))
 }

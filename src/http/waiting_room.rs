@@ -88,7 +88,7 @@ pub async fn delete(
 #[get("/events/{id}/waiting-room")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     match db::waiting_room::find(&client, id).await? {
         Some(room) => Ok(HttpResponse::Ok().json(room)),
         None => {

@@ -56,7 +56,7 @@ pub async fn join(
 #[get("/waitlist/{id}")]
 pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let client = db::client(&pool).await?;
+    let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::holds::find_entry(&client, id).await?))
 }
 

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use flashbook::configuration::Settings;
+use flashbook::configuration::{Rate, Settings};
 use flashbook::startup::{Application, ShutdownHandle};
 pub use flashbook_verify::SaleState;
 use reqwest::{Response, StatusCode};
@@ -45,6 +45,10 @@ pub struct AppOptions {
     /// `FLASHBOOK_QUEUE_WAIT_FRACTION`: share of the request timeout a
     /// booking may be expected to queue before `too_busy`.
     pub queue_wait_fraction: Option<f64>,
+    /// `FLASHBOOK_RATE_PER_TOKEN` / `_PER_ADDRESS` and their bursts.
+    pub token_rate: Option<Rate>,
+    pub address_rate: Option<Rate>,
+    pub live_max_viewers_per_client: Option<usize>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -102,6 +106,7 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
     .expect("test settings are valid");
     let database = &mut settings.database;
     database.pool_size = options.pool_size.unwrap_or(database.pool_size);
+    database.read_pool_size = database.read_pool_size.min(database.pool_size);
     database.pool_wait = options.pool_wait.unwrap_or(database.pool_wait);
     database.lock_timeout = options.lock_timeout.unwrap_or(database.lock_timeout);
     settings.batch_max = options.batch_max.unwrap_or(settings.batch_max);
@@ -116,6 +121,11 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
     limits.queue_wait_fraction = options
         .queue_wait_fraction
         .unwrap_or(limits.queue_wait_fraction);
+    limits.token_rate = options.token_rate.unwrap_or(limits.token_rate);
+    limits.address_rate = options.address_rate.unwrap_or(limits.address_rate);
+    limits.live_max_viewers_per_client = options
+        .live_max_viewers_per_client
+        .unwrap_or(limits.live_max_viewers_per_client);
     settings
 }
 

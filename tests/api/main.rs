@@ -10,6 +10,7 @@ mod event_settings;
 mod helpers;
 mod holds;
 mod idempotency;
+mod limits;
 mod live;
 mod metrics;
 mod operations;
