@@ -35,6 +35,9 @@
 -- statement (confirm_hold), so the check at that statement's end counts the
 -- seats once. Statement-level triggers with transition tables: one call per
 -- statement, however many rows (take_seats books a batch in one INSERT).
+-- The sums are user_seats() written out as subqueries: calling it per buyer
+-- ran two more statements each, and cost a batched seat ~14 us of
+-- PostgreSQL CPU (bench/RESULTS.md).
 CREATE OR REPLACE FUNCTION check_seats_within_max_per_user() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -68,9 +71,13 @@ BEGIN
          ORDER BY e.id FOR NO KEY UPDATE;
         v_at := clock_timestamp();
         SELECT t.event_id, t.user_id INTO v_event, v_user
-          FROM (SELECT DISTINCT c.event_id, c.user_id FROM changed c WHERE c.status = 'confirmed') t
+          FROM (SELECT c.event_id, c.user_id FROM changed c WHERE c.status = 'confirmed' GROUP BY 1, 2) t
           JOIN events e ON e.id = t.event_id
-         WHERE user_seats(t.event_id, t.user_id, v_at) > e.max_per_user
+         WHERE (SELECT coalesce(sum(b.quantity), 0) FROM bookings b
+                 WHERE b.event_id = t.event_id AND b.user_id = t.user_id AND b.status = 'confirmed')
+             + (SELECT coalesce(sum(h.quantity), 0) FROM holds h
+                 WHERE h.event_id = t.event_id AND h.user_id = t.user_id AND h.status = 'held'
+                   AND h.expires_at > v_at) > e.max_per_user
          LIMIT 1;
     ELSE
         -- Locks the events of the new held holds until commit.
@@ -79,9 +86,13 @@ BEGIN
          ORDER BY e.id FOR NO KEY UPDATE;
         v_at := clock_timestamp();
         SELECT t.event_id, t.user_id INTO v_event, v_user
-          FROM (SELECT DISTINCT c.event_id, c.user_id FROM changed c WHERE c.status = 'held') t
+          FROM (SELECT c.event_id, c.user_id FROM changed c WHERE c.status = 'held' GROUP BY 1, 2) t
           JOIN events e ON e.id = t.event_id
-         WHERE user_seats(t.event_id, t.user_id, v_at) > e.max_per_user
+         WHERE (SELECT coalesce(sum(b.quantity), 0) FROM bookings b
+                 WHERE b.event_id = t.event_id AND b.user_id = t.user_id AND b.status = 'confirmed')
+             + (SELECT coalesce(sum(h.quantity), 0) FROM holds h
+                 WHERE h.event_id = t.event_id AND h.user_id = t.user_id AND h.status = 'held'
+                   AND h.expires_at > v_at) > e.max_per_user
          LIMIT 1;
     END IF;
     IF v_user IS NOT NULL THEN
