@@ -151,6 +151,10 @@ source ci/lib/service.sh
 source ci/lib/tools.sh
 # shellcheck source=ci/lib/compose_ha.sh
 source ci/lib/compose_ha.sh
+# shellcheck source=ci/lib/secrets.sh
+source ci/lib/secrets.sh
+# shellcheck source=ci/lib/compose_limits.sh
+source ci/lib/compose_limits.sh
 
 main() {
     choose_backend_and_run_dir
@@ -514,6 +518,7 @@ compose_prepare() {
         fail "neither 'docker compose' nor 'docker-compose' is installed" 2
     fi
     info "compose: ${COMPOSE[*]} ($("${COMPOSE[@]}" version --short 2>/dev/null || echo '?'))"
+    ensure_secrets "" "${COMPOSE_SECRETS[@]}" "${COMPOSE_HA_SECRETS[@]}" # random for this run, unless set
     COMPOSE_HTTP_PORT=$(free_port) || fail "found no free TCP port for the load balancer"
     PROMETHEUS_PORT=$(free_port) || fail "found no free TCP port for Prometheus"
     info "tearing down any previous $COMPOSE_PROJECT stack and its volumes"
@@ -550,6 +555,7 @@ compose_up() {
         fail "Prometheus was not ready within ${COMPOSE_READY_TIMEOUT_S} s (GET $PROMETHEUS_URL/-/ready)"
     }
     info "Prometheus answers on $PROMETHEUS_URL"
+    compose_check_closed
 }
 
 # prom_query PROMQL: the value of the query's one-sample answer, or nothing
@@ -752,10 +758,7 @@ parse_args() {
     esac
     # The queue proof turns its waiting room on through the admin route: the
     # service (local) or every replica (compose) gets this token.
-    if [[ -z ${FLASHBOOK_ADMIN_TOKEN:-} ]]; then
-        FLASHBOOK_ADMIN_TOKEN=proof-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-    fi
-    export FLASHBOOK_ADMIN_TOKEN
+    ensure_secrets "" FLASHBOOK_ADMIN_TOKEN
 }
 
 choose_backend_and_run_dir() {

@@ -27,6 +27,7 @@ export FLASHBOOK_PORT=${FLASHBOOK_PORT:-8080}
 source ci/lib/log.sh
 source ci/lib/postgres.sh
 source ci/lib/service.sh
+source ci/lib/secrets.sh
 
 ensure_postgres_installed
 mkdir -p "$state_dir"
@@ -52,14 +53,8 @@ trap 'exit 130' INT TERM
 pg_create_database "$pg_port" flashbook
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/flashbook"
 
-if [[ -z ${FLASHBOOK_ADMIN_TOKEN:-} ]]; then
-    if [[ ! -s $state_dir/admin_token ]]; then
-        od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$state_dir/admin_token"
-        chmod 600 "$state_dir/admin_token"
-    fi
-    FLASHBOOK_ADMIN_TOKEN=$(cat "$state_dir/admin_token")
-fi
-export FLASHBOOK_ADMIN_TOKEN
+# Random on the first run, kept in $state_dir for the next.
+ensure_secrets "$state_dir" FLASHBOOK_ADMIN_TOKEN FLASHBOOK_PASS_SECRET
 
 say "building the release binaries"
 cargo build --release --locked --quiet
@@ -76,7 +71,7 @@ cat <<INFO
 ==> flashbook on http://127.0.0.1:$FLASHBOOK_PORT
     Swagger UI    http://127.0.0.1:$FLASHBOOK_PORT/swagger-ui/
     OpenAPI       http://127.0.0.1:$FLASHBOOK_PORT/api-docs/openapi.json
-    admin token   $FLASHBOOK_ADMIN_TOKEN   (Authorization: Bearer ...; kept in $state_dir/admin_token)
+    admin token   $FLASHBOOK_ADMIN_TOKEN   (Authorization: Bearer ...; kept in $state_dir/FLASHBOOK_ADMIN_TOKEN)
     database      $DATABASE_URL
     seed data     DATABASE_URL=$DATABASE_URL ./target/release/seed --help
 INFO

@@ -24,14 +24,14 @@ HA_KILLED=""
 
 # The database URL for tools on the host: both nodes' published ports.
 compose_ha_url() {
-    echo "postgres://${POSTGRES_USER:-flashbook}:${POSTGRES_PASSWORD:-flashbook}@127.0.0.1:${HA_PORTS[0]},127.0.0.1:${HA_PORTS[1]}/${POSTGRES_DB:-flashbook}?target_session_attrs=read-write"
+    echo "postgres://${POSTGRES_USER:-postgres}:$POSTGRES_PASSWORD@127.0.0.1:${HA_PORTS[0]},127.0.0.1:${HA_PORTS[1]}/${POSTGRES_DB:-flashbook}?target_session_attrs=read-write"
 }
 
 # compose_ha_primary: the service (db or db2) whose PostgreSQL is writable.
 compose_ha_primary() {
     local i service=(db db2)
     for i in 0 1; do
-        if [[ $(PGCONNECT_TIMEOUT=2 psql -X -At "postgres://${POSTGRES_USER:-flashbook}:${POSTGRES_PASSWORD:-flashbook}@127.0.0.1:${HA_PORTS[$i]}/postgres" \
+        if [[ $(PGCONNECT_TIMEOUT=2 psql -X -At "postgres://${POSTGRES_USER:-postgres}:$POSTGRES_PASSWORD@127.0.0.1:${HA_PORTS[$i]}/postgres" \
             -c 'SELECT NOT pg_is_in_recovery()' 2>/dev/null) == t ]]; then
             echo "${service[$i]}"
             return 0
@@ -64,6 +64,22 @@ compose_ha_up() {
         HA_CONTAINER[$service]=$(compose ps -q "$service")
     done
     compose_ha_wait_sync
+    compose_ha_check_closed
+}
+
+# Patroni's REST API refuses an unsafe request without its password (a
+# harmless one: there is no scheduled switchover to cancel), and etcd is not
+# on the API replicas' network.
+compose_ha_check_closed() {
+    local status
+    status=$(compose exec -T db python3 -c 'import urllib.request as r, urllib.error as e
+try: r.urlopen(r.Request("http://127.0.0.1:8008/switchover", method="DELETE"), timeout=5); print(200)
+except e.HTTPError as error: print(error.code)' 2>&1) || true
+    [[ $status == 401 ]] || fail "Patroni's REST API answered DELETE /switchover without credentials with $status, not 401"
+    if compose exec -T api bash -c 'exec 3<>/dev/tcp/etcd/2379' >/dev/null 2>&1; then
+        fail "an API replica can reach etcd:2379"
+    fi
+    info "Patroni's REST API: 401 without its password; etcd unreachable from the API replicas"
 }
 
 # The load, the kill of the primary's container once HA_KILL_AFTER_RECORDS

@@ -12,6 +12,10 @@
 # Defaults are the container's; the host path sets the addresses and paths:
 #   PATRONI_SCOPE (flashbook)            ETCD_HOSTS (etcd:2379)
 #   PATRONI_RESTAPI_LISTEN (0.0.0.0:8008), PATRONI_RESTAPI_ADDRESS (NAME:8008)
+#   PATRONI_RESTAPI_PASSWORD (none): when set, the REST API's unsafe methods
+#     (POST /switchover, /failover, /restart...) need basic authentication
+#     as PATRONI_RESTAPI_USER (patroni); the containers always set it, the
+#     host path listens on loopback only
 #   PATRONI_PG_LISTEN (0.0.0.0:5432),      PATRONI_PG_ADDRESS (NAME:5432)
 #   PG_BIN_DIR (/usr/lib/postgresql/15/bin), PG_SOCKET_DIR (/var/run/postgresql)
 #   PATRONI_PGPASS (/tmp/pgpass)
@@ -46,6 +50,9 @@ name: $PATRONI_NAME
 restapi:
   listen: ${PATRONI_RESTAPI_LISTEN:-0.0.0.0:8008}
   connect_address: ${PATRONI_RESTAPI_ADDRESS:-$PATRONI_NAME:8008}
+${PATRONI_RESTAPI_PASSWORD:+  authentication:
+    username: ${PATRONI_RESTAPI_USER:-patroni}
+    password: $PATRONI_RESTAPI_PASSWORD}
 etcd3:
   hosts: ${ETCD_HOSTS:-etcd:2379}
 bootstrap:

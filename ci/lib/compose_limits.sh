@@ -1,0 +1,41 @@
+# shellcheck shell=bash
+# The compose stack's closed doors, checked once it is up (run_tests.sh
+# --compose, after compose_up; the proofs that follow are the other half:
+# their crowd of 1,000 VUs and 10,000 buyers from one address must see no
+# 429, or their checks fail). Sourced by run_tests.sh, whose compose backend
+# (compose, BASE_URL, info, fail) it uses; a few seconds, every call bounded.
+#   - compose refuses to start without each secret (${VAR:?});
+#   - one client flooding with one token gets 429 problem+json with
+#     Retry-After from the balancer, while another token is still served;
+#   - GET /metrics is not reachable through the balancer.
+
+readonly FLOOD_REQUESTS=300 # over the balancer's 200 per token in 10 s
+
+compose_check_closed() {
+    local name i token args=() codes limited answer secrets=("${COMPOSE_SECRETS[@]}")
+    ((${#COMPOSE_HA_FILE[@]} == 0)) || secrets+=("${COMPOSE_HA_SECRETS[@]}")
+    for name in "${secrets[@]}"; do
+        if env -u "$name" "${COMPOSE_COMMAND[@]}" config -q >/dev/null 2>&1; then
+            fail "docker compose accepts a configuration without $name"
+        fi
+    done
+    info "compose refuses to start without any one of ${secrets[*]}"
+
+    token=flood-$(random_secret)
+    for ((i = 0; i < FLOOD_REQUESTS; i++)); do args+=(-o /dev/null "$BASE_URL/health"); done
+    # One curl, one kept-alive connection: as fast as one client can send.
+    codes=$(curl -s --max-time 60 -H "Authorization: Bearer $token" -w '%{http_code}\n' "${args[@]}") ||
+        fail "the flood of GET $BASE_URL/health did not finish within 60 s"
+    limited=$(grep -c '^429$' <<<"$codes" || true)
+    # Lower case: HAProxy sends header names so.
+    answer=$(curl -s --max-time 5 -i -H "Authorization: Bearer $token" "$BASE_URL/health" | tr -d '\r' | tr '[:upper:]' '[:lower:]')
+    [[ $answer == "http/1.1 429"* && $answer == *"retry-after: 10"* && $answer == *"at the balancer"* ]] ||
+        fail "after $FLOOD_REQUESTS requests with one token the balancer did not answer 429 with Retry-After: $(head -c 400 <<<"$answer")"
+    [[ $(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer other-$token" "$BASE_URL/health") == 200 ]] ||
+        fail "another token was refused while one token flooded"
+    info "one token's flood: $limited of $FLOOD_REQUESTS answered 429, then the balancer's own 429 with Retry-After; another token served"
+
+    [[ $(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$BASE_URL/metrics") == 404 ]] ||
+        fail "GET /metrics is reachable through the balancer"
+    info "GET /metrics through the balancer: 404 (Prometheus scrapes the replicas' port 9464)"
+}
