@@ -1,6 +1,7 @@
 -- Puts a user on the event's waiting list. Outcomes: joined or offered (the
 -- entry got seats at once: free seats the earlier entries did not fit),
--- event_not_found, user_not_found, limit_exceeded / already_booked,
+-- event_not_found, user_not_found, admission_required (the event's waiting
+-- room is active and has not admitted the user), limit_exceeded / already_booked,
 -- already_waiting (detail: nothing; id = the entry), seats_available (the
 -- user could book instead; detail = seats free).
 CREATE OR REPLACE FUNCTION join_waitlist(p_event_id BIGINT, p_user_id BIGINT, p_quantity INTEGER)
@@ -19,6 +20,15 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM users u WHERE u.id = p_user_id) THEN
         RETURN QUERY SELECT 'user_not_found'::TEXT, NULL::INTEGER, NULL::BIGINT;
+        RETURN;
+    END IF;
+    -- The waiting room's gate (take_seats.sql): while the room is active,
+    -- only a user it has admitted (issued a pass) may wait for returned seats.
+    IF EXISTS (SELECT 1 FROM waiting_rooms w WHERE w.event_id = p_event_id AND w.active)
+       AND NOT EXISTS (SELECT 1 FROM queue_tickets q
+                        WHERE q.event_id = p_event_id AND q.user_id = p_user_id
+                          AND q.pass_expires_at IS NOT NULL) THEN
+        RETURN QUERY SELECT 'admission_required'::TEXT, NULL::INTEGER, NULL::BIGINT;
         RETURN;
     END IF;
     SELECT w.id INTO v_entry FROM waitlist_entries w

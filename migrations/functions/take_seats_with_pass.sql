@@ -1,7 +1,7 @@
--- take_seats for one request that carries an admission pass (p_ticket's,
+-- take_seats_ungated for one request that carries an admission pass (p_ticket's,
 -- signature already checked by the service): refuses with pass_invalid,
 -- pass_used or pass_expired, or takes the seats and marks the pass used in
--- the same transaction, whatever take_seats answered (a sold_out answer
+-- the same transaction, whatever it answered (a sold_out answer
 -- uses it too). An error rolls back both: a pass is never burned by a
 -- request that committed nothing. Locks the event row, then the ticket row,
 -- until the caller's transaction ends.
@@ -17,7 +17,7 @@ DECLARE
     v_taken   RECORD;
 BEGIN
     -- The lock order of every seat change: the event row first (until the
-    -- caller's transaction ends; take_seats locks it again at no cost), then
+    -- caller's transaction ends; take_seats_ungated locks it again at no cost), then
     -- the ticket row. A second use of the pass waits here, then sees it used.
     PERFORM 1 FROM events e WHERE e.id = p_event_id FOR UPDATE;
     SELECT * INTO v_ticket FROM queue_tickets q WHERE q.ticket = p_ticket FOR UPDATE;
@@ -35,7 +35,7 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO STRICT v_taken
-      FROM take_seats(p_event_id, ARRAY[p_user_id], ARRAY[p_quantity], p_kind);
+      FROM take_seats_ungated(p_event_id, ARRAY[p_user_id], ARRAY[p_quantity], p_kind);
     UPDATE queue_tickets q
        SET pass_used_at = clock_timestamp(), pass_used_for = p_kind, pass_outcome = v_taken.outcome,
            booking_id = CASE WHEN v_taken.outcome = 'booked' THEN v_taken.id END,

@@ -6,7 +6,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::{column, DbError};
-use crate::domain::{BookingRefusal, Resource};
+use crate::domain::{BookingRefusal, PassRefusal, Resource};
 
 /// Locks the event row (unless it is sold out by its counter) until the
 /// transaction commits: when called on its own, one round trip.
@@ -101,6 +101,8 @@ pub fn refusal_from_row(outcome: &str, row: &Row) -> Result<BookingRefusal, DbEr
         "already_waiting" => BookingRefusal::AlreadyWaiting {
             entry_id: id("entry_id")?,
         },
+        // The database's waiting-room gate (take_seats, join_waitlist).
+        "admission_required" => BookingRefusal::AdmissionRequired(PassRefusal::Missing),
         "event_not_found" => BookingRefusal::NotFound(Resource::Event),
         "user_not_found" => BookingRefusal::NotFound(Resource::User),
         "hold_not_found" => BookingRefusal::NotFound(Resource::Hold),

@@ -25,6 +25,8 @@ use crate::sale::Sales;
             ("LeaveWaitlist" = (operation_ref = "#/paths/~1waitlist~1{id}/delete",
                 parameters(("id" = "$response.body#/id")))),
         )),
+        (status = 403, description = "admission_required: the event's waiting room is on and has not admitted this user",
+         body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
         (status = 409, description = "seats_available (`remaining`), already_waiting (`entry_id`), limit_exceeded (`max_per_user`), already_booked, request_in_progress",

@@ -621,3 +621,69 @@ async fn events_without_a_waiting_room_book_as_before() {
     );
     refused(app.book(gated, users[0]).await, "missing").await;
 }
+
+/// The gate is the database's too: a room switched on behind the replica's
+/// back (its in-memory set reloads only every second, and keeps the old set
+/// when a reload fails) still stops bookings, holds and waiting-list joins
+/// without a pass, in the seat functions themselves; nothing is written.
+#[tokio::test]
+async fn the_database_keeps_the_gate_that_the_replicas_may_not_know_of_yet() {
+    let app = spawn_app().await;
+    let event = app.create_sale(1).await;
+    let users = app.insert_users(1).await;
+    let db = app.db().await;
+    db.execute(
+        "INSERT INTO waiting_rooms (event_id, admission_per_second, pass_seconds, opens_at)
+         VALUES ($1, 1000, 60, now())",
+        &[&event],
+    )
+    .await
+    .unwrap();
+    for call in [
+        "SELECT outcome FROM take_seats($1, ARRAY[$2::BIGINT], ARRAY[1], 'booking')",
+        "SELECT outcome FROM take_seats($1, ARRAY[$2::BIGINT], ARRAY[1], 'hold')",
+        "SELECT outcome FROM join_waitlist($1, $2, 1)",
+    ] {
+        let outcome: String = db
+            .query_one(call, &[&event, &users[0]])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(outcome, "admission_required", "{call}");
+    }
+    // Through the API, whichever of the two gates answers first.
+    refused(app.book(event, users[0]).await, "missing").await;
+    refused(app.hold(event, users[0], 1).await, "missing").await;
+    refused(app.join_waitlist(event, users[0], 1).await, "missing").await;
+    let written: i64 = db
+        .query_one(
+            "SELECT (SELECT count(*) FROM bookings) + (SELECT count(*) FROM holds)
+                  + (SELECT count(*) FROM waitlist_entries)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(written, 0);
+}
+
+/// While the room is on, the waiting list is for those it admitted: a buyer
+/// who came through the room and found the event sold out may wait for
+/// returned seats; one who never queued may not.
+#[tokio::test]
+async fn only_admitted_buyers_join_the_waiting_list_while_the_room_is_on() {
+    let app = spawn_app().await;
+    let event = app.create_sale(1).await;
+    let users = app.insert_users(3).await;
+    open_room(&app, event, 1000, 60, long_ago()).await;
+    let (_, pass) = admitted_pass(&app, event, users[0]).await;
+    let response = take_with_pass(&app, "/bookings", event, users[0], &pass).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    admitted_pass(&app, event, users[1]).await;
+    assert_eq!(
+        app.join_waitlist(event, users[1], 1).await.status(),
+        StatusCode::CREATED
+    );
+    refused(app.join_waitlist(event, users[2], 1).await, "missing").await;
+}
