@@ -80,7 +80,7 @@ new_database() {
 
 # ------------------------------------------------------------------ services
 declare -a STARTED_PIDS=()
-ADMIN_TOKEN=${FAULTS_ADMIN_TOKEN:-faults-admin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}
+ADMIN_TOKEN=${FAULTS_ADMIN_TOKEN:-faults-admin-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}
 
 # start_service NAME PORT DATABASE_URL [VAR=value...]: starts flashbook in the
 # background (log $RUN_DIR/NAME.log), sets SERVICE_PID, waits for /ready.

@@ -2,6 +2,8 @@
 //! with (the check itself is the HTTP edge's `Admin` extractor,
 //! `http::admin`).
 
+use subtle::ConstantTimeEq;
+
 /// The admin token. `Debug` never prints it.
 #[derive(Clone)]
 pub struct AdminToken(String);
@@ -25,9 +27,11 @@ impl AdminToken {
         &self.0
     }
 
-    /// Whether `presented` is the token, in constant time.
+    /// Whether `presented` is the token. `subtle` compares in time that
+    /// depends only on the lengths, so the response time does not reveal
+    /// how many leading bytes of a guess were right.
     pub fn matches(&self, presented: &[u8]) -> bool {
-        constant_time_eq(self.0.as_bytes(), presented)
+        self.0.as_bytes().ct_eq(presented).into()
     }
 }
 
@@ -35,17 +39,6 @@ impl std::fmt::Debug for AdminToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AdminToken(<redacted>)")
     }
-}
-
-/// Compares in time that depends only on the lengths, so the response time
-/// does not reveal how many leading bytes of a guess were right.
-fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
-    let mut difference = expected.len() ^ presented.len();
-    for (index, byte) in expected.iter().enumerate() {
-        let other = presented.get(index).copied().unwrap_or(!byte);
-        difference |= usize::from(byte ^ other);
-    }
-    difference == 0
 }
 
 #[cfg(test)]

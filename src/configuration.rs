@@ -55,6 +55,14 @@ const DEFAULT_ADDRESS_RATE: Rate = Rate {
     burst: 20_000,
 };
 
+/// Shortest secret (admin token, pass secret) the service starts with: 32
+/// bytes, as many as its HMAC-SHA256 keys and `ci/lib/secrets.sh` make.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Secrets this repository once published as defaults (docker-compose.yml
+/// and the README before issue 21): anyone can read them, so a service
+/// configured with one refuses to start whatever their length.
+const PUBLISHED_SECRETS: &[&str] = &["change-me-admin-token", "change-me-pass-secret"];
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub host: String,
@@ -160,8 +168,8 @@ impl Settings {
             port: parse(&var, "FLASHBOOK_PORT")?.unwrap_or(DEFAULT_PORT),
             workers: parse::<usize>(&var, "FLASHBOOK_WORKERS")?.filter(|&n| n > 0),
             batch_max: positive(&var, "FLASHBOOK_BATCH_MAX")?.unwrap_or(DEFAULT_BATCH_MAX),
-            admin_token: var("FLASHBOOK_ADMIN_TOKEN").map(AdminToken::new),
-            pass_secret: var("FLASHBOOK_PASS_SECRET").map(PassSecret::new),
+            admin_token: secret(&var, "FLASHBOOK_ADMIN_TOKEN")?.map(AdminToken::new),
+            pass_secret: secret(&var, "FLASHBOOK_PASS_SECRET")?.map(PassSecret::new),
             metrics_addr: var("FLASHBOOK_METRICS_ADDR")
                 .map(|value| host_and_port("FLASHBOOK_METRICS_ADDR", value))
                 .transpose()?,
@@ -232,14 +240,7 @@ impl Settings {
 /// `DATABASE_URL` when set, else the standard libpq `PG*` variables.
 fn connection_config(var: &impl Fn(&str) -> Option<String>) -> Result<PgConfig, ConfigError> {
     if let Some(url) = var("DATABASE_URL") {
-        return url
-            .parse()
-            .map_err(|error: tokio_postgres::Error| ConfigError::Invalid {
-                name: "DATABASE_URL",
-                // The URL may hold a password: never echo it back.
-                value: "<redacted>".to_owned(),
-                reason: error.to_string(),
-            });
+        return database_url("DATABASE_URL", url);
     }
     let mut config = PgConfig::new();
     config
@@ -251,6 +252,46 @@ fn connection_config(var: &impl Fn(&str) -> Option<String>) -> Result<PgConfig, 
         config.password(password);
     }
     Ok(config)
+}
+
+fn database_url(name: &'static str, url: String) -> Result<PgConfig, ConfigError> {
+    url.parse()
+        .map_err(|error: tokio_postgres::Error| ConfigError::Invalid {
+            name,
+            // The URL may hold a password: never echo it back.
+            value: "<redacted>".to_owned(),
+            reason: error.to_string(),
+        })
+}
+
+/// A secret variable: unset is `None` (start-up generates one and warns);
+/// set, it must be at least `MIN_SECRET_BYTES` long and none of the
+/// `PUBLISHED_SECRETS`. The error never echoes the value.
+fn secret(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(value) = var(name) else {
+        return Ok(None);
+    };
+    let reason = if PUBLISHED_SECRETS.contains(&value.trim()) {
+        "is a default published in this repository; set a random secret \
+         (ci/lib/secrets.sh makes one)"
+            .to_owned()
+    } else if value.len() < MIN_SECRET_BYTES {
+        format!(
+            "is {} bytes; a secret must be at least {MIN_SECRET_BYTES} \
+             (ci/lib/secrets.sh makes one)",
+            value.len()
+        )
+    } else {
+        return Ok(Some(value));
+    };
+    Err(ConfigError::Invalid {
+        name,
+        value: "<redacted>".to_owned(),
+        reason,
+    })
 }
 
 fn parse<T>(
@@ -503,8 +544,14 @@ mod tests {
             "{:?}",
             settings(&[
                 ("PGPASSWORD", "hunter2"),
-                ("FLASHBOOK_ADMIN_TOKEN", "hunter2"),
-                ("FLASHBOOK_PASS_SECRET", "hunter2")
+                (
+                    "FLASHBOOK_ADMIN_TOKEN",
+                    "hunter2-hunter2-hunter2-hunter2-hunter2"
+                ),
+                (
+                    "FLASHBOOK_PASS_SECRET",
+                    "hunter2-hunter2-hunter2-hunter2-hunter2"
+                )
             ])
             .unwrap()
         );

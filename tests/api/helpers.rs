@@ -16,7 +16,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use tokio_postgres::NoTls;
 
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-of-at-least-32-bytes";
 
 pub struct TestApp {
     pub address: String,

@@ -17,6 +17,7 @@ mod operations;
 mod readme;
 mod routes;
 mod schema;
+mod secrets;
 mod sold_out;
 mod too_busy;
 mod unsafe_booking;
