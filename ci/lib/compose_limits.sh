@@ -7,7 +7,8 @@
 #   - compose refuses to start without each secret (${VAR:?});
 #   - one client flooding with one token gets 429 problem+json with
 #     Retry-After from the balancer, while another token is still served;
-#   - GET /metrics is not reachable through the balancer.
+#   - GET /metrics is not reachable through the balancer;
+#   - the replicas are logged in as a role that is not a superuser.
 
 readonly FLOOD_REQUESTS=300 # over the balancer's 200 per token in 10 s
 
@@ -38,4 +39,15 @@ compose_check_closed() {
     [[ $(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$BASE_URL/metrics") == 404 ]] ||
         fail "GET /metrics is reachable through the balancer"
     info "GET /metrics through the balancer: 404 (Prometheus scrapes the replicas' port 9464)"
+
+    # shellcheck disable=SC2016 # expanded by the db container's shell
+    answer=$(compose exec -T db sh -c 'psql -X -At -U "$POSTGRES_USER" -d "$POSTGRES_DB"' 2>&1 <<'SQL'
+SELECT DISTINCT usename || CASE WHEN rolsuper THEN ' (superuser)' ELSE '' END
+FROM pg_stat_activity JOIN pg_roles ON rolname = usename WHERE application_name = 'flashbook'
+SQL
+    ) ||
+        fail "could not ask the database who the replicas are: $answer"
+    [[ -n $answer && $answer != *superuser* ]] ||
+        fail "the replicas are logged in as: ${answer:-nobody}; expected a role that is not a superuser"
+    info "the replicas are logged in as $answer (not a superuser)"
 }
