@@ -126,6 +126,10 @@ impl Limits {
 pub struct DatabaseSettings {
     /// Connection parameters. Its `Debug` output redacts the password.
     pub connection: PgConfig,
+    /// Where migrations run (`FLASHBOOK_MIGRATION_DATABASE_URL`): the
+    /// schema owner's connection when the service's own role has no DDL
+    /// rights (docker-compose.yml); `None` migrates over `connection`.
+    pub migration_connection: Option<PgConfig>,
     pub pool_size: usize,
     /// Connections of the pool that reads (lists, single records) may use at
     /// once, so a flood of reads always leaves the rest to bookings; at most
@@ -213,6 +217,9 @@ impl Settings {
             },
             database: DatabaseSettings {
                 connection: connection_config(&var)?,
+                migration_connection: var("FLASHBOOK_MIGRATION_DATABASE_URL")
+                    .map(|url| database_url("FLASHBOOK_MIGRATION_DATABASE_URL", url))
+                    .transpose()?,
                 pool_size,
                 read_pool_size: read_pool_size(&var, pool_size)?,
                 pool_wait: millis(&var, "FLASHBOOK_POOL_WAIT_MS", DEFAULT_POOL_WAIT_MS)?,
@@ -524,6 +531,34 @@ mod tests {
         .unwrap();
         assert_eq!(settings.database.connection.get_dbname(), Some("sales"));
         assert_eq!(settings.database.connection.get_ports(), &[6543]);
+    }
+
+    #[test]
+    fn migrations_run_over_their_own_url_only_when_it_is_set() {
+        let url = "postgres://app:secret@db/sales";
+        let single = settings(&[("DATABASE_URL", url)]).unwrap();
+        assert!(single.database.migration_connection.is_none());
+        let split = settings(&[
+            ("DATABASE_URL", url),
+            (
+                "FLASHBOOK_MIGRATION_DATABASE_URL",
+                "postgres://owner:hunter2@db/sales",
+            ),
+        ])
+        .unwrap();
+        let owner = split.database.migration_connection.as_ref().unwrap();
+        assert_eq!(owner.get_user(), Some("owner"));
+        assert_eq!(split.database.connection.get_user(), Some("app"));
+        assert!(!format!("{split:?}").contains("hunter2"));
+        let error = settings(&[(
+            "FLASHBOOK_MIGRATION_DATABASE_URL",
+            "postgres://o:hunter2@h:x/db",
+        )])
+        .unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("FLASHBOOK_MIGRATION_DATABASE_URL"));
+        assert!(!error.to_string().contains("hunter2"));
     }
 
     #[test]

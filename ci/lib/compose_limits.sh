@@ -8,9 +8,15 @@
 #   - one client flooding with one token gets 429 problem+json with
 #     Retry-After from the balancer, while another token is still served;
 #   - GET /metrics is not reachable through the balancer;
-#   - the replicas are logged in as a role that is not a superuser.
+#   - the replicas are logged in as a role that is not a superuser, which
+#     reads and writes rows but may not change the schema
+#     (deploy/postgres-app-role.sh).
 
 readonly FLOOD_REQUESTS=300 # over the balancer's 200 per token in 10 s
+# What the service's role must be refused: DDL of every kind.
+readonly SCHEMA_CHANGES=("CREATE TABLE intruder (id int)" "DROP TABLE bookings"
+    "ALTER TABLE bookings ADD COLUMN intruder int" "TRUNCATE bookings"
+    "CREATE OR REPLACE FUNCTION take_seats() RETURNS int LANGUAGE sql AS 'SELECT 1'")
 
 compose_check_closed() {
     local name i token args=() codes limited answer secrets=("${COMPOSE_SECRETS[@]}")
@@ -50,4 +56,27 @@ SQL
     [[ -n $answer && $answer != *superuser* ]] ||
         fail "the replicas are logged in as: ${answer:-nobody}; expected a role that is not a superuser"
     info "the replicas are logged in as $answer (not a superuser)"
+    compose_check_least_privilege
+}
+
+# as_service_role SQL: runs SQL in the db container as the replicas' role
+# (the socket's trust stands in for its password: privileges are the role's).
+as_service_role() {
+    compose_command
+    timeout 20 "${COMPOSE_COMMAND[@]}" exec -T db psql -X -q -At -v ON_ERROR_STOP=1 -h /var/run/postgresql \
+        -U "${FLASHBOOK_DB_USER:-flashbook}" -d "${POSTGRES_DB:-flashbook}" -c "$1" 2>&1
+}
+
+compose_check_least_privilege() {
+    local sql answer
+    answer=$(as_service_role "SELECT count(*) FROM bookings") ||
+        fail "the service's database role cannot read bookings: $answer"
+    for sql in "${SCHEMA_CHANGES[@]}"; do
+        if answer=$(as_service_role "$sql"); then
+            fail "the service's database role may change the schema: $sql"
+        fi
+        [[ $answer == *"permission denied"* || $answer == *"must be owner"* ]] ||
+            fail "$sql as the service's role failed, but not for want of rights: $answer"
+    done
+    info "the service's database role reads rows and is refused all ${#SCHEMA_CHANGES[@]} schema changes tried (CREATE, DROP, ALTER, TRUNCATE, CREATE FUNCTION: permission denied)"
 }

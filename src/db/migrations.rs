@@ -12,10 +12,11 @@
 //!    these files. A function dropped or renamed needs a versioned
 //!    migration that drops it (a reference file cannot remove anything).
 //!
-//! Both steps are DDL. Should the service one day connect as a role without
-//! DDL rights, this runner must run as the schema's owner (its own
-//! connection or a separate `migrate` step before the replicas start);
-//! the service's role then needs only EXECUTE on the functions.
+//! Both steps are DDL: in compose the service's role has none, and this
+//! runner connects as the schema's owner (`FLASHBOOK_MIGRATION_DATABASE_URL`,
+//! `db::connect_and_migrate`), whose default privileges give the service's
+//! role SELECT/INSERT/UPDATE/DELETE, sequences and EXECUTE on whatever the
+//! migrations create (deploy/postgres-app-role.sh).
 
 use deadpool_postgres::Object;
 

@@ -248,11 +248,28 @@ impl std::ops::Deref for Pool {
     }
 }
 
-/// Builds the pool, waits (bounded) for the database, and applies migrations.
+/// Builds the pool, waits (bounded) for the database, and applies
+/// migrations: as the schema's owner over a connection of their own when
+/// `migration_connection` is set (the service's role then has no DDL
+/// rights, deploy/postgres-app-role.sh), else over the pool's.
 pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<Pool, StartupDbError> {
     let pool = build_pool(settings)?;
     let mut client = wait_for_database(&pool, settings).await?;
-    migrations::migrate(&mut client).await?;
+    match &settings.migration_connection {
+        Some(owner) => {
+            let owner_settings = DatabaseSettings {
+                connection: owner.clone(),
+                migration_connection: None,
+                pool_size: 1,
+                read_pool_size: 1,
+                ..settings.clone()
+            };
+            let owner_pool = build_pool(&owner_settings)?;
+            let mut owner_client = wait_for_database(&owner_pool, &owner_settings).await?;
+            migrations::migrate(&mut owner_client).await?;
+        }
+        None => migrations::migrate(&mut client).await?,
+    }
     Ok(pool)
 }
 
