@@ -1,47 +1,35 @@
 #!/usr/bin/env bash
 # bench/run.sh [--quick]: flashbook against the physical limit of its own
 # database, on one throwaway PostgreSQL cluster (fsync on, the same settings
-# for every step), on this machine, in one run:
-#   1. ceiling: pgbench runs the service's booking transaction (take_seats, and
-#      the same transaction as separate statements) for distinct users on one
-#      event, at several client counts. What one lock per booking can do here.
-#      Also take_seats() with 256 users per call: the batched path's ceiling.
-#   2. load tool ceiling: wrk against GET /health (with step 4).
-#   3. hot event: wrk, distinct users, an event that never sells out; bookings/s
-#      and p50/p95/p99 for pool sizes 4, 8, 16, 32, one transaction per booking
-#      (FLASHBOOK_BATCH_MAX=1) and batched (the default).
-#   4. the crowd: GET /health, then POST /bookings on a sold-out event, each at
-#      256 and at 10,000 open wrk connections (wrk -c); answers/s, p50, p99 and
-#      the sold-out path against /health at the same connection count
-#      (issue 14: >= 0.9 x the throughput, p99 <= 1.5 x).
-#   5. fixed arrival rate: k6 constant-arrival-rate at half the batched maximum,
-#      1,000 pre-allocated VUs, p50/p99; the same rate on GET /health as control.
-#   6. fairness: the plain flash sale (k6/booking.js, 10,000 attempts by 1,000
-#      VUs on 1,000 seats, a fresh service); k6 logs when each request was sent,
-#      and bench/probe.py fairness says what share of the first 1,000 requests
-#      by send time got a seat.
-#   Every step records the CPU time of the service, PostgreSQL and the load tool
-#   (/proc), checks in the database that what clients were told committed, and
-#   runs verify (counter == rows, nobody twice) on the event.
-# Prints a table, writes target/bench/summary.json (raw step files beside it,
-# in target/bench/steps/) and charts drawn with gnuplot (bench/charts.py):
-# throughput per pool size, latency percentiles per step, the sold-out path
-# against /health, CPU per booking. Full mode writes bench/RESULTS.md and the
-# charts it shows in bench/charts/; --quick draws them in target/bench/charts/
-# only. Each step says which of how many it is and about how long is left.
+# for every step), on this machine, in one run (README, "Benchmarks"):
+#   1. pgbench: the service's booking transaction (take_seats, and the same as
+#      separate statements) at several client counts, the ceiling of one lock
+#      per booking; take_seats() with 256 users per call, the batched path's;
+#   2. wrk: GET /health (the load tool's ceiling); a hot event that never
+#      sells out at pool sizes 4, 8, 16, 32, one transaction per booking and
+#      batched; the crowd: /health and a sold-out event at 256 and 10,000
+#      open connections (issue 14: >= 0.9 x the throughput, p99 <= 1.5 x);
+#   3. k6: constant-arrival-rate at half the batched maximum (and on /health
+#      as control), and the fairness of the plain flash sale (k6/booking.js:
+#      what share of the first 1,000 requests by send time got a seat).
+# Every step records the CPU time of the service, PostgreSQL and the load
+# tool (/proc), checks in the database that what clients were told
+# committed, runs verify on the event, and says which of how many it is and
+# about how long is left. Prints a table, writes target/bench/summary.json
+# (raw step files in target/bench/steps/) and gnuplot charts (bench/charts.py);
+# full mode also writes bench/RESULTS.md with its charts in bench/charts/,
+# --quick draws them in target/bench/charts/ only.
 #
-# --quick (CI): 3 s steps at the default pool (4) only, about 2 minutes once built. It fails
-# only on broken behaviour (statuses a step must never see, socket errors, 201s
-# that did not commit, a counter that disagrees with its rows, a service that
-# will not start, a build that fails), never on speed: a 503 (overload) is a
-# warning.
+# --quick (CI): 3 s steps at the default pool (4) only, about 2 minutes once
+# built. It fails only on broken behaviour (statuses a step must never see,
+# socket errors, 201s that did not commit, a counter that disagrees with its
+# rows, a service that will not start, a failed build), never on speed: a
+# 503 (overload) is a warning.
 #
-# Environment: CARGO_TARGET_DIR (where the release binaries are built),
-# BENCH_STEP_SECONDS, BENCH_CONNECTIONS, BENCH_CROWD and BENCH_POOLS (override
-# the step length, wrk's connection count, the crowd's (10,000) and the pool
-# sizes tried, for experiments).
-# Other FLASHBOOK_* variables are ignored:
-# the script sets every knob it varies and leaves the rest at their defaults.
+# Environment: CARGO_TARGET_DIR; BENCH_STEP_SECONDS, BENCH_CONNECTIONS,
+# BENCH_CROWD and BENCH_POOLS override the step length, wrk's connections, the
+# crowd's (10,000) and the pool sizes tried, for experiments. Other
+# FLASHBOOK_* variables are ignored: the script sets every knob it varies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -52,7 +40,7 @@ source ci/lib/postgres.sh
 source ci/lib/service.sh
 source ci/lib/tools.sh
 
-usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
 quick=false
 case "${1:-}" in
     --quick) quick=true ;;

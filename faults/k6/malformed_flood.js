@@ -3,7 +3,7 @@
 // sends, round-robin, every kind of request a client should not send. Each
 // bad request records {x: case, s: status, ok: answered as expected}; the
 // good ones must still get only 201/409 and sell exactly the capacity
-// (faults/check.py).
+// (verify faults load, verify/src/faults.rs).
 //
 // Environment (-e NAME=value):
 //   BASE_URL      service address (default http://127.0.0.1:8080)
@@ -20,23 +20,15 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
+import { intFromEnv } from '../../k6/lib/summary.js';
 import { bookingId, record, summary } from './records.js';
-
-function intFromEnv(name, fallback) {
-  const raw = __ENV[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
 
 const BASE = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const EVENT_ID = intFromEnv('EVENT_ID', 1);
 const ITERATIONS = intFromEnv('ITERATIONS', 4000);
 const USERS = intFromEnv('USERS', ITERATIONS);
-const PAUSE_MS = intFromEnv('PAUSE_MS', 400);
-const BAD_PAUSE_MS = intFromEnv('BAD_PAUSE_MS', 20);
+const PAUSE_MS = intFromEnv('PAUSE_MS', 400, 0);
+const BAD_PAUSE_MS = intFromEnv('BAD_PAUSE_MS', 20, 0);
 const SUMMARY_FILE = __ENV.SUMMARY_FILE || 'summary.json';
 // A user that does not exist: a malformed request the service wrongly
 // accepted would get 404 here, never book a seat of the sale.

@@ -32,14 +32,13 @@ readonly SCHEMATHESIS_MAX_EXAMPLES=300
 readonly SCHEMATHESIS_TIMEOUT_S=240
 
 scenario_schemathesis() {
-    local name=schemathesis port url base status=0
+    local name=schemathesis url base status=0
     url=$(new_database fb_schemathesis)
     seed "$url" --venue-capacity 1000 --events 3 --users 100
-    port=$(free_port)
-    base=http://127.0.0.1:$port
-    # info: one access-log line per request, counted by check.py.
+    # info: one access-log line per request, counted by verify faults.
     # One token on every request, faster than a buyer's 20/s: lift that limit.
-    RUST_LOG=info start_service "$name.service" "$port" "$url" FLASHBOOK_RATE_PER_TOKEN=100000
+    RUST_LOG=info start_service "$name.service" "$url" FLASHBOOK_RATE_PER_TOKEN=100000
+    base=$SERVICE_URL
 
     info "schemathesis $("$SCHEMATHESIS_BIN" --version 2>/dev/null | awk '{print $NF}'): seed $SCHEMATHESIS_SEED, at most $SCHEMATHESIS_MAX_EXAMPLES examples per operation"
     mkdir -p "$RUN_DIR/$name"
@@ -65,7 +64,7 @@ scenario_schemathesis() {
     local alive=1
     kill -0 "$SERVICE_PID" 2>/dev/null && curl -fs -o /dev/null --max-time 2 "$base/health" || alive=0
 
-    python3 "$FAULTS_DIR/check.py" schemathesis --scenario "$name" \
+    "$VERIFY_BIN" faults schemathesis --scenario "$name" \
         --output "$RUN_DIR/$name.out" --exit-status "$status" --alive "$alive" \
         --service-log "$RUN_DIR/$name.service.log" --result "$RUN_DIR/$name.result.json"
 }

@@ -34,14 +34,8 @@ usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in
 "") ;;
 --base-url) base_url=${2:?--base-url needs a URL} ;;
--h | --help)
-    usage
-    exit 0
-    ;;
-*)
-    usage >&2
-    exit 2
-    ;;
+-h | --help) usage; exit 0 ;;
+*) usage >&2; exit 2 ;;
 esac
 
 cleanup() {
