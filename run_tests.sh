@@ -90,7 +90,7 @@ declare -A SEED_ARGS=( # seed's arguments; the one-shot proof sells event 1 of t
     [checkout]="--add --event-capacity $CAPACITY --max-per-user $CHECKOUT_MAX_PER_USER --hold-seconds $CHECKOUT_HOLD_S --offer-seconds $CHECKOUT_OFFER_S"
     [queue]="--add --event-capacity $CAPACITY") # k6/queue.js turns its waiting room on
 declare -A K6_NAME=([oneshot]=k6 [checkout]=k6-checkout [queue]=k6-queue) # its log, NAME-summary.json, NAME-report.html
-declare -A K6_ARGS=( # the k6 script and its options (BASE_URL, EVENT_ID, SUMMARY_FILE, ADMIN_TOKEN added)
+declare -A K6_ARGS=( # the k6 script and its options (BASE_URL, EVENT_ID, SUMMARY_FILE, ADMIN_TOKEN, TOKENS_FILE added)
     [oneshot]="booking.js -e USERS=$USERS -e VUS=$VUS -e ITERATIONS=$ATTEMPTS"
     [checkout]="checkout.js -e VUS=$CHECKOUT_VUS -e FIRST_USER=1 -e SALE_SECONDS=$CHECKOUT_SALE_S"
     [queue]="queue.js -e BUYERS=$QUEUE_BUYERS -e VUS=$QUEUE_VUS -e FIRST_USER=1 -e RATE=$QUEUE_RATE -e PASS_SECONDS=$QUEUE_PASS_S -e OPEN_IN_SECONDS=$QUEUE_OPEN_IN_S -e SALE_SECONDS=$QUEUE_SALE_S")
@@ -218,13 +218,14 @@ verify_json() {
 }
 
 # run_seed LOG-NAME SEED-ARG...: the seed program: the first seed's venue,
-# users and events plus SEED-ARGs, or SEED-ARGs alone when they --add to the
-# seeded venue. Its output in SEED_OUTPUT and $RUN_DIR/LOG-NAME.log.
+# users (and their tokens, for k6: tokens_file) and events plus SEED-ARGs,
+# or SEED-ARGs alone when they --add to the seeded venue. Its output in
+# SEED_OUTPUT and $RUN_DIR/LOG-NAME.log.
 SEED_OUTPUT=""
 run_seed() {
     local name=$1 status=0
     shift
-    local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS" "$@")
+    local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS" --tokens "$(tokens_file)" "$@")
     [[ ${1:-} == --add ]] && args=("$@")
     case "$BACKEND" in
     local) SEED_OUTPUT=$(DATABASE_URL="$PG_URL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
@@ -245,6 +246,15 @@ seed_event() {
     [[ -n ${PROOF_EVENT[$proof]} ]] || fail "seed --add printed no event id: $SEED_OUTPUT"
 }
 
+# tokens_file: where the seed writes the users' tokens and k6 reads them
+# ($RUN_DIR, which is /results inside the compose network).
+tokens_file() {
+    case "$BACKEND" in
+    local) echo "$RUN_DIR/tokens.json" ;;
+    compose) echo /results/tokens.json ;;
+    esac
+}
+
 # run_load PROOF EVENT_ID NAME [BASE_URL]: the proof's k6 load on EVENT_ID.
 # Writes $RUN_DIR/NAME.log, NAME-summary.json and NAME-report.html (k6's web
 # dashboard export: self-contained, works offline), and copies the report to
@@ -258,7 +268,7 @@ run_load() {
     local proof=$1 event=$2 name=$3 base=${4:-$BASE_URL} status=0 script options
     read -r script options <<<"${K6_ARGS[$proof]}"
     # shellcheck disable=SC2206 # the table's words
-    local args=(run --quiet --no-color $options -e EVENT_ID="$event" -e ADMIN_TOKEN="$FLASHBOOK_ADMIN_TOKEN")
+    local args=(run --quiet --no-color $options -e EVENT_ID="$event" -e ADMIN_TOKEN="$FLASHBOOK_ADMIN_TOKEN" -e TOKENS_FILE="$(tokens_file)")
     # No dashboard server (port -1), only the report; a point every 250 ms,
     # as k6 writes no report of a run shorter than two periods.
     local dashboard=(K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_PERIOD=250ms)
@@ -624,7 +634,9 @@ parse_args() {
     esac
     # The queue proof turns its waiting room on through the admin route: the
     # service (local) or every replica (compose) gets this token.
-    ensure_secrets "" FLASHBOOK_ADMIN_TOKEN
+    # The buyers' tokens: the seed signs them with the key the service (every
+    # replica) verifies them with.
+    ensure_secrets "" FLASHBOOK_ADMIN_TOKEN FLASHBOOK_TOKEN_KEYS
 }
 
 choose_backend_and_run_dir() {

@@ -55,10 +55,10 @@ readonly BATCH_MAX=256   # the service's FLASHBOOK_BATCH_MAX default
 readonly VENUE_CAPACITY=50000000 # event 1 never sells out within a run
 if $quick; then
     step_seconds=3; crowd_seconds=5; pools=(4); pgbench_clients=(4); explicit_clients=(4)
-    users=400000; fixed_duration=5; fsync_probe_seconds=0.5
+    users=400000; token_users=100000; fixed_duration=5; fsync_probe_seconds=0.5
 else
     step_seconds=15; crowd_seconds=15; pools=(4 8 16 32); pgbench_clients=(1 4 8 16 32 64); explicit_clients=(1 16)
-    users=2000000; fixed_duration=30; fsync_probe_seconds=2
+    users=2000000; token_users=400000; fixed_duration=30; fsync_probe_seconds=2
 fi
 step_seconds=${BENCH_STEP_SECONDS:-$step_seconds}
 # wrk opens the crowd's 10,000 connections within its duration (quick: 5 s,
@@ -145,13 +145,16 @@ info "this disk: $fsync_rate sequential 8 kB write+fdatasync per second (a commi
 # The service applies the migrations; seed then fills the tables.
 say "starting the service once to apply the migrations"
 base_url=""
+# The buyers' tokens (users 1..token_users; more than a step books): the seed
+# signs them with the key the service verifies.
+token_keys=bench:$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 # wrk and k6 are one address sending what a crowd sends: the per-address
 # rate limit (README, "Abuse limits") would answer most of it 429, so it is
 # raised out of the way; the limiter still runs and costs what it costs.
 start_bench_service() { # POOL_SIZE BATCH_MAX: the knobs a step varies
     service_start "$release/flashbook" "" "$steps/service.log" -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
         DATABASE_URL="$database_url" FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn \
-        FLASHBOOK_RATE_PER_ADDRESS=100000000 || die "$SERVICE_ERROR"
+        FLASHBOOK_RATE_PER_ADDRESS=100000000 FLASHBOOK_TOKEN_KEYS="$token_keys" || die "$SERVICE_ERROR"
     base_url=$SERVICE_URL
 }
 start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
@@ -159,9 +162,14 @@ stop_service
 
 say "seed: 2 events with $VENUE_CAPACITY seats, $users users"
 # The seed shares the service's 5 s statement timeout, too short for 2M users in one INSERT.
-DATABASE_URL=$database_url FLASHBOOK_STATEMENT_TIMEOUT_MS=600000 "$release/seed" --venue-capacity "$VENUE_CAPACITY" --events 2 --users "$users" \
+DATABASE_URL=$database_url FLASHBOOK_STATEMENT_TIMEOUT_MS=600000 FLASHBOOK_TOKEN_KEYS=$token_keys \
+    "$release/seed" --venue-capacity "$VENUE_CAPACITY" --events 2 --users "$users" \
+    --tokens "$steps/tokens.json" --token-users "$token_users" \
     >"$steps/seed.log" 2>&1 || { cat "$steps/seed.log" >&2; die "seed failed"; }
 info "$(tail -n 1 "$steps/seed.log")"
+# wrk's Lua reads them one a line (line n: user n's).
+python3 -c 'import json, sys; print("\n".join(t["token"] for t in sorted(json.load(open(sys.argv[1])), key=lambda t: t["user_id"])))' \
+    "$steps/tokens.json" >"$steps/tokens.txt"
 sql "CREATE SEQUENCE bench_user_id" >/dev/null
 sql "SELECT name || '=' || current_setting(name) FROM pg_settings
      WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method',
@@ -260,7 +268,7 @@ wrk_step() {
     local name=$1 kind=$2 script=$3 path=$4
     shift 4
     run_step "$name" "$kind" wrk "$wrk_seconds" \
-        env "$@" wrk -t1 -c"$wrk_connections" -d"${wrk_seconds}s" --timeout 10s -s "$script" "$base_url$path"
+        env TOKENS_TXT="$steps/tokens.txt" "$@" wrk -t1 -c"$wrk_connections" -d"${wrk_seconds}s" --timeout 10s -s "$script" "$base_url$path"
 }
 
 pgbench_step() { # NAME SCRIPT CLIENTS [SEATS_PER_TRANSACTION]
@@ -277,6 +285,7 @@ k6_step() { # NAME TARGET RATE [-e VAR=value...]
     [[ $target == health ]] && kind=fixed_rate_health
     run_step "$name" "$kind" k6 "$fixed_duration" "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" \
         -e TARGET="$target" -e RATE="$rate" -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" \
+        -e TOKENS_FILE="$steps/tokens.json" \
         "$@" bench/fixed_rate.js
 }
 
@@ -330,7 +339,8 @@ for conns in "$connections" "$crowd"; do
 done
 wrk_connections=$connections
 wrk_seconds=$step_seconds
-code=$(curl -sS -H 'Content-Type: application/json' -d '{"event_id":2,"user_id":2}' "$base_url/bookings" |
+code=$(curl -sS -H 'Content-Type: application/json' -H "Authorization: Bearer $(sed -n 2p "$steps/tokens.txt")" \
+    -d '{"event_id":2}' "$base_url/bookings" |
     python3 -c 'import json, sys; print(json.load(sys.stdin).get("code"))')
 [[ $code == sold_out ]] || die "a booking on the sold-out event answered code '$code', not sold_out"
 
@@ -355,7 +365,8 @@ sql "DELETE FROM bookings WHERE event_id = 2;
 start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
 rm -f "$steps/fairness.console"
 timeout -k 5 $((300 + STEP_GRACE_S)) "$K6_BIN" run --quiet --no-color --console-output="$steps/fairness.console" \
-    -e BASE_URL="$base_url" -e EVENT_ID=2 -e USERS="$users" -e VUS="$FAIR_VUS" -e ITERATIONS="$FAIR_ATTEMPTS" \
+    -e BASE_URL="$base_url" -e EVENT_ID=2 -e USERS="$token_users" -e VUS="$FAIR_VUS" -e ITERATIONS="$FAIR_ATTEMPTS" \
+    -e TOKENS_FILE="$steps/tokens.json" \
     -e SEND_LOG=1 -e SUMMARY_FILE="$steps/fairness.k6.json" k6/booking.js \
     >"$steps/fairness.k6.log" 2>&1 || { tail -n 20 "$steps/fairness.k6.log" >&2; die "k6 failed in the fairness step"; }
 stop_service

@@ -68,6 +68,12 @@ new_database() {
 # ------------------------------------------------------------------ services
 declare -a STARTED_PIDS=()
 ADMIN_TOKEN=${FAULTS_ADMIN_TOKEN:-faults-admin-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}
+# The buyer-token key of every service and seed here (kid:secret), the same
+# in every scenario's shell: the seed signs the users' tokens (tokens_file)
+# that k6 and Schemathesis send.
+TOKEN_KEYS=${FAULTS_TOKEN_KEYS:-faults:$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}
+export FAULTS_TOKEN_KEYS=$TOKEN_KEYS
+tokens_file() { echo "$RUN_DIR/tokens.json"; }
 
 # start_service NAME DATABASE_URL [VAR=value...]: starts flashbook on a free
 # port in the background (log $RUN_DIR/NAME.log), sets SERVICE_PID and
@@ -75,7 +81,8 @@ ADMIN_TOKEN=${FAULTS_ADMIN_TOKEN:-faults-admin-$(od -An -N16 -tx1 /dev/urandom |
 start_service() {
     local name=$1 url=$2; shift 2
     service_start "$FLASHBOOK_BIN" "" "$RUN_DIR/$name.log" DATABASE_URL="$url" \
-        FLASHBOOK_ADMIN_TOKEN="$ADMIN_TOKEN" RUST_LOG="${RUST_LOG:-warn}" "$@" || die "$SERVICE_ERROR"
+        FLASHBOOK_ADMIN_TOKEN="$ADMIN_TOKEN" FLASHBOOK_TOKEN_KEYS="$TOKEN_KEYS" RUST_LOG="${RUST_LOG:-warn}" "$@" ||
+        die "$SERVICE_ERROR"
     STARTED_PIDS+=("$SERVICE_PID")
     info "$name: pid $SERVICE_PID on $SERVICE_URL"
 }
@@ -93,9 +100,10 @@ stop_all_services() {
     STARTED_PIDS=()
 }
 
-seed() { # DATABASE_URL seed-args...
+seed() { # DATABASE_URL seed-args...: also writes the users' tokens to TOKENS_FILE
     local url=$1; shift
-    DATABASE_URL=$url RUST_LOG=warn "$SEED_BIN" "$@" | sed 's/^/    /'
+    DATABASE_URL=$url FLASHBOOK_TOKEN_KEYS=$TOKEN_KEYS RUST_LOG=warn "$SEED_BIN" "$@" --tokens "$(tokens_file)" |
+        sed 's/^/    /'
 }
 
 # ------------------------------------------------------------------ k6
@@ -109,7 +117,7 @@ k6_start() {
     : >"$RUN_DIR/$name.records"
     "$K6_BIN" run --quiet --no-color --log-format=raw \
         --console-output="$RUN_DIR/$name.records" \
-        -e SUMMARY_FILE="$RUN_DIR/$name.summary.json" "$@" \
+        -e SUMMARY_FILE="$RUN_DIR/$name.summary.json" -e TOKENS_FILE="$(tokens_file)" "$@" \
         "$FAULTS_DIR/k6/$script" >"$RUN_DIR/$name.k6.log" 2>&1 &
     K6_PID=$!
     STARTED_PIDS+=("$K6_PID")

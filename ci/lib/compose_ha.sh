@@ -88,7 +88,7 @@ compose_ha_run_load() {
     chmod 0666 "$records"
     compose run --rm k6 run --quiet --no-color --log-format=raw \
         --console-output=/results/ha.records -e SUMMARY_FILE=/results/ha.summary.json \
-        -e BASE_URLS=http://lb:8080 -e EVENT_ID="$EVENT_ID" -e ITERATIONS="$ATTEMPTS" \
+        -e BASE_URLS=http://lb:8080 -e EVENT_ID="$EVENT_ID" -e ITERATIONS="$ATTEMPTS" -e TOKENS_FILE="$(tokens_file)" \
         -e VUS="$HA_VUS" -e PAUSE_MS="$HA_PAUSE_MS" -e IDEMPOTENT=1 -e MAX_ATTEMPTS=150 \
         -e RETRY_PAUSE_MS=200 -e MAX_DURATION=240s -e KEY_PREFIX="ha$(date +%s%3N)" \
         /faults/k6/booking_load.js >"$RUN_DIR/k6.log" 2>&1 &

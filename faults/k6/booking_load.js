@@ -16,6 +16,7 @@
 //   BASE_URLS      comma-separated service addresses; user u uses (u % n)
 //   EVENT_ID       event to book (default 1)
 //   ITERATIONS     booking attempts; iteration i is user i+1 (users 1..ITERATIONS must exist)
+//   TOKENS_FILE    their tokens (seed --tokens; k6/lib/tokens.js)
 //   VUS            virtual users (default 200)
 //   PAUSE_MS       mean pause after each iteration (0.5 to 1.5 times this), to spread
 //                  the load over time (default 0)
@@ -34,6 +35,7 @@ import exec from 'k6/execution';
 import { sleep } from 'k6';
 import { intFromEnv } from '../../k6/lib/summary.js';
 import { bookingId, record, summary } from './records.js';
+import { asBuyer } from '../../k6/lib/tokens.js';
 
 const BASE_URLS = (__ENV.BASE_URLS || 'http://127.0.0.1:8080')
   .split(',')
@@ -67,11 +69,11 @@ export const options = {
 };
 
 function attempt(userId, urlIndex, attemptNo) {
-  const headers = { 'Content-Type': 'application/json' };
+  const headers = asBuyer(userId, { 'Content-Type': 'application/json' });
   if (IDEMPOTENT) {
     headers['Idempotency-Key'] = `${KEY_PREFIX}-u${userId}`;
   }
-  const body = JSON.stringify({ event_id: EVENT_ID, user_id: userId });
+  const body = JSON.stringify({ event_id: EVENT_ID });
   const t0 = Date.now();
   const res = http.post(`${BASE_URLS[urlIndex]}/bookings`, body, {
     headers,

@@ -19,6 +19,10 @@ scenario_malformed_flood() {
     local tables
     tables=$(psql_db fb_malformed_flood -c "SELECT count(*) FROM pg_tables WHERE tablename IN ('bookings', 'users', 'events', 'venues')")
     [[ $tables == 4 ]] || { warn "tables are missing after the SQL-looking requests"; return 1; }
+    # ... and the SQL-looking sign-ups' name is stored as sent.
+    local verbatim
+    verbatim=$(psql_db fb_malformed_flood -c "SELECT count(*) FROM users WHERE name = \$\$Robert'); DROP TABLE bookings; --\$\$")
+    ((verbatim > 0)) || { warn "no SQL-looking sign-up was stored verbatim"; return 1; }
 
     check_load "$name" --db-url "$url" --allow-status 201,409 --expect-sold-out
 }
