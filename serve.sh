@@ -53,8 +53,21 @@ trap 'exit 130' INT TERM
 pg_create_database "$pg_port" flashbook
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/flashbook"
 
-# Random on the first run, kept in $state_dir for the next.
-ensure_secrets "$state_dir" FLASHBOOK_ADMIN_TOKEN FLASHBOOK_PASS_SECRET
+# Random on the first run, kept in $state_dir for the next (the buyer-token
+# key too, so tokens outlive a restart; the demo buyer's password).
+ensure_secrets "$state_dir" FLASHBOOK_ADMIN_TOKEN FLASHBOOK_PASS_SECRET FLASHBOOK_TOKEN_KEYS \
+    FLASHBOOK_DEMO_PASSWORD
+
+# demo_buyer_token: signs up the demo buyer (a second sign-up changes
+# nothing) and signs in; prints the token.
+demo_buyer_token() {
+    local base=http://127.0.0.1:$FLASHBOOK_PORT
+    curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+        -d "{\"email\": \"demo@flashbook.local\", \"name\": \"Demo Buyer\", \"password\": \"$FLASHBOOK_DEMO_PASSWORD\"}" "$base/users"
+    curl -fsS -H 'Content-Type: application/json' \
+        -d "{\"email\": \"demo@flashbook.local\", \"password\": \"$FLASHBOOK_DEMO_PASSWORD\"}" "$base/sessions" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+}
 
 say "building the release binaries"
 cargo build --release --locked --quiet
@@ -67,11 +80,16 @@ fi
 say "starting the service"
 service_start ./target/release/flashbook "$FLASHBOOK_PORT" - FLASHBOOK_HOST="${FLASHBOOK_HOST:-127.0.0.1}" ||
     die "$SERVICE_ERROR"
+demo_token=$(demo_buyer_token) || die "could not sign in the demo buyer (see the service's log above)"
 cat <<INFO
 ==> flashbook on http://127.0.0.1:$FLASHBOOK_PORT
     Swagger UI    http://127.0.0.1:$FLASHBOOK_PORT/swagger-ui/
     OpenAPI       http://127.0.0.1:$FLASHBOOK_PORT/api-docs/openapi.json
     admin token   $FLASHBOOK_ADMIN_TOKEN   (Authorization: Bearer ...; kept in $state_dir/FLASHBOOK_ADMIN_TOKEN)
+    buyer token   $demo_token
+                  (demo@flashbook.local, valid FLASHBOOK_TOKEN_TTL_SECS, 1 h by default: Swagger's
+                  Authorize, buyer_token; a token of your own: POST /users {email, name, password},
+                  then POST /sessions {email, password})
     database      $DATABASE_URL
     seed data     DATABASE_URL=$DATABASE_URL ./target/release/seed --help
 INFO

@@ -11,15 +11,17 @@
 //                 health: GET /health at the same rate, a control that shows
 //                 what k6 itself adds to the latency on this machine
 //   EVENT_ID      (default 1)   USER_OFFSET (default 0)
+//   TOKENS_FILE   the users' tokens (seed --tokens; k6/lib/tokens.js)
 //   RATE          requests per second (default 1000)
 //   DURATION      (default 10s)
 //   SUMMARY_FILE  JSON summary written here (default fixed-rate-summary.json)
 //
-// Only built-in modules: runs offline.
+// Only built-in modules (and k6/lib/tokens.js): runs offline.
 
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
+import { asBuyer } from '../k6/lib/tokens.js';
 
 const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const TARGET = __ENV.TARGET || 'bookings';
@@ -55,7 +57,6 @@ export const options = {
   summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
 };
 
-const POST_PARAMS = { headers: { 'Content-Type': 'application/json' }, timeout: '30s' };
 const GET_PARAMS = { timeout: '30s' };
 
 export default function () {
@@ -64,8 +65,9 @@ export default function () {
     res = http.get(`${BASE_URL}/health`, GET_PARAMS);
   } else {
     const user = OFFSET + exec.scenario.iterationInTest + 1;
-    const body = JSON.stringify({ event_id: EVENT_ID, user_id: user });
-    res = http.post(`${BASE_URL}/bookings`, body, POST_PARAMS);
+    const body = JSON.stringify({ event_id: EVENT_ID });
+    const params = { headers: asBuyer(user, { 'Content-Type': 'application/json' }), timeout: '30s' };
+    res = http.post(`${BASE_URL}/bookings`, body, params);
   }
   const counter = byStatus[res.status];
   if (counter) {

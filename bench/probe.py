@@ -246,14 +246,17 @@ def load_step(step_dir, name):
     return json.loads((Path(step_dir) / f"{name}.json").read_text())
 
 
+def good_answers(step):
+    """2xx answers (409s for the sold-out step), or pgbench's transactions."""
+    if step["tool"] == "pgbench":
+        return step["transactions"]
+    return (sum(n for status, n in step["statuses"].items() if status.startswith("2"))
+            or step["statuses"].get("409", 0))
+
+
 def good_rate(step_dir, name):
     step = load_step(step_dir, name)
-    if step["tool"] == "pgbench":
-        good = step["transactions"]
-    else:
-        good = (sum(n for status, n in step["statuses"].items() if status.startswith("2"))
-                or step["statuses"].get("409", 0))
-    print(int(good / step["seconds"]) if step["seconds"] else 0)
+    print(int(good_answers(step) / step["seconds"]) if step["seconds"] else 0)
 
 
 ALLOWED = {
@@ -312,22 +315,14 @@ def check(step_dir, name, kind, connections):
         sys.exit(1)
 
 
+COMMANDS = {"snapshot": snapshot, "check": check, "collect": collect, "fairness": fairness, "rate": good_rate,
+            "fsync-rate": lambda directory, seconds: fsync_rate(directory, float(seconds))}
+
+
 def main(argv):
-    command, args = argv[1], argv[2:]
-    if command == "snapshot":
-        snapshot(*args)
-    elif command == "fsync-rate":
-        fsync_rate(args[0], float(args[1]))
-    elif command == "check":
-        check(*args)
-    elif command == "collect":
-        collect(*args)
-    elif command == "fairness":
-        fairness(*args)
-    elif command == "rate":
-        good_rate(*args)
-    else:
-        sys.exit(f"unknown command {command}")
+    if len(argv) < 2 or argv[1] not in COMMANDS:
+        sys.exit(f"usage: bench/probe.py {'|'.join(COMMANDS)} ARGS... (see its docstring)")
+    COMMANDS[argv[1]](*argv[2:])
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import charts
+from probe import good_answers
 
 GOALS = {  # issue 6: figure / reference >= goal, same run, same machine
     "bookings_vs_pgbench": 0.8,
@@ -31,24 +32,16 @@ def parse_args():
     parser.add_argument("summary", type=Path)
     parser.add_argument("mode", choices=["quick", "full"])
     ints = lambda text: [int(x) for x in text.split()]
-    parser.add_argument("--default-pool", type=int, required=True)
-    parser.add_argument("--batch-max", type=int, required=True)
-    parser.add_argument("--pools", type=ints, required=True)
-    parser.add_argument("--pgbench-clients", type=ints, required=True)
-    parser.add_argument("--explicit-clients", type=ints, required=True)
-    parser.add_argument("--connections", type=int, required=True)
-    parser.add_argument("--crowd", type=int, required=True,
-                        help="open connections of the crowd steps (health_N, soldout_N)")
-    parser.add_argument("--crowd-seconds", type=float, required=True)
-    parser.add_argument("--fair-capacity", type=int, required=True)
-    parser.add_argument("--step-seconds", type=float, required=True)
-    parser.add_argument("--fixed-rate", type=int, required=True)
-    parser.add_argument("--fixed-duration", type=int, required=True)
-    parser.add_argument("--fixed-vus", type=int, required=True)
-    parser.add_argument("--fsync-rate", type=int, required=True)
-    parser.add_argument("--pg-options", required=True)
-    parser.add_argument("--loadavg", required=True)
-    parser.add_argument("--users", type=int, required=True)
+    for name in ("pools", "pgbench-clients", "explicit-clients"):
+        parser.add_argument(f"--{name}", type=ints, required=True)
+    # --crowd: open connections of the crowd steps (health_N, soldout_N).
+    for name in ("default-pool", "batch-max", "connections", "crowd", "fair-capacity", "fixed-rate",
+                 "fixed-duration", "fixed-vus", "fsync-rate", "users"):
+        parser.add_argument(f"--{name}", type=int, required=True)
+    for name in ("crowd-seconds", "step-seconds"):
+        parser.add_argument(f"--{name}", type=float, required=True)
+    for name in ("pg-options", "loadavg"):
+        parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--results", default="")
     parser.add_argument("--charts", type=Path, required=True,
                         help="directory for the charts (beside --results in full mode)")
@@ -64,15 +57,12 @@ class Step:
         self.raw = json.loads((steps / f"{name}.json").read_text())
         self.cpu = self.raw["cpu_s"]
         self.seconds = self.raw["seconds"]
-
-    def count(self, status):
-        return self.raw["statuses"].get(status, 0)
+        self.tool = self.raw["tool"]
+        self.wal = self.raw.get("wal")
 
     @property
     def good(self):
-        if self.raw["tool"] == "pgbench":
-            return self.raw["transactions"] * self.seats
-        return sum(n for s, n in self.raw["statuses"].items() if s.startswith("2")) or self.count("409")
+        return good_answers(self.raw) * self.seats
 
     @property
     def rate(self):
@@ -89,17 +79,9 @@ class Step:
         value = self.cpu[who]
         return None if value is None or not self.good else value * 1e6 / self.good
 
-    @property
-    def booked(self):
-        if "db_after" not in self.raw:
-            return None
-        return self.raw["db_after"]["bookings"] - self.raw["db_before"]["bookings"]
-
-    @property
-    def transactions(self):
-        if "db_after" not in self.raw:
-            return None
-        return self.raw["db_after"]["transactions"] - self.raw["db_before"]["transactions"]
+    def db_delta(self, key):
+        """How much the database's `key` (bench/run.sh's db_state) grew during the step."""
+        return self.raw["db_after"][key] - self.raw["db_before"][key] if "db_after" in self.raw else None
 
     def other_cores(self):
         """CPU used by processes outside this run (other work on the machine)."""
@@ -108,21 +90,13 @@ class Step:
 
     def usage(self):
         parts = [f"{label} {self.cores(who):.2f}" for who, label in
-                 (("service", "service"), ("postgres", "PostgreSQL"), ("load_tool", self.tool_name))
+                 (("service", "service"), ("postgres", "PostgreSQL"), ("load_tool", self.tool))
                  if self.cores(who) is not None]
         return (f"{' + '.join(parts)} + other processes {self.other_cores():.2f} cores; "
                 f"machine {self.cpu['machine_busy_fraction'] * 100:.0f} % busy")
 
-    @property
-    def tool_name(self):
-        return self.raw["tool"]
-
     def busy(self):
         return self.cpu["machine_busy_fraction"] >= BUSY
-
-    @property
-    def wal(self):
-        return self.raw.get("wal")
 
     def flushes(self):
         w = self.wal
@@ -191,7 +165,7 @@ def main():
         "cpu_us_per_soldout": soldout.us_per("service"),
         "cpu_us_per_health": health.us_per("service"),
         "bookings_per_transaction_batched":
-            batched[default].booked / batched[default].transactions if default in batched else None,
+            batched[default].db_delta("bookings") / batched[default].db_delta("transactions") if default in batched else None,
         "pool_sizes": {
             "tried": a.pools,
             "best_one_per_transaction": best_single,
@@ -431,7 +405,7 @@ def limit_notes(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed
                          f". p50 is closed-loop queueing: {a.connections} connections / "
                          f"{s.rate:,.0f} per s = {closed * 1000:.0f} ms (Little's law)")
     for p, s in batched.items():
-        per_txn = s.booked / s.transactions if s.transactions else 0
+        per_txn = s.db_delta("bookings") / s.db_delta("transactions") if s.db_delta("transactions") else 0
         notes[s.name] = batch_note(s, s.rate, per_txn) + (
             f"; {s.rate / pgb.rate:.2f} x pgbench's take_seats() x{a.batch_max}")
     notes["soldout"] = f"{verdict(soldout)}. {soldout.usage()}"
@@ -453,7 +427,7 @@ def limit_notes(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed
 def verdict(s):
     tool = s.cores("load_tool")
     if tool is not None and tool >= 0.9:
-        return f"load tool: {s.tool_name} uses a whole core"
+        return f"load tool: {s.tool} uses a whole core"
     if s.busy():
         return (f"CPU: the machine's {os.cpu_count()} cores are busy, shared by the load tool, "
                 "the service and PostgreSQL")
@@ -487,7 +461,7 @@ def batch_note(s, seats_per_s, per_txn):
     pg_ms = (s.cpu["postgres"] or 0) / s.seconds / txn_per_s * 1000 if txn_per_s else 0
     flush_ms = w["avg_sync_ms"] if w and w["avg_sync_ms"] else 0
     if s.cores("load_tool") is not None and s.cores("load_tool") >= 0.9:
-        why = f"load tool: {s.tool_name} uses a whole core"
+        why = f"load tool: {s.tool} uses a whole core"
     elif pg_ms >= 0.6 * batch_ms:
         why = ("PostgreSQL CPU in one backend: an event's batches run one at a time, and "
                "take_seats() spends most of each batch computing, not waiting")

@@ -1,47 +1,35 @@
 #!/usr/bin/env bash
 # bench/run.sh [--quick]: flashbook against the physical limit of its own
 # database, on one throwaway PostgreSQL cluster (fsync on, the same settings
-# for every step), on this machine, in one run:
-#   1. ceiling: pgbench runs the service's booking transaction (take_seats, and
-#      the same transaction as separate statements) for distinct users on one
-#      event, at several client counts. What one lock per booking can do here.
-#      Also take_seats() with 256 users per call: the batched path's ceiling.
-#   2. load tool ceiling: wrk against GET /health (with step 4).
-#   3. hot event: wrk, distinct users, an event that never sells out; bookings/s
-#      and p50/p95/p99 for pool sizes 4, 8, 16, 32, one transaction per booking
-#      (FLASHBOOK_BATCH_MAX=1) and batched (the default).
-#   4. the crowd: GET /health, then POST /bookings on a sold-out event, each at
-#      256 and at 10,000 open wrk connections (wrk -c); answers/s, p50, p99 and
-#      the sold-out path against /health at the same connection count
-#      (issue 14: >= 0.9 x the throughput, p99 <= 1.5 x).
-#   5. fixed arrival rate: k6 constant-arrival-rate at half the batched maximum,
-#      1,000 pre-allocated VUs, p50/p99; the same rate on GET /health as control.
-#   6. fairness: the plain flash sale (k6/booking.js, 10,000 attempts by 1,000
-#      VUs on 1,000 seats, a fresh service); k6 logs when each request was sent,
-#      and bench/probe.py fairness says what share of the first 1,000 requests
-#      by send time got a seat.
-#   Every step records the CPU time of the service, PostgreSQL and the load tool
-#   (/proc), checks in the database that what clients were told committed, and
-#   runs verify (counter == rows, nobody twice) on the event.
-# Prints a table, writes target/bench/summary.json (raw step files beside it,
-# in target/bench/steps/) and charts drawn with gnuplot (bench/charts.py):
-# throughput per pool size, latency percentiles per step, the sold-out path
-# against /health, CPU per booking. Full mode writes bench/RESULTS.md and the
-# charts it shows in bench/charts/; --quick draws them in target/bench/charts/
-# only. Each step says which of how many it is and about how long is left.
+# for every step), on this machine, in one run (README, "Benchmarks"):
+#   1. pgbench: the service's booking transaction (take_seats, and the same as
+#      separate statements) at several client counts, the ceiling of one lock
+#      per booking; take_seats() with 256 users per call, the batched path's;
+#   2. wrk: GET /health (the load tool's ceiling); a hot event that never
+#      sells out at pool sizes 4, 8, 16, 32, one transaction per booking and
+#      batched; the crowd: /health and a sold-out event at 256 and 10,000
+#      open connections (issue 14: >= 0.9 x the throughput, p99 <= 1.5 x);
+#   3. k6: constant-arrival-rate at half the batched maximum (and on /health
+#      as control), and the fairness of the plain flash sale (k6/booking.js:
+#      what share of the first 1,000 requests by send time got a seat).
+# Every step records the CPU time of the service, PostgreSQL and the load
+# tool (/proc), checks in the database that what clients were told
+# committed, runs verify on the event, and says which of how many it is and
+# about how long is left. Prints a table, writes target/bench/summary.json
+# (raw step files in target/bench/steps/) and gnuplot charts (bench/charts.py);
+# full mode also writes bench/RESULTS.md with its charts in bench/charts/,
+# --quick draws them in target/bench/charts/ only.
 #
-# --quick (CI): 3 s steps at the default pool (4) only, about 2 minutes once built. It fails
-# only on broken behaviour (statuses a step must never see, socket errors, 201s
-# that did not commit, a counter that disagrees with its rows, a service that
-# will not start, a build that fails), never on speed: a 503 (overload) is a
-# warning.
+# --quick (CI): 3 s steps at the default pool (4) only, about 2 minutes once
+# built. It fails only on broken behaviour (statuses a step must never see,
+# socket errors, 201s that did not commit, a counter that disagrees with its
+# rows, a service that will not start, a failed build), never on speed: a
+# 503 (overload) is a warning.
 #
-# Environment: CARGO_TARGET_DIR (where the release binaries are built),
-# BENCH_STEP_SECONDS, BENCH_CONNECTIONS, BENCH_CROWD and BENCH_POOLS (override
-# the step length, wrk's connection count, the crowd's (10,000) and the pool
-# sizes tried, for experiments).
-# Other FLASHBOOK_* variables are ignored:
-# the script sets every knob it varies and leaves the rest at their defaults.
+# Environment: CARGO_TARGET_DIR; BENCH_STEP_SECONDS, BENCH_CONNECTIONS,
+# BENCH_CROWD and BENCH_POOLS override the step length, wrk's connections, the
+# crowd's (10,000) and the pool sizes tried, for experiments. Other
+# FLASHBOOK_* variables are ignored: the script sets every knob it varies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -52,7 +40,7 @@ source ci/lib/postgres.sh
 source ci/lib/service.sh
 source ci/lib/tools.sh
 
-usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
 quick=false
 case "${1:-}" in
     --quick) quick=true ;;
@@ -67,10 +55,10 @@ readonly BATCH_MAX=256   # the service's FLASHBOOK_BATCH_MAX default
 readonly VENUE_CAPACITY=50000000 # event 1 never sells out within a run
 if $quick; then
     step_seconds=3; crowd_seconds=5; pools=(4); pgbench_clients=(4); explicit_clients=(4)
-    users=400000; fixed_duration=5; fsync_probe_seconds=0.5
+    users=400000; token_users=100000; fixed_duration=5; fsync_probe_seconds=0.5
 else
     step_seconds=15; crowd_seconds=15; pools=(4 8 16 32); pgbench_clients=(1 4 8 16 32 64); explicit_clients=(1 16)
-    users=2000000; fixed_duration=30; fsync_probe_seconds=2
+    users=2000000; token_users=400000; fixed_duration=30; fsync_probe_seconds=2
 fi
 step_seconds=${BENCH_STEP_SECONDS:-$step_seconds}
 # wrk opens the crowd's 10,000 connections within its duration (quick: 5 s,
@@ -157,13 +145,16 @@ info "this disk: $fsync_rate sequential 8 kB write+fdatasync per second (a commi
 # The service applies the migrations; seed then fills the tables.
 say "starting the service once to apply the migrations"
 base_url=""
+# The buyers' tokens (users 1..token_users; more than a step books): the seed
+# signs them with the key the service verifies.
+token_keys=bench:$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 # wrk and k6 are one address sending what a crowd sends: the per-address
 # rate limit (README, "Abuse limits") would answer most of it 429, so it is
 # raised out of the way; the limiter still runs and costs what it costs.
 start_bench_service() { # POOL_SIZE BATCH_MAX: the knobs a step varies
     service_start "$release/flashbook" "" "$steps/service.log" -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
         DATABASE_URL="$database_url" FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn \
-        FLASHBOOK_RATE_PER_ADDRESS=100000000 || die "$SERVICE_ERROR"
+        FLASHBOOK_RATE_PER_ADDRESS=100000000 FLASHBOOK_TOKEN_KEYS="$token_keys" || die "$SERVICE_ERROR"
     base_url=$SERVICE_URL
 }
 start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
@@ -171,9 +162,14 @@ stop_service
 
 say "seed: 2 events with $VENUE_CAPACITY seats, $users users"
 # The seed shares the service's 5 s statement timeout, too short for 2M users in one INSERT.
-DATABASE_URL=$database_url FLASHBOOK_STATEMENT_TIMEOUT_MS=600000 "$release/seed" --venue-capacity "$VENUE_CAPACITY" --events 2 --users "$users" \
+DATABASE_URL=$database_url FLASHBOOK_STATEMENT_TIMEOUT_MS=600000 FLASHBOOK_TOKEN_KEYS=$token_keys \
+    "$release/seed" --venue-capacity "$VENUE_CAPACITY" --events 2 --users "$users" \
+    --tokens "$steps/tokens.json" --token-users "$token_users" \
     >"$steps/seed.log" 2>&1 || { cat "$steps/seed.log" >&2; die "seed failed"; }
 info "$(tail -n 1 "$steps/seed.log")"
+# wrk's Lua reads them one a line (line n: user n's).
+python3 -c 'import json, sys; print("\n".join(t["token"] for t in sorted(json.load(open(sys.argv[1])), key=lambda t: t["user_id"])))' \
+    "$steps/tokens.json" >"$steps/tokens.txt"
 sql "CREATE SEQUENCE bench_user_id" >/dev/null
 sql "SELECT name || '=' || current_setting(name) FROM pg_settings
      WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method',
@@ -272,7 +268,7 @@ wrk_step() {
     local name=$1 kind=$2 script=$3 path=$4
     shift 4
     run_step "$name" "$kind" wrk "$wrk_seconds" \
-        env "$@" wrk -t1 -c"$wrk_connections" -d"${wrk_seconds}s" --timeout 10s -s "$script" "$base_url$path"
+        env TOKENS_TXT="$steps/tokens.txt" "$@" wrk -t1 -c"$wrk_connections" -d"${wrk_seconds}s" --timeout 10s -s "$script" "$base_url$path"
 }
 
 pgbench_step() { # NAME SCRIPT CLIENTS [SEATS_PER_TRANSACTION]
@@ -289,6 +285,7 @@ k6_step() { # NAME TARGET RATE [-e VAR=value...]
     [[ $target == health ]] && kind=fixed_rate_health
     run_step "$name" "$kind" k6 "$fixed_duration" "$K6_BIN" run --quiet --no-color -e BASE_URL="$base_url" \
         -e TARGET="$target" -e RATE="$rate" -e DURATION="${fixed_duration}s" -e SUMMARY_FILE="$steps/$name.k6.json" \
+        -e TOKENS_FILE="$steps/tokens.json" \
         "$@" bench/fixed_rate.js
 }
 
@@ -342,7 +339,8 @@ for conns in "$connections" "$crowd"; do
 done
 wrk_connections=$connections
 wrk_seconds=$step_seconds
-code=$(curl -sS -H 'Content-Type: application/json' -d '{"event_id":2,"user_id":2}' "$base_url/bookings" |
+code=$(curl -sS -H 'Content-Type: application/json' -H "Authorization: Bearer $(sed -n 2p "$steps/tokens.txt")" \
+    -d '{"event_id":2}' "$base_url/bookings" |
     python3 -c 'import json, sys; print(json.load(sys.stdin).get("code"))')
 [[ $code == sold_out ]] || die "a booking on the sold-out event answered code '$code', not sold_out"
 
@@ -367,7 +365,8 @@ sql "DELETE FROM bookings WHERE event_id = 2;
 start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
 rm -f "$steps/fairness.console"
 timeout -k 5 $((300 + STEP_GRACE_S)) "$K6_BIN" run --quiet --no-color --console-output="$steps/fairness.console" \
-    -e BASE_URL="$base_url" -e EVENT_ID=2 -e USERS="$users" -e VUS="$FAIR_VUS" -e ITERATIONS="$FAIR_ATTEMPTS" \
+    -e BASE_URL="$base_url" -e EVENT_ID=2 -e USERS="$token_users" -e VUS="$FAIR_VUS" -e ITERATIONS="$FAIR_ATTEMPTS" \
+    -e TOKENS_FILE="$steps/tokens.json" \
     -e SEND_LOG=1 -e SUMMARY_FILE="$steps/fairness.k6.json" k6/booking.js \
     >"$steps/fairness.k6.log" 2>&1 || { tail -n 20 "$steps/fairness.k6.log" >&2; die "k6 failed in the fairness step"; }
 stop_service

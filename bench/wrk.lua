@@ -1,9 +1,17 @@
 -- wrk script for bench/run.sh, counting the statuses of every response.
 -- With EVENT_ID set: POST /bookings for that event, each request by a
--- distinct user (USER_OFFSET+1, +2, ...; run it with one wrk thread).
+-- distinct user (USER_OFFSET+1, +2, ...; run it with one wrk thread), with
+-- the user's token: line n of TOKENS_TXT is user n's (after the last line,
+-- the users start again from 1).
 -- Without: wrk's own request to the URL given (GET /health).
 local event_id = tonumber(os.getenv("EVENT_ID") or "")
 local next_user = tonumber(os.getenv("USER_OFFSET") or "0")
+local tokens = {}
+if event_id then
+    for line in io.lines(os.getenv("TOKENS_TXT")) do
+        tokens[#tokens + 1] = line
+    end
+end
 -- Per-thread state; done() runs in another Lua state and reads it through
 -- the thread handles saved in setup().
 statuses = {}
@@ -14,9 +22,10 @@ end
 
 if event_id then
     request = function()
-        next_user = next_user + 1
-        return wrk.format("POST", "/bookings", { ["Content-Type"] = "application/json" },
-            string.format('{"event_id":%d,"user_id":%d}', event_id, next_user))
+        next_user = next_user % #tokens + 1
+        return wrk.format("POST", "/bookings",
+            { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[next_user] },
+            string.format('{"event_id":%d}', event_id))
     end
 end
 

@@ -31,38 +31,25 @@ readonly LOAD_VUS=${FAULTS_VUS:-200}
 now_ms() { date +%s%3N; }
 
 # ------------------------------------------------------------------ PostgreSQL
-# Set by cluster_start and exported: each scenario runs in a bash of its own
-# (run_all.sh) that sources this file again.
-PG_DATA=${PG_DATA:-}
-PG_PORT=${PG_PORT:-}
-PG_LOG=${PG_LOG:-}
-
-# Starts the suite's throwaway cluster under $RUN_DIR/pg (owned by postgres).
+# The suite's throwaway cluster (pg_throwaway) in $RUN_DIR/pg.XXXXXX; PG_DIR
+# and PG_PORT are exported: each scenario runs in a bash of its own
+# (run_all.sh) that sources this file again. fsync stays on: the restart
+# scenario must not lose committed bookings for a reason a production server
+# would not have.
+readonly PG_OPTIONS="-c max_connections=200"
 cluster_start() {
-    local dir=$RUN_DIR/pg
-    rm -rf "$dir" # a cluster left by an earlier run in the same FAULTS_RUN_DIR
-    mkdir -p "$dir"
-    [[ $(id -u) -eq 0 ]] && chown postgres "$dir"
-    PG_DATA=$dir/data
-    PG_LOG=$dir/postgres.log
-    PG_PORT=$(free_port)
-    export PG_DATA PG_LOG PG_PORT
-    pg_init_cluster "$PG_DATA"
-    # fsync stays on: the restart scenario must not lose committed bookings
-    # for a reason a production server would not have.
-    pg_start_cluster "$PG_DATA" "$PG_PORT" "$PG_LOG" -c max_connections=200
-    info "PostgreSQL on 127.0.0.1:$PG_PORT (log $PG_LOG)"
+    # shellcheck disable=SC2086 # the options' words
+    TMPDIR=$RUN_DIR pg_throwaway pg $PG_OPTIONS || die "could not start PostgreSQL (see above)"
+    export PG_DIR PG_PORT
+    info "PostgreSQL on 127.0.0.1:$PG_PORT (log $PG_DIR/postgres.log)"
 }
 
-cluster_stop() {
-    [[ -n $PG_DATA ]] && pg_is_running "$PG_DATA" && pg_stop_cluster "$PG_DATA"
-    return 0
-}
+cluster_stop() { pg_throwaway_remove "$RUN_DIR/postgres.log" || true; }
 
 # Fast-mode restart: terminates every session, checkpoints, starts again.
 cluster_restart_fast() {
-    pg_run pg_ctl -D "$PG_DATA" -l "$PG_LOG" -m fast -w -t 60 restart \
-        -o "-p $PG_PORT -k $(dirname "$PG_DATA") -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null
+    pg_run pg_ctl -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -m fast -w -t 60 restart \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 $PG_OPTIONS" >/dev/null
 }
 
 psql_db() { # DB SQL...
@@ -81,15 +68,23 @@ new_database() {
 # ------------------------------------------------------------------ services
 declare -a STARTED_PIDS=()
 ADMIN_TOKEN=${FAULTS_ADMIN_TOKEN:-faults-admin-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}
+# The buyer-token key of every service and seed here (kid:secret), the same
+# in every scenario's shell: the seed signs the users' tokens (tokens_file)
+# that k6 and Schemathesis send.
+TOKEN_KEYS=${FAULTS_TOKEN_KEYS:-faults:$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}
+export FAULTS_TOKEN_KEYS=$TOKEN_KEYS
+tokens_file() { echo "$RUN_DIR/tokens.json"; }
 
-# start_service NAME PORT DATABASE_URL [VAR=value...]: starts flashbook in the
-# background (log $RUN_DIR/NAME.log), sets SERVICE_PID, waits for /ready.
+# start_service NAME DATABASE_URL [VAR=value...]: starts flashbook on a free
+# port in the background (log $RUN_DIR/NAME.log), sets SERVICE_PID and
+# SERVICE_URL, waits for /ready.
 start_service() {
-    local name=$1 port=$2 url=$3; shift 3
-    service_start "$FLASHBOOK_BIN" "$port" "$RUN_DIR/$name.log" DATABASE_URL="$url" \
-        FLASHBOOK_ADMIN_TOKEN="$ADMIN_TOKEN" RUST_LOG="${RUST_LOG:-warn}" "$@" || die "$SERVICE_ERROR"
+    local name=$1 url=$2; shift 2
+    service_start "$FLASHBOOK_BIN" "" "$RUN_DIR/$name.log" DATABASE_URL="$url" \
+        FLASHBOOK_ADMIN_TOKEN="$ADMIN_TOKEN" FLASHBOOK_TOKEN_KEYS="$TOKEN_KEYS" RUST_LOG="${RUST_LOG:-warn}" "$@" ||
+        die "$SERVICE_ERROR"
     STARTED_PIDS+=("$SERVICE_PID")
-    info "$name: pid $SERVICE_PID on http://127.0.0.1:$port"
+    info "$name: pid $SERVICE_PID on $SERVICE_URL"
 }
 
 # kill_hard PID: SIGKILL, as when a machine dies; reaped here, without
@@ -105,9 +100,10 @@ stop_all_services() {
     STARTED_PIDS=()
 }
 
-seed() { # DATABASE_URL seed-args...
+seed() { # DATABASE_URL seed-args...: also writes the users' tokens to TOKENS_FILE
     local url=$1; shift
-    DATABASE_URL=$url RUST_LOG=warn "$SEED_BIN" "$@" | sed 's/^/    /'
+    DATABASE_URL=$url FLASHBOOK_TOKEN_KEYS=$TOKEN_KEYS RUST_LOG=warn "$SEED_BIN" "$@" --tokens "$(tokens_file)" |
+        sed 's/^/    /'
 }
 
 # ------------------------------------------------------------------ k6
@@ -121,7 +117,7 @@ k6_start() {
     : >"$RUN_DIR/$name.records"
     "$K6_BIN" run --quiet --no-color --log-format=raw \
         --console-output="$RUN_DIR/$name.records" \
-        -e SUMMARY_FILE="$RUN_DIR/$name.summary.json" "$@" \
+        -e SUMMARY_FILE="$RUN_DIR/$name.summary.json" -e TOKENS_FILE="$(tokens_file)" "$@" \
         "$FAULTS_DIR/k6/$script" >"$RUN_DIR/$name.k6.log" 2>&1 &
     K6_PID=$!
     STARTED_PIDS+=("$K6_PID")
@@ -151,25 +147,19 @@ wait_for_records() {
 # wait_until_ready_ms BASE_URL TIMEOUT_S: polls /ready every 50 ms; prints the
 # time it first answered 200 (epoch ms), or nothing on timeout.
 wait_until_ready_ms() {
-    local base=$1 deadline=$((SECONDS + $2))
-    while ((SECONDS < deadline)); do
-        if curl -fs -o /dev/null --max-time 1 "$base/ready"; then
-            now_ms
-            return 0
-        fi
-        sleep 0.05
-    done
+    if wait_until "$2" 0.05 curl -fs -o /dev/null --max-time 1 "$1/ready"; then now_ms; fi
 }
 
-# check_load NAME [check.py options...]: compares what k6 clients were told
-# with the database and searches the service logs ($RUN_DIR/NAME.*.log) for
-# panics and errors; writes $RUN_DIR/NAME.result.json for the summary table.
+# check_load NAME [verify faults load options...]: compares what k6 clients
+# were told with the database and searches the service logs
+# ($RUN_DIR/NAME.*.log) for panics and errors; writes $RUN_DIR/NAME.result.json
+# for the summary table.
 check_load() {
     local name=$1 log logs=(); shift
     for log in "$RUN_DIR/$name".*.log; do
         [[ $log == *.k6.log ]] || logs+=(--service-log "$log")
     done
-    python3 "$FAULTS_DIR/check.py" load --scenario "$name" "${logs[@]}" --verify "$VERIFY_BIN" \
+    "$VERIFY_BIN" faults load --scenario "$name" "${logs[@]}" \
         --records "$RUN_DIR/$name.records" --summary "$RUN_DIR/$name.summary.json" \
         --result "$RUN_DIR/$name.result.json" "$@"
 }

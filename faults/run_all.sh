@@ -4,7 +4,7 @@
 # Builds the release binaries once, starts one throwaway PostgreSQL cluster
 # (a fresh database per scenario) and runs each scenario under a k6 load of
 # 200 VUs on one event, then compares what the clients were told with the
-# database (faults/check.py). Prints each scenario's figures, a summary
+# database (verify faults, verify/src/faults.rs). Prints each scenario's figures, a summary
 # table, and exits non-zero when any invariant is violated.
 #
 #   faults/run_all.sh                      every scenario (about 6 min after the build)
@@ -21,7 +21,7 @@ set -Eeuo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The self-tests first: they prove check.py and verify --checkout tell a broken
+# The self-tests first: they prove verify faults load and verify --checkout tell a broken
 # database apart.
 readonly ALL_SCENARIOS=(checker_self_test checkout_checker_self_test pg_restart kill_service pool_exhaustion
     idempotent_retries malformed_flood schemathesis primary_failover primary_failover_async)
@@ -105,7 +105,7 @@ if $build; then
 fi
 [[ -x $FLASHBOOK_BIN && -x $SEED_BIN && -x $VERIFY_BIN ]] || die "no release binaries in $TARGET_DIR/release: run without --no-build"
 
-say "starting a throwaway PostgreSQL cluster in $RUN_DIR/pg"
+say "starting a throwaway PostgreSQL cluster below $RUN_DIR"
 cluster_start
 
 declare -A took=()
@@ -134,7 +134,7 @@ for scenario in "${scenarios[@]}"; do
     info "$scenario: ${took[$scenario]} s"
 done
 echo
-if python3 "$FAULTS_DIR/check.py" summary "${results[@]}"; then
+if "$VERIFY_BIN" faults summary "${results[@]}"; then
     suite_ok=true
     printf '\nPASS: every scenario kept every invariant\n'
 else

@@ -7,6 +7,7 @@
 //   BASE_URL      service address            (default http://127.0.0.1:8080)
 //   EVENT_ID      event to book              (default 1)
 //   USERS         user ids 1..USERS exist    (default 10000)
+//   TOKENS_FILE   their tokens (seed --tokens; k6/lib/tokens.js), required
 //   VUS           concurrent virtual users   (default 1000)
 //   ITERATIONS    booking attempts in total  (default 10000)
 //   SUMMARY_FILE  JSON summary written here  (default k6-summary.json)
@@ -23,6 +24,7 @@ import exec from 'k6/execution';
 import { check } from 'k6';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import { BASE_URL, TREND_STATS, counted, intFromEnv, problemCode, summary } from './lib/summary.js';
+import { asBuyer } from './lib/tokens.js';
 
 const EVENT_ID = intFromEnv('EVENT_ID', 1);
 const USERS = intFromEnv('USERS', 10000);
@@ -65,20 +67,20 @@ export const options = {
   summaryTrendStats: TREND_STATS,
 };
 
-const PARAMS = {
-  headers: { 'Content-Type': 'application/json' },
-  tags: { name: 'POST /bookings' },
-  timeout: '30s',
-};
 
 export default function () {
   // iterationInTest runs 0..ITERATIONS-1 across all VUs, so with
   // ITERATIONS <= USERS each attempt is made by a distinct user.
   const userId = (exec.scenario.iterationInTest % USERS) + 1;
-  const body = JSON.stringify({ event_id: EVENT_ID, user_id: userId });
+  const body = JSON.stringify({ event_id: EVENT_ID });
+  const params = {
+    headers: asBuyer(userId, { 'Content-Type': 'application/json' }),
+    tags: { name: 'POST /bookings' },
+    timeout: '30s',
+  };
   // Milliseconds: k6 has no finer wall clock; ties are counted where used.
   const sentAt = Date.now();
-  const res = http.post(`${BASE_URL}/bookings`, body, PARAMS);
+  const res = http.post(`${BASE_URL}/bookings`, body, params);
   if (SEND_LOG) {
     console.log(`SENT ${sentAt} ${res.status}`);
   }

@@ -29,6 +29,7 @@
 //   EVENT_ID             the checkout event               (default 2)
 //   VUS                  buyers, one VU each              (default 1000)
 //   FIRST_USER           buyer n is user FIRST_USER+n-1   (default 1)
+//   TOKENS_FILE          the users' tokens (seed --tokens; k6/lib/tokens.js), required
 //   CONFIRM_PERCENT      how often a hold or offer is confirmed (default 70)
 //   SALE_SECONDS         the sale's time bound            (default 180)
 //   POLL_SECONDS         between two looks at an entry    (default 1)
@@ -43,6 +44,7 @@ import exec from 'k6/execution';
 import { check, sleep } from 'k6';
 import { Rate, Trend } from 'k6/metrics';
 import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, retryAfter, summary } from './lib/summary.js';
+import { asBuyer } from './lib/tokens.js';
 
 const EVENT_ID = intFromEnv('EVENT_ID', 2);
 const VUS = intFromEnv('VUS', 1000);
@@ -102,9 +104,14 @@ export const options = {
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 // A Content-Type only on requests with a body (the confirm, GET and DELETE
-// have none).
-function params(name, withBody = false) {
-  return { headers: withBody ? JSON_HEADERS : {}, tags: { name }, timeout: REQUEST_TIMEOUT };
+// have none); the buyer's token on the buyer's requests.
+function params(name, withBody = false, userId = undefined) {
+  const headers = withBody ? JSON_HEADERS : {};
+  return {
+    headers: userId === undefined ? headers : asBuyer(userId, headers),
+    tags: { name },
+    timeout: REQUEST_TIMEOUT,
+  };
 }
 
 // The event as the sale starts: it must exist and allow what the buyers ask.
@@ -168,7 +175,6 @@ class Buyer {
   hold() {
     const res = this.request('POST', '/holds', 'POST /holds', {
       event_id: EVENT_ID,
-      user_id: this.userId,
       quantity: this.quantity,
     });
     const code = problemCode(res);
@@ -196,7 +202,6 @@ class Buyer {
   // are free: buy them) or 'join' (join again for fewer seats).
   waitlist() {
     const res = this.request('POST', `/events/${EVENT_ID}/waitlist`, 'POST /events/{id}/waitlist', {
-      user_id: this.userId,
       quantity: this.quantity,
     });
     const code = problemCode(res);
@@ -340,7 +345,7 @@ class Buyer {
     const withBody = body !== undefined;
     let res;
     for (let attempt = 0; ; attempt++) {
-      res = http.request(method, `${BASE_URL}${path}`, withBody ? JSON.stringify(body) : null, params(name, withBody));
+      res = http.request(method, `${BASE_URL}${path}`, withBody ? JSON.stringify(body) : null, params(name, withBody, this.userId));
       requestDuration.add(res.timings.duration, { name });
       if (res.status !== 503 || problemCode(res) !== 'database_unavailable' || attempt >= MAX_RETRIES_BUSY) {
         break;

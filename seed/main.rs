@@ -3,16 +3,22 @@
 //! statement each, with a progress line on stderr after each chunk when
 //! there is more than one; the summary line on stdout is what scripts read.
 //! With `--add` it resets nothing and only adds events to the seeded venue
-//! (the checkout proof's event beside the one-shot's).
+//! (the checkout proof's event beside the one-shot's). With `--tokens FILE`
+//! it also writes a buyer token for each user, signed with the service's key
+//! (`FLASHBOOK_TOKEN_KEYS`): the seeded users have no password, and the load
+//! scripts need 10,000 tokens without 10,000 password hashes.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
+use flashbook::authentication::tokens::Tokens;
 use flashbook::configuration::Settings;
+use serde::Serialize;
 
 const USAGE: &str = "\
 usage: seed [--venue-capacity N] [--event-capacity N] [--events N] [--users N]
             [--max-per-user N] [--hold-seconds N] [--offer-seconds N]
+            [--tokens FILE [--token-users N]]
        seed --add [--event-capacity N] [--events N]
             [--max-per-user N] [--hold-seconds N] [--offer-seconds N]
 
@@ -25,6 +31,12 @@ then creates one venue, events with ids 1..=events and users with ids 1..=users.
   --max-per-user N     seats one user may have per event, 1-100 (default 1)
   --hold-seconds N     how long a hold keeps its seats (default 600)
   --offer-seconds N    how long a waiting-list offer stays open (default 900)
+  --tokens FILE        write [{user_id, token}, ...] for users 1..=users as JSON
+                       to FILE: buyer tokens signed with the first key of
+                       FLASHBOOK_TOKEN_KEYS (which must be set, as the service's),
+                       valid FLASHBOOK_TOKEN_TTL_SECS (default 3600). The seeded
+                       users have no password: tokens are how they book
+  --token-users N      with --tokens: tokens for users 1..=N only (default: every user)
   --add                delete nothing: add the events to the seeded venue (id 1,
                        whose capacity bounds --event-capacity) and create no
                        users; prints the new ids
@@ -70,6 +82,17 @@ struct SeedPlan {
     sale: SaleSettings,
     /// Add events to the seeded venue; reset nothing.
     add: bool,
+    /// Where to write the users' tokens.
+    tokens: Option<String>,
+    /// Tokens for users 1..=this (`None`: every user).
+    token_users: Option<i32>,
+}
+
+/// One line of the tokens file.
+#[derive(Serialize)]
+struct UserToken {
+    user_id: i64,
+    token: String,
 }
 
 /// The buyer-flow settings of the created events; `None` keeps the schema's
@@ -124,6 +147,19 @@ async fn main() -> ExitCode {
 
 async fn seed(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings::from_env()?;
+    // Checked before anything is reset: no keys, no tokens.
+    let tokens = plan
+        .tokens
+        .as_ref()
+        .map(|path| {
+            let keys = settings
+                .tokens
+                .keys
+                .as_deref()
+                .ok_or("--tokens needs FLASHBOOK_TOKEN_KEYS, the service's signing keys")?;
+            Ok::<_, Box<dyn std::error::Error>>((path, Tokens::new(&settings.tokens, keys)?))
+        })
+        .transpose()?;
     let pool = flashbook::db::connect_and_migrate(&settings.database).await?;
     let mut client = pool.get().await?;
     let started = Instant::now();
@@ -146,8 +182,19 @@ async fn seed(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     transaction.commit().await?;
+    let tokens_written = match tokens {
+        Some((path, tokens)) => {
+            write_tokens(
+                path,
+                &tokens,
+                plan.token_users.unwrap_or(plan.users).min(plan.users),
+            )?;
+            format!(", their tokens in {path}")
+        }
+        None => String::new(),
+    };
     println!(
-        "seeded 1 venue (capacity {}), {} event(s) (capacity {}{}), {} users in {:.3} s",
+        "seeded 1 venue (capacity {}), {} event(s) (capacity {}{}), {} users{tokens_written} in {:.3} s",
         plan.venue_capacity,
         plan.events,
         event_capacity,
@@ -155,6 +202,21 @@ async fn seed(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
         plan.users,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// A token for each of users `1..=users` (the seed's ids), as JSON.
+fn write_tokens(path: &str, tokens: &Tokens, users: i32) -> Result<(), Box<dyn std::error::Error>> {
+    let all = (1..=i64::from(users))
+        .map(|user_id| {
+            Ok(UserToken {
+                user_id,
+                token: tokens.issue(user_id)?.token,
+            })
+        })
+        .collect::<Result<Vec<_>, flashbook::authentication::tokens::TokenError>>()?;
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer(file, &all)?;
     Ok(())
 }
 
@@ -234,6 +296,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String
     let mut users = 10_000;
     let mut sale = SaleSettings::default();
     let mut add = false;
+    let mut tokens = None;
+    let mut token_users = None;
     // --add creates neither venue nor users: their flags would be ignored.
     let mut reset_flag = None;
     while let Some(flag) = args.next() {
@@ -246,6 +310,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String
                 add = true;
                 continue;
             }
+            "--tokens" => {
+                tokens = Some(args.next().ok_or("--tokens needs a file")?);
+                reset_flag = Some(flag.clone());
+                continue;
+            }
             "--venue-capacity" | "--users" => reset_flag = Some(flag.clone()),
             _ => {}
         }
@@ -255,6 +324,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String
             "--users" => &mut users,
             "--event-capacity" => event_capacity.get_or_insert(0),
             "--max-per-user" => sale.max_per_user.get_or_insert(0),
+            "--token-users" => token_users.get_or_insert(0),
             "--hold-seconds" => sale.hold_seconds.get_or_insert(0),
             "--offer-seconds" => sale.offer_seconds.get_or_insert(0),
             other => return Err(format!("unknown argument {other:?}")),
@@ -279,6 +349,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String
             return Err(format!("{flag} must be 1-86400"));
         }
     }
+    if token_users.is_some() && tokens.is_none() {
+        return Err("--token-users needs --tokens".to_owned());
+    }
     if let (true, Some(flag)) = (add, &reset_flag) {
         return Err(format!("{flag} does not combine with --add"));
     }
@@ -295,6 +368,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SeedPlan, String
         users,
         sale,
         add,
+        tokens,
+        token_users,
     })
 }
 

@@ -1,6 +1,10 @@
-//! The admin token: what admin routes compare `Authorization: Bearer ...`
-//! with (the check itself is the HTTP edge's `Admin` extractor,
-//! `http::admin`).
+//! Who a request is: the admin token, which admin routes compare
+//! `Authorization: Bearer ...` with (the check itself is the HTTP edge's
+//! `Admin` extractor, `http::admin`); buyers' tokens (`tokens`, checked by
+//! the edge's `Buyer` extractor) and passwords (`passwords`).
+
+pub mod passwords;
+pub mod tokens;
 
 use subtle::ConstantTimeEq;
 

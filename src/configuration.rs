@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio_postgres::config::Config as PgConfig;
 
 use crate::admission::PassSecret;
+use crate::authentication::tokens::{SigningKey, TokenSettings};
 use crate::authentication::AdminToken;
 
 const DEFAULT_HOST: &str = "127.0.0.1";
@@ -33,6 +34,16 @@ const DEFAULT_HOLD_SWEEP_MS: u64 = 1_000;
 /// its event's queue (at the measured batch speed) before it is refused
 /// `503 too_busy` at once: the rest is left for its own batch and the answer.
 const DEFAULT_QUEUE_WAIT_FRACTION: f64 = 0.8;
+/// Issuer and audience of buyer tokens, when not set.
+const DEFAULT_TOKEN_ISSUER: &str = "flashbook";
+const DEFAULT_TOKEN_AUDIENCE: &str = "flashbook";
+/// How long a token from `POST /sessions` stays valid: long enough for a
+/// sale, short enough that a leaked one soon stops working.
+const DEFAULT_TOKEN_TTL_SECS: u64 = 60 * 60;
+/// Sign-ups and sign-ins one client address may make a minute (all at once,
+/// then spread out): a person needs a few, a script making accounts is
+/// slowed to this.
+const DEFAULT_ACCOUNT_RATE_PER_MINUTE: usize = 20;
 /// Open live views one replica serves at once; more are answered `503`.
 /// Each costs one connection and a few KiB, never a database read.
 const DEFAULT_LIVE_MAX_VIEWERS: usize = 1_000;
@@ -55,7 +66,7 @@ const DEFAULT_ADDRESS_RATE: Rate = Rate {
     burst: 20_000,
 };
 
-/// Shortest secret (admin token, pass secret) the service starts with: 32
+/// Shortest secret (admin token, pass secret, token key) the service starts with: 32
 /// bytes, as many as its HMAC-SHA256 keys and `ci/lib/secrets.sh` make.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Secrets this repository once published as defaults (docker-compose.yml
@@ -77,6 +88,10 @@ pub struct Settings {
     /// Key of the waiting room's admission passes; `None` makes start-up
     /// generate one (then passes are good on this process only).
     pub pass_secret: Option<PassSecret>,
+    /// Buyer tokens: keys, issuer, audience, lifetime.
+    pub tokens: TokenSettings,
+    /// Sign-ups and sign-ins a client address may make a minute.
+    pub account_rate_per_minute: usize,
     /// `host:port` of a listener of its own for `GET /metrics`; `None`
     /// serves it on the API port.
     pub metrics_addr: Option<String>,
@@ -174,6 +189,22 @@ impl Settings {
             batch_max: positive(&var, "FLASHBOOK_BATCH_MAX")?.unwrap_or(DEFAULT_BATCH_MAX),
             admin_token: secret(&var, "FLASHBOOK_ADMIN_TOKEN")?.map(AdminToken::new),
             pass_secret: secret(&var, "FLASHBOOK_PASS_SECRET")?.map(PassSecret::new),
+            tokens: TokenSettings {
+                keys: var("FLASHBOOK_TOKEN_KEYS")
+                    .map(|value| token_keys("FLASHBOOK_TOKEN_KEYS", value))
+                    .transpose()?,
+                jwks_file: var("FLASHBOOK_TOKEN_JWKS_FILE").map(Into::into),
+                issuer: var("FLASHBOOK_TOKEN_ISSUER")
+                    .unwrap_or_else(|| DEFAULT_TOKEN_ISSUER.to_owned()),
+                audience: var("FLASHBOOK_TOKEN_AUDIENCE")
+                    .unwrap_or_else(|| DEFAULT_TOKEN_AUDIENCE.to_owned()),
+                lifetime: Duration::from_secs(
+                    positive(&var, "FLASHBOOK_TOKEN_TTL_SECS")?
+                        .map_or(DEFAULT_TOKEN_TTL_SECS, |secs| secs as u64),
+                ),
+            },
+            account_rate_per_minute: positive(&var, "FLASHBOOK_ACCOUNT_RATE_PER_MINUTE")?
+                .unwrap_or(DEFAULT_ACCOUNT_RATE_PER_MINUTE),
             metrics_addr: var("FLASHBOOK_METRICS_ADDR")
                 .map(|value| host_and_port("FLASHBOOK_METRICS_ADDR", value))
                 .transpose()?,
@@ -382,6 +413,43 @@ fn fraction(
     }
 }
 
+/// `kid1:secret1,kid2:secret2`: the embedded issuer's keys, the signing one
+/// first. Each kid once, each secret at least [`MIN_SECRET_BYTES`] long.
+fn token_keys(name: &'static str, value: String) -> Result<Vec<SigningKey>, ConfigError> {
+    // The value holds secrets: never echo it back.
+    let invalid = |reason: String| ConfigError::Invalid {
+        name,
+        value: "<redacted>".to_owned(),
+        reason,
+    };
+    let mut keys: Vec<SigningKey> = Vec::new();
+    for entry in value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        let (kid, secret) = entry
+            .split_once(':')
+            .ok_or_else(|| invalid("expected kid:secret[,kid:secret...]".to_owned()))?;
+        let kid = kid.trim();
+        if kid.is_empty() || keys.iter().any(|key| key.kid == kid) {
+            return Err(invalid(format!(
+                "each key needs a kid of its own ({kid:?})"
+            )));
+        }
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(invalid(format!(
+                "the secret of key {kid:?} is shorter than {MIN_SECRET_BYTES} bytes"
+            )));
+        }
+        keys.push(SigningKey::new(kid.to_owned(), secret.as_bytes().to_vec()));
+    }
+    if keys.is_empty() {
+        return Err(invalid("no key given".to_owned()));
+    }
+    Ok(keys)
+}
+
 /// `host:port` with a numeric port, e.g. `0.0.0.0:9464` or `localhost:9464`.
 fn host_and_port(name: &'static str, value: String) -> Result<String, ConfigError> {
     let value = value.trim().to_owned();
@@ -486,6 +554,40 @@ mod tests {
     }
 
     #[test]
+    fn token_keys_are_read_in_order_and_checked() {
+        let secret = "s".repeat(MIN_SECRET_BYTES);
+        let parsed = settings(&[(
+            "FLASHBOOK_TOKEN_KEYS",
+            &format!("new:{secret}, old:{secret}"),
+        )])
+        .unwrap();
+        let kids: Vec<String> = parsed
+            .tokens
+            .keys
+            .unwrap()
+            .into_iter()
+            .map(|key| key.kid)
+            .collect();
+        assert_eq!(kids, ["new", "old"]);
+        assert_eq!(parsed.tokens.issuer, DEFAULT_TOKEN_ISSUER);
+        assert_eq!(
+            parsed.tokens.lifetime,
+            Duration::from_secs(DEFAULT_TOKEN_TTL_SECS)
+        );
+        let short = "s".repeat(MIN_SECRET_BYTES - 1);
+        for bad in [
+            format!("k:{short}"),
+            format!("k:{secret},k:{secret}"),
+            format!(":{secret}"),
+            secret.clone(),
+        ] {
+            let error = settings(&[("FLASHBOOK_TOKEN_KEYS", &bad)]).unwrap_err();
+            assert!(!error.to_string().contains(&short[..8]), "{error}");
+        }
+        assert!(settings(&[]).unwrap().tokens.keys.is_none());
+    }
+
+    #[test]
     fn rates_and_the_read_share_of_the_pool_are_read_and_checked() {
         let parsed = settings(&[
             ("FLASHBOOK_RATE_PER_TOKEN", "5"),
@@ -586,6 +688,10 @@ mod tests {
                 (
                     "FLASHBOOK_PASS_SECRET",
                     "hunter2-hunter2-hunter2-hunter2-hunter2"
+                ),
+                (
+                    "FLASHBOOK_TOKEN_KEYS",
+                    "k1:hunter2hunter2hunter2hunter2hunter2"
                 )
             ])
             .unwrap()

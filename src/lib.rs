@@ -17,8 +17,8 @@
 //! - `db`: one module per table family, each with its SQL (the booking
 //!   transaction is `db::bookings`); it returns `db::DbError`.
 //! - the ground floor: `domain` (the vocabulary and its rules),
-//!   `configuration`, `authentication` (the admin token), `admission` (the
-//!   admission pass), `telemetry` (logging).
+//!   `configuration`, `authentication` (the admin token, buyer tokens and
+//!   passwords), `admission` (the admission pass), `telemetry` (logging).
 //!
 //! README.md's "Layout" says where a new route or check goes.
 

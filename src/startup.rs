@@ -12,11 +12,14 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::admission::PassSecret;
+use crate::authentication::passwords::{PasswordError, Passwords};
+use crate::authentication::tokens::{SigningKey, TokenError, Tokens};
 use crate::authentication::AdminToken;
 use crate::configuration::{Limits, Settings};
 use crate::db::{self, Pool, StartupDbError};
 use crate::http::limits::{ClientSlots, RateLimiter, RequestRates, TokenHasher};
 use crate::http::openapi::ApiDoc;
+use crate::http::sessions::AccountLimit;
 use crate::http::{self, AllowedMethods};
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
@@ -31,6 +34,10 @@ const SHUTDOWN_GRACE_SECONDS: u64 = 10;
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] StartupDbError),
+    #[error("cannot set up buyer tokens")]
+    Tokens(#[from] TokenError),
+    #[error(transparent)]
+    Passwords(#[from] PasswordError),
     #[error("cannot read which events have a waiting room")]
     WaitingRooms(#[source] db::DbError),
     #[error("cannot listen on {address}")]
@@ -78,6 +85,11 @@ impl Application {
             );
             PassSecret::generate()
         });
+        let tokens = Arc::new(buyer_tokens(&settings)?);
+        let passwords = Arc::new(Passwords::new()?);
+        let account_limit = Arc::new(AccountLimit(RateLimiter::per_minute(
+            settings.account_rate_per_minute,
+        )));
         // Read before serving, so no request is judged with an empty set.
         let active_rooms = async {
             let client = db::client(&pool).await?;
@@ -126,6 +138,9 @@ impl Application {
             sales,
             pool,
             admin_token,
+            tokens,
+            passwords,
+            account_limit,
             limits: settings.limits,
             metrics,
             live: Arc::clone(&live),
@@ -203,6 +218,20 @@ impl ShutdownHandle {
     }
 }
 
+/// The buyer tokens of `settings`: its keys, or a generated one (logged:
+/// its tokens die with the process, and each replica would have its own).
+fn buyer_tokens(settings: &Settings) -> Result<Tokens, TokenError> {
+    let keys = settings.tokens.keys.clone().unwrap_or_else(|| {
+        log::warn!(
+            "FLASHBOOK_TOKEN_KEYS is not set; buyer tokens are signed with a generated key, \
+             good on this process only until restart (replicas must share a key: set \
+             FLASHBOOK_TOKEN_KEYS=kid:secret on every one)"
+        );
+        vec![SigningKey::generate()]
+    });
+    Tokens::new(&settings.tokens, &keys)
+}
+
 /// Resolves on SIGTERM or SIGINT.
 async fn shutdown_signal() {
     #[cfg(unix)]
@@ -262,6 +291,9 @@ struct SharedState {
     pool: Pool,
     sales: Sales,
     admin_token: AdminToken,
+    tokens: Arc<Tokens>,
+    passwords: Arc<Passwords>,
+    account_limit: Arc<AccountLimit>,
     limits: Limits,
     metrics: Arc<Metrics>,
     live: Arc<LiveHub>,
@@ -277,6 +309,9 @@ fn serve(
     let pool = web::Data::new(shared.pool);
     let sales = web::Data::new(shared.sales);
     let admin_token = web::Data::new(shared.admin_token);
+    let tokens = web::Data::from(shared.tokens);
+    let passwords = web::Data::from(shared.passwords);
+    let account_limit = web::Data::from(shared.account_limit);
     let limits = web::Data::new(shared.limits);
     let metrics = web::Data::from(shared.metrics);
     let live = web::Data::from(shared.live);
@@ -307,6 +342,9 @@ fn serve(
             .app_data(pool.clone())
             .app_data(sales.clone())
             .app_data(admin_token.clone())
+            .app_data(tokens.clone())
+            .app_data(passwords.clone())
+            .app_data(account_limit.clone())
             .app_data(limits.clone())
             .app_data(metrics.clone())
             .app_data(live.clone())

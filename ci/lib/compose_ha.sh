@@ -8,7 +8,7 @@
 # The sale is the same (1,000 seats, 10,000 attempts by 10,000 users), but
 # the load is faults/k6/booking_load.js: every client sends an
 # Idempotency-Key and retries every non-final answer (503, no response), and
-# every answer is recorded, so that faults/check.py can tell that each 201
+# every answer is recorded, so that `verify faults load` can tell that each 201
 # is on the new primary. 200 VUs pause about 1.5 s between attempts, so the
 # sale lasts several seconds and the kill lands while seats are still on
 # sale (1,000 VUs at once would sell out in their first wave).
@@ -19,7 +19,7 @@ readonly HA_KILL_AFTER_RECORDS=250
 readonly HA_LOAD_TIMEOUT_S=300
 HA_PORTS=()       # host ports of db and db2 (loopback), read before the kill
 declare -A HA_CONTAINER=() # container id of db and db2
-HA_KILL_MARK=()   # --mark db_kill_1=EPOCH_MS for check.py
+HA_KILL_MARK=()   # --mark db_kill_1=EPOCH_MS for verify faults load
 HA_KILLED=""
 
 # The database URL for tools on the host: both nodes' published ports.
@@ -40,17 +40,10 @@ compose_ha_primary() {
     return 1
 }
 
-# Waits (bounded) until db2 is the synchronous standby: before that, a
-# failover would have nowhere to go.
-compose_ha_wait_sync() {
-    local deadline=$((SECONDS + 120)) state=""
-    until [[ $state == sync ]]; do
-        state=$(PGCONNECT_TIMEOUT=2 psql -X -At "$(compose_ha_url)" \
-            -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'db2' AND state = 'streaming'" 2>/dev/null || true)
-        ((SECONDS < deadline)) || fail "db2 did not become the synchronous standby within 120 s"
-        [[ $state == sync ]] || sleep 1
-    done
-    info "db primary, db2 its synchronous standby"
+# db2 is the synchronous standby: before that, a failover would have nowhere to go.
+compose_ha_db2_sync() {
+    [[ $(PGCONNECT_TIMEOUT=2 psql -X -At "$(compose_ha_url)" \
+        -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'db2' AND state = 'streaming'" 2>/dev/null) == sync ]]
 }
 
 compose_ha_up() {
@@ -63,7 +56,8 @@ compose_ha_up() {
         HA_PORTS+=("$port")
         HA_CONTAINER[$service]=$(compose ps -q "$service")
     done
-    compose_ha_wait_sync
+    wait_until 120 1 compose_ha_db2_sync || fail "db2 did not become the synchronous standby within 120 s"
+    info "db primary, db2 its synchronous standby"
     compose_ha_check_closed
 }
 
@@ -94,10 +88,10 @@ compose_ha_run_load() {
     chmod 0666 "$records"
     compose run --rm k6 run --quiet --no-color --log-format=raw \
         --console-output=/results/ha.records -e SUMMARY_FILE=/results/ha.summary.json \
-        -e BASE_URLS=http://lb:8080 -e EVENT_ID="$EVENT_ID" -e ITERATIONS="$ATTEMPTS" \
+        -e BASE_URLS=http://lb:8080 -e EVENT_ID="$EVENT_ID" -e ITERATIONS="$ATTEMPTS" -e TOKENS_FILE="$(tokens_file)" \
         -e VUS="$HA_VUS" -e PAUSE_MS="$HA_PAUSE_MS" -e IDEMPOTENT=1 -e MAX_ATTEMPTS=150 \
         -e RETRY_PAUSE_MS=200 -e MAX_DURATION=240s -e KEY_PREFIX="ha$(date +%s%3N)" \
-        /faults-k6/booking_load.js >"$RUN_DIR/k6.log" 2>&1 &
+        /faults/k6/booking_load.js >"$RUN_DIR/k6.log" 2>&1 &
     k6_pid=$!
     deadline=$((SECONDS + 120))
     while (($(grep -c '^FB ' "$records" 2>/dev/null || true) < HA_KILL_AFTER_RECORDS)); do
@@ -121,50 +115,19 @@ compose_ha_run_load() {
 }
 
 # The same checks as the local proof, from every recorded answer and the
-# last primary: exactly the capacity acknowledged and confirmed, counter =
-# confirmed, nobody twice, every 201 on the new primary, every client ending
-# with a final answer (1,000 x 201, 9,000 x 409), never a hang (--failover:
-# every request over within check.py's bound, none without an answer outside
-# the kill window), and the failover time.
+# last primary (verify faults load, verify/src/faults.rs): exactly the
+# capacity acknowledged and confirmed, counter = confirmed, nobody twice,
+# every 201 on the new primary, every client ending with a final answer (one
+# 201 or one 409 sold_out each), never a hang (--failover: every request over
+# within the wait bound, none without an answer outside the kill window), and
+# the failover time. The verify binary runs here against the nodes'
+# published ports (the db container it would use may be the dead one).
 compose_ha_verify() {
-    local status=0 result=$RUN_DIR/ha.result.json
-    # The sale's invariants come from the verify binary, run here against the
-    # nodes' published ports (the db container it would use may be the dead one).
     cargo build --release --locked --quiet --workspace --bin verify || fail "cargo build --bin verify failed"
-    python3 "$ROOT/faults/check.py" load --scenario "compose HA (killed $HA_KILLED)" \
-        --verify "$RELEASE_DIR/verify" \
+    "$RELEASE_DIR/verify" faults load --scenario "compose HA (killed $HA_KILLED)" \
         --records "$RUN_DIR/ha.records" --summary "$RUN_DIR/ha.summary.json" \
-        --db-url "$(compose_ha_url)" --event-id "$EVENT_ID" --result "$result" \
-        --idempotent --expect-sold-out --allow-status 201,409,503 --failover \
-        --require-status 201 "${HA_KILL_MARK[@]}" || status=$?
-    python3 - "$result" "$CAPACITY" "$ATTEMPTS" <<'PY' || status=1
-import json, sys
-figures = json.load(open(sys.argv[1]))["figures"]
-capacity, attempts = int(sys.argv[2]), int(sys.argv[3])
-statuses = figures["statuses"]
-# Every client stops at its first final answer: one 201 or one 409 each.
-rows = [
-    ("clients (booking attempts)", figures["clients (users)"], attempts),
-    ("201 booked", statuses.get("201", 0), capacity),
-    ("409 sold_out", statuses.get("409 sold_out", 0), attempts - capacity),
-    ("acknowledged bookings", figures["acknowledged bookings"], capacity),
-    ("bookings in DB (new primary)", figures["bookings in DB"], capacity),
-    ("events.booked counter", figures["event counter"], capacity),
-    ("lost acknowledged", figures["lost acknowledged"], 0),
-    ("oversold", figures["oversold"], 0),
-    ("users over max_per_user", figures["users over max_per_user"], 0),
-    ("clients that gave up", figures["clients that gave up"], 0),
-]
-print(f"\n{'flashbook proof (compose, HA)':<32} {'actual':>8} {'expected':>9}")
-bad = 0
-for label, actual, expected in rows:
-    ok = actual == expected
-    bad += not ok
-    print(f"{label:<32} {actual:>8} {expected:>9}  {'ok' if ok else 'MISMATCH'}")
-print(f"{'failover (kill -> first 201)':<32} {figures.get('failover 1 ms', '-'):>8} ms")
-print(f"{'longest wait':<32} {figures.get('max wait ms', '-'):>8} ms (bound {figures.get('wait bound ms')} ms)")
-print(f"{'answers':<32} {figures['requests sent']:>8}  {statuses}")
-sys.exit(1 if bad else 0)
-PY
-    ((status == 0)) || fail "the HA proof found violations (see above; records in $RUN_DIR/ha.records)"
+        --db-url "$(compose_ha_url)" --event-id "$EVENT_ID" --result "$RUN_DIR/ha.result.json" \
+        --idempotent --expect-sold-out --clients "$ATTEMPTS" --allow-status 201,409,503 --failover \
+        --require-status 201 "${HA_KILL_MARK[@]}" ||
+        fail "the HA proof found violations (see above; records in $RUN_DIR/ha.records)"
 }

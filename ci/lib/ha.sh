@@ -49,19 +49,14 @@ ha_say() { printf '    ha: %s\n' "$*"; }
 # session, as the postgres user when we are root; its own pid (not that of a
 # wrapper) ends up in $HA_DIR/NAME.pid, and ha_pid NAME prints it.
 ha_spawn() {
-    local name=$1 log=$2 pidfile=$HA_DIR/$1.pid i
+    local name=$1 log=$2 pidfile=$HA_DIR/$1.pid
     shift 2
     rm -f "$pidfile"
     local run=()
     [[ $(id -u) -eq 0 ]] && run=(setpriv --reuid=postgres --regid=postgres --init-groups --)
     # shellcheck disable=SC2016 # expanded by the inner sh
     setsid "${run[@]}" sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 </dev/null &
-    for ((i = 0; i < 100; i++)); do
-        [[ -s $pidfile ]] && return 0
-        sleep 0.05
-    done
-    echo "ha: $name did not start (log $log)" >&2
-    return 1
+    wait_until 5 0.05 test -s "$pidfile" || { echo "ha: $name did not start (log $log)" >&2; return 1; }
 }
 
 ha_pid() { cat "$HA_DIR/$1.pid" 2>/dev/null; }
@@ -77,19 +72,8 @@ ha_tree() {
 
 # ha_install: Patroni and etcd from Debian's packages when missing.
 ha_install() {
-    local missing=()
-    command -v patroni >/dev/null 2>&1 || missing+=(patroni)
-    command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
-    command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
-    command -v socat >/dev/null 2>&1 || missing+=(socat)
-    ((${#missing[@]} == 0)) && return 0
-    echo "    apt-get install ${missing[*]}"
-    if [[ $(id -u) -ne 0 ]]; then
-        echo "ha: need root to install ${missing[*]} (apt-get install ${missing[*]})" >&2
-        return 1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    ensure_command patroni patroni && ensure_command etcd etcd-server &&
+        ensure_command etcdctl etcd-client && ensure_command socat socat
 }
 
 # ha_start DIR [sync|async]
@@ -110,14 +94,11 @@ ha_start() {
         --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
         --initial-cluster "ha=http://127.0.0.1:$peer_port" \
         --initial-cluster-state new --logger zap --log-level warn || return 1
-    local i
-    for ((i = 0; i < 100; i++)); do
-        ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$HA_ETCD_PORT" --command-timeout 1s \
-            endpoint health >/dev/null 2>&1 && break
-        kill -0 "$(ha_pid etcd)" 2>/dev/null || { tail -n 20 "$HA_DIR/etcd.log" >&2; echo "ha: etcd exited" >&2; return 1; }
-        sleep 0.1
-    done
-    ((i < 100)) || { echo "ha: etcd did not answer within 10 s (log $HA_DIR/etcd.log)" >&2; return 1; }
+    wait_until 10 0.1 ha_etcdctl endpoint health || {
+        tail -n 20 "$HA_DIR/etcd.log" >&2
+        echo "ha: etcd did not answer within 10 s (log $HA_DIR/etcd.log)" >&2
+        return 1
+    }
     ha_say "etcd on 127.0.0.1:$HA_ETCD_PORT (pid $(ha_pid etcd))"
 
     local node
@@ -214,11 +195,12 @@ ha_rest() {
     curl -s --max-time 1 "http://127.0.0.1:${HA_API_PORT[$1]}$2" 2>/dev/null
 }
 
-# ha_leader: the node named in the leader key, or nothing.
-ha_leader() {
-    ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$HA_ETCD_PORT" --command-timeout 1s \
-        get --print-value-only /service/flashbook/leader 2>/dev/null
+ha_etcdctl() {
+    ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$HA_ETCD_PORT" --command-timeout 1s "$@" 2>/dev/null
 }
+
+# ha_leader: the node named in the leader key, or nothing.
+ha_leader() { ha_etcdctl get --print-value-only /service/flashbook/leader; }
 
 # ha_writable NODE: its PostgreSQL accepts writes.
 ha_writable() {
@@ -226,12 +208,11 @@ ha_writable() {
         -c 'SHOW transaction_read_only' 2>/dev/null) == off ]]
 }
 
+ha_is_leader() { [[ $(ha_leader) == "$1" ]] && ha_writable "$1"; }
+
 ha_wait_leader() {
-    local node=$1 deadline=$((SECONDS + $2))
-    until [[ $(ha_leader) == "$node" ]] && ha_writable "$node"; do
-        ((SECONDS < deadline)) || { echo "ha: $node did not become a writable leader within $2 s (logs $HA_DIR/$node)" >&2; return 1; }
-        sleep 0.05
-    done
+    wait_until "$2" 0.05 ha_is_leader "$1" ||
+        { echo "ha: $1 did not become a writable leader within $2 s (logs $HA_DIR/$1)" >&2; return 1; }
 }
 
 # ha_wait_sync NODE SECS: NODE is the synchronous standby in the /sync key
@@ -240,8 +221,7 @@ ha_wait_leader() {
 ha_wait_sync() {
     local node=$1 deadline=$((SECONDS + $2)) sync leader state
     while true; do
-        sync=$(ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$HA_ETCD_PORT" --command-timeout 1s \
-            get --print-value-only /service/flashbook/sync 2>/dev/null | tr -d ' ')
+        sync=$(ha_etcdctl get --print-value-only /service/flashbook/sync | tr -d ' ')
         leader=$(ha_leader)
         state=""
         [[ -n $leader && -n ${HA_PG_PORT[$leader]:-} ]] &&
@@ -253,14 +233,15 @@ ha_wait_sync() {
     done
 }
 
+ha_streams() {
+    [[ $(ha_rest "$1" /replica) == *'"state": "running"'* ]] &&
+        [[ $(psql -h 127.0.0.1 -p "${HA_PG_PORT[$1]}" -U postgres -XAtq -d postgres \
+            -c "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null) == streaming ]]
+}
+
 ha_wait_streaming() {
-    local node=$1 deadline=$((SECONDS + $2))
-    until [[ $(ha_rest "$node" /replica) == *'"state": "running"'* ]] &&
-        [[ $(psql -h 127.0.0.1 -p "${HA_PG_PORT[$node]}" -U postgres -XAtq -d postgres \
-            -c "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null) == streaming ]]; do
-        ((SECONDS < deadline)) || { echo "ha: $node did not stream within $2 s (logs $HA_DIR/$node)" >&2; return 1; }
-        sleep 0.2
-    done
+    wait_until "$2" 0.2 ha_streams "$1" ||
+        { echo "ha: $1 did not stream within $2 s (logs $HA_DIR/$1)" >&2; return 1; }
 }
 
 # ha_database_url DB: the URL a client uses: both nodes, and only a session
@@ -290,18 +271,6 @@ ha_drop_replication() {
     return 0
 }
 
-# ha_stop_pid PID SECS: SIGTERM, SIGKILL after SECS.
-ha_stop_pid() {
-    local pid=$1 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < $2 * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
 # ha_stop: Patroni stops its PostgreSQL on SIGTERM; a postmaster whose
 # Patroni was killed is stopped directly (SIGQUIT: immediate); then etcd.
 ha_stop() {
@@ -310,12 +279,12 @@ ha_stop() {
     ha_drop_replication
     for node in "${HA_NODES[@]}"; do
         postmaster=$(ha_postmaster_pid "$node") || postmaster=""
-        ha_stop_pid "$(ha_pid "$node")" 15
+        service_stop "$(ha_pid "$node")" 15
         if [[ -n $postmaster ]] && kill -0 "$postmaster" 2>/dev/null; then
             kill -QUIT "$postmaster" 2>/dev/null || true
-            ha_stop_pid "$postmaster" 10
+            service_stop "$postmaster" 10
         fi
     done
-    ha_stop_pid "$(ha_pid etcd)" 5
+    service_stop "$(ha_pid etcd)" 5
     HA_DIR=""
 }

@@ -59,30 +59,36 @@ service_start() {
     done
 }
 
-# service_stop PID: SIGTERM, SIGKILL after SERVICE_STOP_GRACE_S, then reaps it.
-# Safe on a PID that has already ended.
+# service_stop PID [GRACE_S]: SIGTERM, SIGKILL after GRACE_S (default
+# SERVICE_STOP_GRACE_S), then reaps it if it is our child. Safe on a PID that
+# has already ended. The one way every script stops a process of its own.
 service_stop() {
-    local pid=$1 i
+    local pid=$1 grace=${2:-$SERVICE_STOP_GRACE_S}
     if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then return 0; fi
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < SERVICE_STOP_GRACE_S * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        printf 'warning: pid %s did not stop within %s s of SIGTERM: SIGKILL\n' "$pid" "$SERVICE_STOP_GRACE_S" >&2
+    if ! wait_until "$grace" 0.1 pid_gone "$pid"; then
+        printf 'warning: pid %s did not stop within %s s of SIGTERM: SIGKILL\n' "$pid" "$grace" >&2
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
 }
 
-# wait_for_url URL TIMEOUT_S: polls URL once a second until it answers 2xx;
-# returns 1 when TIMEOUT_S pass first. For what no PID of ours stands behind
-# (a compose stack); a process we started is service_start's job.
-wait_for_url() {
-    local url=$1 deadline=$((SECONDS + $2))
-    until curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null; do
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# wait_until TIMEOUT_S INTERVAL_S COMMAND...: runs COMMAND every INTERVAL_S
+# until it succeeds; returns 1 when TIMEOUT_S pass first. The one polling loop.
+wait_until() {
+    local deadline=$((SECONDS + $1)) interval=$2
+    shift 2
+    until "$@"; do
         ((SECONDS < deadline)) || return 1
-        sleep 1
+        sleep "$interval"
     done
+}
+
+# wait_for_url URL TIMEOUT_S: until URL answers 2xx (polled once a second).
+# For what no PID of ours stands behind (a compose stack); a process we
+# started is service_start's job.
+wait_for_url() {
+    wait_until "$2" 1 curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null
 }

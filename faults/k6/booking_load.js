@@ -1,6 +1,6 @@
 // The load of the fault scenarios: booking attempts on one event, each
 // iteration by a different user, with a record of every answer so that
-// faults/check.py can compare what clients were told with the database.
+// verify faults load (verify/src/faults.rs) can compare what clients were told with the database.
 //
 // Every HTTP request writes one console line "FB {json}" (records.js):
 //   u   user id            s   HTTP status (0: no response: refused, reset, timed out)
@@ -16,6 +16,7 @@
 //   BASE_URLS      comma-separated service addresses; user u uses (u % n)
 //   EVENT_ID       event to book (default 1)
 //   ITERATIONS     booking attempts; iteration i is user i+1 (users 1..ITERATIONS must exist)
+//   TOKENS_FILE    their tokens (seed --tokens; k6/lib/tokens.js)
 //   VUS            virtual users (default 200)
 //   PAUSE_MS       mean pause after each iteration (0.5 to 1.5 times this), to spread
 //                  the load over time (default 0)
@@ -32,19 +33,9 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
+import { intFromEnv } from '../../k6/lib/summary.js';
 import { bookingId, record, summary } from './records.js';
-
-function intFromEnv(name, fallback) {
-  const raw = __ENV[name];
-  if (raw === undefined || raw === '') {
-    return fallback;
-  }
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
+import { asBuyer } from '../../k6/lib/tokens.js';
 
 const BASE_URLS = (__ENV.BASE_URLS || 'http://127.0.0.1:8080')
   .split(',')
@@ -53,13 +44,13 @@ const BASE_URLS = (__ENV.BASE_URLS || 'http://127.0.0.1:8080')
 const EVENT_ID = intFromEnv('EVENT_ID', 1);
 const ITERATIONS = intFromEnv('ITERATIONS', 1000);
 const VUS = intFromEnv('VUS', 200);
-const PAUSE_MS = intFromEnv('PAUSE_MS', 0);
+const PAUSE_MS = intFromEnv('PAUSE_MS', 0, 0);
 const TIMEOUT = __ENV.TIMEOUT || '30s';
 const IDEMPOTENT = __ENV.IDEMPOTENT === '1';
 const FAILOVER = __ENV.FAILOVER === '1';
 const KEY_PREFIX = __ENV.KEY_PREFIX || 'fb';
 const MAX_ATTEMPTS = intFromEnv('MAX_ATTEMPTS', 30);
-const RETRY_PAUSE_MS = intFromEnv('RETRY_PAUSE_MS', 200);
+const RETRY_PAUSE_MS = intFromEnv('RETRY_PAUSE_MS', 200, 0);
 const SUMMARY_FILE = __ENV.SUMMARY_FILE || 'summary.json';
 
 // Every status is an answer to record, not a failed k6 request.
@@ -78,11 +69,11 @@ export const options = {
 };
 
 function attempt(userId, urlIndex, attemptNo) {
-  const headers = { 'Content-Type': 'application/json' };
+  const headers = asBuyer(userId, { 'Content-Type': 'application/json' });
   if (IDEMPOTENT) {
     headers['Idempotency-Key'] = `${KEY_PREFIX}-u${userId}`;
   }
-  const body = JSON.stringify({ event_id: EVENT_ID, user_id: userId });
+  const body = JSON.stringify({ event_id: EVENT_ID });
   const t0 = Date.now();
   const res = http.post(`${BASE_URLS[urlIndex]}/bookings`, body, {
     headers,

@@ -1,24 +1,13 @@
 // What every fault-scenario request leaves behind: one console line
-// "FB {json}" per HTTP request, read back by faults/check.py. Run k6 with
+// "FB {json}" per HTTP request, read back by verify faults load (verify/src/faults.rs). Run k6 with
 // --console-output=FILE --log-format=raw so the file holds only these lines.
+
+import { problemCode } from '../../k6/lib/summary.js';
 
 export const MARKER = 'FB ';
 
-// The problem+json `code` of an error answer, or null.
-export function problemCode(res) {
-  if (res.status < 400 || !res.body) {
-    return null;
-  }
-  try {
-    const parsed = JSON.parse(res.body);
-    return parsed && typeof parsed.code === 'string' ? parsed.code : null;
-  } catch (_) {
-    return null;
-  }
-}
-
 // The id a 201 names: null for any other status, -1 for a 201 without a
-// readable id (check.py flags it).
+// readable id (verify faults load flags it).
 export function bookingId(res) {
   if (res.status !== 201) {
     return null;
@@ -36,7 +25,7 @@ export function bookingId(res) {
 export function record(res, t0, fields) {
   const line = Object.assign({}, fields, {
     s: res.status,
-    c: problemCode(res),
+    c: problemCode(res) || null,
     t0,
     t1: Date.now(),
     d: Math.round(res.timings.duration * 10) / 10,
@@ -47,7 +36,7 @@ export function record(res, t0, fields) {
   return line;
 }
 
-// The summary check.py reads: enough to see that every request was recorded.
+// The summary verify faults load reads: enough to see that every request was recorded.
 export function summary(data, file) {
   const metric = (name) => (data.metrics[name] ? data.metrics[name].values : {});
   return {

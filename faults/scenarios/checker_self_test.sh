@@ -1,33 +1,33 @@
 # shellcheck shell=bash
-# Scenario: proof that check.py can tell. After a short clean load, copies of
-# its database are tampered with, one way each (a lost acknowledged booking,
-# an oversold event, a drifted counter, a user over max_per_user...), and so
-# are copies of its k6 records (a record missing; for the failover proofs'
-# --failover: a request over the wait bound, one without an answer outside
-# the kill window; for --expect-loss: a 500 beside the expected loss).
-# check.py must fail on each with the matching violation, and pass the
+# Scenario: proof that `verify faults load` can tell. After a short clean
+# load, copies of its database are tampered with, one way each (a lost
+# acknowledged booking, an oversold event, a drifted counter, a user over
+# max_per_user...), and so are copies of its k6 records (a record missing;
+# for the failover proofs' --failover: a request over the wait bound, one
+# without an answer outside the kill window; for --expect-loss: a 500 beside
+# the expected loss).
+# The check must fail on each with the matching violation, and pass the
 # untouched run, under --failover too, and a loss alone under --expect-loss.
 scenario_checker_self_test() {
-    local name=checker_self_test port url db=fb_checker_self_test
+    local name=checker_self_test url db=fb_checker_self_test
     url=$(new_database $db)
     seed "$url" --venue-capacity 1000 --users 2000
-    port=$(free_port)
-    start_service "$name.service" "$port" "$url"
+    start_service "$name.service" "$url"
     info "k6: $LOAD_VUS VUs, 1500 attempts on 1000 seats"
-    k6_start "$name" booking_load.js -e BASE_URLS="http://127.0.0.1:$port" \
+    k6_start "$name" booking_load.js -e BASE_URLS="$SERVICE_URL" \
         -e VUS="$LOAD_VUS" -e ITERATIONS=1500
     k6_wait "$name"
     service_stop "$SERVICE_PID" # CREATE DATABASE ... TEMPLATE needs it idle
 
     local acked user refused kill_at
-    read -r acked user refused kill_at < <(tamper_records pick "$RUN_DIR/$name.records")
+    read -r acked user refused kill_at < <("$VERIFY_BIN" faults tamper pick "$RUN_DIR/$name.records")
     local delete_acked="DELETE FROM bookings WHERE id = $acked; UPDATE events SET booked = booked - 1;"
     # The forgeries switch the schema's own guards off first (the capacity
-    # CHECK, the per-user limit's trigger): check.py must catch what they let by.
+    # CHECK, the per-user limit's trigger): the check must catch what they let by.
     local unguard="ALTER TABLE events DROP CONSTRAINT events_booked_within_capacity; ALTER TABLE bookings DISABLE TRIGGER bookings_within_max_per_user_on_insert;"
     # A database kill in the middle of the sale, for --failover.
     local failover="--failover --mark db_kill_1=$kill_at"
-    run_self_test "$name" check.py $db check_tampered \
+    run_self_test "$name" "verify faults load" $db check_tampered \
         "untouched||-|" \
         "acknowledged booking deleted|$delete_acked|-|acknowledged bookings are not confirmed" \
         "acknowledged booking cancelled|UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE id = $acked; UPDATE events SET booked = booked - 1;|-|acknowledged bookings are not confirmed" \
@@ -46,57 +46,17 @@ scenario_checker_self_test() {
         "expect loss: a loss and a 500|$delete_acked|status500 --expect-loss|answers with a status outside"
 }
 
-# check_tampered DB TAMPER [check.py options...]: check.py on the copy DB and
-# the run's records, tampered with as TAMPER says (- leaves them as they are).
+# check_tampered DB TAMPER [verify faults load options...]: the check on the
+# copy DB and the run's records, tampered with as TAMPER says (- leaves them
+# as they are; the modes: verify faults tamper, verify/src/faults.rs).
 check_tampered() {
     local db=$1 tamper=$2 name=checker_self_test; shift 2
     local records=$RUN_DIR/$name.records
     if [[ $tamper != - ]]; then
-        tamper_records "$tamper" "$records" >"$RUN_DIR/$name.$tamper.records"
+        "$VERIFY_BIN" faults tamper "$tamper" "$records" >"$RUN_DIR/$name.$tamper.records"
         records=$RUN_DIR/$name.$tamper.records
     fi
-    python3 "$FAULTS_DIR/check.py" load --scenario "$name" --records "$records" --verify "$VERIFY_BIN" \
+    "$VERIFY_BIN" faults load --scenario "$name" --records "$records" \
         --summary "$RUN_DIR/$name.summary.json" --db-url "postgres://postgres@127.0.0.1:$PG_PORT/$db" \
         --allow-status 201,409 "$@"
-}
-
-# tamper_records MODE RECORDS: prints the records changed one way:
-#   pick        (no records) an acknowledged booking id and its user, a refused
-#               user, and the start of the last 201 (a kill mark with a 201 after
-#               it, long after the first request)
-#   missing     the last record dropped
-#   slow        the first 409 waited 1 ms longer than check.py's failover bound
-#   unanswered  the first request (long before the kill mark) got no answer
-#   status500   the first 409 is a 500
-tamper_records() {
-    python3 - "$@" "$FAULTS_DIR" <<'PY'
-import json, sys
-mode, path, faults_dir = sys.argv[1:]
-sys.path.insert(0, faults_dir)
-from check import FAILOVER_WAIT_BOUND_MS, KILL_MARK_SLACK_MS, MARKER
-rows = [json.loads(line[len(MARKER):]) for line in open(path) if line.startswith(MARKER)]
-if mode == "pick":
-    acked = sorted((r for r in rows if r["s"] == 201), key=lambda r: r["t0"])
-    refused = next(r for r in rows if r["s"] == 409)
-    kill_at = acked[-1]["t0"]
-    if min(rows, key=lambda r: r["t0"])["t1"] >= kill_at - KILL_MARK_SLACK_MS:
-        sys.exit("tamper_records: the load was too short for a kill after its first request")
-    print(acked[0]["b"], acked[0]["u"], refused["u"], kill_at)
-    sys.exit()
-if mode == "missing":
-    rows.pop()
-else:
-    target = (min(rows, key=lambda r: r["t0"]) if mode == "unanswered"
-              else next(r for r in rows if r["s"] == 409))
-    if mode == "slow":
-        target["t1"] = target["t0"] + FAILOVER_WAIT_BOUND_MS + 1
-    elif mode == "unanswered":
-        target.update(s=0, c=None, e=1000)
-    elif mode == "status500":
-        target.update(s=500, c=None)
-    else:
-        sys.exit(f"tamper_records: unknown mode {mode}")
-for row in rows:
-    print(MARKER + json.dumps(row))
-PY
 }

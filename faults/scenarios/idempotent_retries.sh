@@ -6,21 +6,19 @@
 # the other process. Every client must end with at most one booking, the one
 # its 201s named, and a refused client with none.
 scenario_idempotent_retries() {
-    local name=idempotent_retries url port_a port_b victim base_a
+    local name=idempotent_retries url victim base_a
     url=$(new_database fb_idempotent_retries)
     seed "$url" --venue-capacity 3000 --users 4000
-    port_a=$(free_port)
-    base_a=http://127.0.0.1:$port_a
-    start_service "$name.a" "$port_a" "$url"
-    port_b=$(free_port)
-    start_service "$name.b" "$port_b" "$url"
+    start_service "$name.a" "$url"
+    base_a=$SERVICE_URL
+    start_service "$name.b" "$url"
     victim=$SERVICE_PID
 
     # A 200 ms client timeout under 200 VUs makes clients give up on requests
     # the service completes: their retries must be replayed, not booked again.
     info "k6: $LOAD_VUS VUs, 4000 clients on 3000 seats over two processes, client timeout 200 ms, up to 30 attempts"
     k6_start "$name" booking_load.js \
-        -e BASE_URLS="$base_a,http://127.0.0.1:$port_b" -e VUS="$LOAD_VUS" \
+        -e BASE_URLS="$base_a,$SERVICE_URL" -e VUS="$LOAD_VUS" \
         -e ITERATIONS=4000 -e PAUSE_MS=300 -e IDEMPOTENT=1 -e FAILOVER=1 -e TIMEOUT=200ms \
         -e MAX_ATTEMPTS=30 -e RETRY_PAUSE_MS=50 -e KEY_PREFIX="run$(now_ms)"
     wait_for_records "$name" 800 60

@@ -3,21 +3,20 @@
 # k6 spreads users over both; the survivor must keep booking, and every
 # booking either process acknowledged must be in the database.
 scenario_kill_service() {
-    local name=kill_service url port_a port_b victim
+    local name=kill_service url base_a victim
     url=$(new_database fb_kill_service)
     seed "$url" --venue-capacity 3000 --users 6000
     # a books one transaction per request, b in batches: both paths take the
     # same event lock at once, and the batched one is the one killed.
-    port_a=$(free_port)
-    start_service "$name.a" "$port_a" "$url" FLASHBOOK_BATCH_MAX=1
-    port_b=$(free_port)
-    start_service "$name.b" "$port_b" "$url"
+    start_service "$name.a" "$url" FLASHBOOK_BATCH_MAX=1
+    base_a=$SERVICE_URL
+    start_service "$name.b" "$url"
     victim=$SERVICE_PID
 
     # User u goes to BASE_URLS[u % 2]: odd users to b, the one killed.
     info "k6: $LOAD_VUS VUs, 6000 booking attempts over two processes on 3000 seats"
     k6_start "$name" booking_load.js \
-        -e BASE_URLS="http://127.0.0.1:$port_a,http://127.0.0.1:$port_b" \
+        -e BASE_URLS="$base_a,$SERVICE_URL" \
         -e VUS="$LOAD_VUS" -e ITERATIONS=6000 -e PAUSE_MS=500
     wait_for_records "$name" 1500 60
     local kill_at

@@ -3,12 +3,11 @@
 # booking load. The service must heal by itself (pool recycling drops the dead
 # connections) and keep every booking it acknowledged.
 scenario_pg_restart() {
-    local name=pg_restart port url base
+    local name=pg_restart url base
     url=$(new_database fb_pg_restart)
-    port=$(free_port)
-    base=http://127.0.0.1:$port
     seed "$url" --venue-capacity 4000 --users 6000
-    start_service "$name.service" "$port" "$url"
+    start_service "$name.service" "$url"
+    base=$SERVICE_URL
 
     # 6,000 users, one attempt each, ~400 requests/s: about 15 s of load; the
     # restart comes after 1,500 answers, while seats are still on sale.

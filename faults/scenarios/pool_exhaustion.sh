@@ -8,17 +8,16 @@ readonly POOL_WAIT_MS=50
 readonly POOL_MARGIN_MS=1000
 
 scenario_pool_exhaustion() {
-    local name=pool_exhaustion port url
+    local name=pool_exhaustion url
     url=$(new_database fb_pool_exhaustion)
     seed "$url" --venue-capacity 2000 --users 3000
-    port=$(free_port)
     # Batching would funnel every booking through one connection per event:
     # one transaction per booking puts all 200 VUs on the pool.
-    start_service "$name.service" "$port" "$url" FLASHBOOK_POOL_SIZE=2 \
+    start_service "$name.service" "$url" FLASHBOOK_POOL_SIZE=2 \
         FLASHBOOK_POOL_WAIT_MS=$POOL_WAIT_MS FLASHBOOK_BATCH_MAX=1
 
     info "k6: $LOAD_VUS VUs, 3000 attempts on 2000 seats without pauses; pool 2, pool wait ${POOL_WAIT_MS} ms"
-    k6_start "$name" booking_load.js -e BASE_URLS="http://127.0.0.1:$port" \
+    k6_start "$name" booking_load.js -e BASE_URLS="$SERVICE_URL" \
         -e VUS="$LOAD_VUS" -e ITERATIONS=3000
     k6_wait "$name"
 

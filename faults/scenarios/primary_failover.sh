@@ -9,8 +9,9 @@
 # synchronous standby (pg_rewind), and then the new primary dies the same way.
 # Every booking acknowledged with a 201 must be on the last primary, the
 # sale must go on by itself after each kill, and no request may hang: each
-# is over within check.py's FAILOVER_WAIT_BOUND_MS, and one goes without an
-# answer only while it was in flight during a kill window (check.py --failover).
+# is over within FAILOVER_WAIT_BOUND_MS (verify/src/faults.rs), and one goes
+# without an answer only while it was in flight during a kill window (verify
+# faults load --failover).
 # shellcheck source=../../ci/lib/ha.sh
 source "$ROOT/ci/lib/ha.sh"
 
@@ -25,7 +26,7 @@ readonly HA_REJOIN_BOUND_S=120
 # after no answer), each pausing about PAUSE_MS after its final answer.
 # Sets HA_URL.
 ha_load() {
-    local name=$1 mode=$2 seats=$3 clients=$4 pause_ms=$5 max_duration=$6 db=fb_$1 port_a port_b
+    local name=$1 mode=$2 seats=$3 clients=$4 pause_ms=$5 max_duration=$6 db=fb_$1
     ha_install || return 1
     trap 'stop_all_services; ha_stop' EXIT
     ha_start "$RUN_DIR/$name.ha" "$mode" || return 1
@@ -33,20 +34,18 @@ ha_load() {
     HA_URL=$(ha_database_url "$db")
     info "DATABASE_URL=$HA_URL"
     seed "$HA_URL" --venue-capacity "$seats" --users "$clients"
-    port_a=$(free_port)
-    HA_BASE_A=http://127.0.0.1:$port_a
-    start_service "$name.a" "$port_a" "$HA_URL"
-    port_b=$(free_port)
-    start_service "$name.b" "$port_b" "$HA_URL"
+    start_service "$name.a" "$HA_URL"
+    HA_BASE_A=$SERVICE_URL
+    start_service "$name.b" "$HA_URL"
     HA_MARKS=()
     info "k6: $LOAD_VUS VUs, $clients clients with Idempotency-Keys on $seats seats, retrying every non-final answer"
-    k6_start "$name" booking_load.js -e BASE_URLS="$HA_BASE_A,http://127.0.0.1:$port_b" \
+    k6_start "$name" booking_load.js -e BASE_URLS="$HA_BASE_A,$SERVICE_URL" \
         -e VUS="$LOAD_VUS" -e ITERATIONS="$clients" -e PAUSE_MS="$pause_ms" -e IDEMPOTENT=1 -e FAILOVER=1 \
         -e MAX_ATTEMPTS=100 -e RETRY_PAUSE_MS=200 -e MAX_DURATION="$max_duration" -e KEY_PREFIX="run$(now_ms)"
 }
 
-# ha_check NAME [check.py options...]: the load's records against the last
-# primary, as a failover proof: never a hang, no answer missing outside the
+# ha_check NAME [verify faults load options...]: the load's records against
+# the last primary, as a failover proof: never a hang, no answer missing outside the
 # kill windows, only 201/409/503, a 201 and a 503 seen.
 ha_check() {
     local name=$1; shift
@@ -55,14 +54,14 @@ ha_check() {
 }
 
 # ha_watch_failover N NEW_PRIMARY KILL_MS: waits for the new primary, polling
-# /ready of service a meanwhile; sets HA_MARKS for check.py: the kill, when
-# the new primary took writes, when /ready answered 200 again, and how many
+# /ready of service a meanwhile; sets HA_MARKS for verify faults load: the
+# kill, when the new primary took writes, when /ready answered 200 again, and how many
 # /ready answers in between were 503.
 ha_watch_failover() {
     local n=$1 node=$2 kill_at=$3 promoted="" ready="" not_ready=0 code
     local deadline=$((SECONDS + HA_FAILOVER_BOUND_S))
     while ((SECONDS < deadline)); do
-        if [[ -z $promoted ]] && [[ $(ha_leader) == "$node" ]] && ha_writable "$node"; then
+        if [[ -z $promoted ]] && ha_is_leader "$node"; then
             promoted=$(now_ms)
         fi
         if [[ -z $ready ]]; then

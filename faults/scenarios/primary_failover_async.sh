@@ -5,8 +5,8 @@
 # its WAL comes through a proxy that is paused mid-load, as a slow link would
 # hold it back. The primary goes on acknowledging bookings that never reach
 # the standby; then it dies (SIGKILL of its Patroni and PostgreSQL, the proxy
-# dies with what it held) and Patroni promotes the standby. check.py must
-# find lost acknowledged bookings, and nothing else (--expect-loss): a 500, a
+# dies with what it held) and Patroni promotes the standby. verify faults load
+# must find lost acknowledged bookings, and nothing else (--expect-loss): a 500, a
 # panic, a hang or any other violation still fails the scenario.
 # shellcheck source=primary_failover.sh
 source "$FAULTS_DIR/scenarios/primary_failover.sh"

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Scenario: Schemathesis against the served OpenAPI document with every check
 # and every phase (examples, coverage, fuzzing, stateful), a fixed seed and a
-# bounded number of examples per operation, the admin token on every request.
+# bounded number of examples per operation, each request with the token its
+# operation declares (the admin's, or seeded user 1's buyer token).
 # Zero failures of any check: no 5xx, no response outside the documented
 # schema, status codes, content types and headers, every schema-valid request
 # accepted (positive_data_acceptance) and every schema-invalid one refused.
@@ -21,7 +22,9 @@
 #   than its venue (POST /events, PATCH /events/{id}) answered 422
 #   capacity_exceeds_venue, a rule on stored data
 #   no schema can state, so the hook reads the venue first.
-# - admin routes: the token is sent with -H; ignored_auth still checks that
+# - tokens: faults/schemathesis.toml gives Schemathesis a credential per
+#   security scheme (the admin token; seeded user 1's buyer token), sent as
+#   each operation's `security` says; ignored_auth still checks that
 #   requests without it or with a wrong one get 401/403.
 #
 # GET /events/{id}/live is left out: it is a Server-Sent Events stream that
@@ -32,14 +35,13 @@ readonly SCHEMATHESIS_MAX_EXAMPLES=300
 readonly SCHEMATHESIS_TIMEOUT_S=240
 
 scenario_schemathesis() {
-    local name=schemathesis port url base status=0
+    local name=schemathesis url base status=0
     url=$(new_database fb_schemathesis)
     seed "$url" --venue-capacity 1000 --events 3 --users 100
-    port=$(free_port)
-    base=http://127.0.0.1:$port
-    # info: one access-log line per request, counted by check.py.
+    # info: one access-log line per request, counted by verify faults.
     # One token on every request, faster than a buyer's 20/s: lift that limit.
-    RUST_LOG=info start_service "$name.service" "$port" "$url" FLASHBOOK_RATE_PER_TOKEN=100000
+    RUST_LOG=info start_service "$name.service" "$url" FLASHBOOK_RATE_PER_TOKEN=100000
+    base=$SERVICE_URL
 
     info "schemathesis $("$SCHEMATHESIS_BIN" --version 2>/dev/null | awk '{print $NF}'): seed $SCHEMATHESIS_SEED, at most $SCHEMATHESIS_MAX_EXAMPLES examples per operation"
     mkdir -p "$RUN_DIR/$name"
@@ -47,14 +49,16 @@ scenario_schemathesis() {
     # the working directory.
     (
         cd "$RUN_DIR/$name"
-        FLASHBOOK_BASE_URL=$base SCHEMATHESIS_HOOKS=schemathesis_hooks \
+        FLASHBOOK_BASE_URL=$base FLASHBOOK_ADMIN_TOKEN=$ADMIN_TOKEN \
+            FLASHBOOK_BUYER_TOKEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["token"])' "$(tokens_file)") \
+            SCHEMATHESIS_HOOKS=schemathesis_hooks \
             PYTHONPATH="$FAULTS_DIR${PYTHONPATH:+:$PYTHONPATH}" \
-            timeout "$SCHEMATHESIS_TIMEOUT_S" "$SCHEMATHESIS_BIN" run "$base/api-docs/openapi.json" \
+            timeout "$SCHEMATHESIS_TIMEOUT_S" "$SCHEMATHESIS_BIN" --config-file "$FAULTS_DIR/schemathesis.toml" \
+            run "$base/api-docs/openapi.json" \
             --checks all --phases examples,coverage,fuzzing,stateful \
             --exclude-path '/events/{id}/live' \
             --seed "$SCHEMATHESIS_SEED" --max-examples "$SCHEMATHESIS_MAX_EXAMPLES" \
             --workers 1 --request-timeout 15 --no-color \
-            -H "Authorization: Bearer $ADMIN_TOKEN" \
             --report junit --report-junit-path "$RUN_DIR/$name/junit.xml"
     ) >"$RUN_DIR/$name.out" 2>&1 || status=$?
     if ((status != 0)); then
@@ -65,7 +69,7 @@ scenario_schemathesis() {
     local alive=1
     kill -0 "$SERVICE_PID" 2>/dev/null && curl -fs -o /dev/null --max-time 2 "$base/health" || alive=0
 
-    python3 "$FAULTS_DIR/check.py" schemathesis --scenario "$name" \
+    "$VERIFY_BIN" faults schemathesis --scenario "$name" \
         --output "$RUN_DIR/$name.out" --exit-status "$status" --alive "$alive" \
         --service-log "$RUN_DIR/$name.service.log" --result "$RUN_DIR/$name.result.json"
 }

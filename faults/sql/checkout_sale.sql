@@ -25,7 +25,7 @@ END $$;
 -- 4 (3 seats), 5 (1), 6 (2), 7 (1): entries 2, 3, 4, 5.
 DO $$ BEGIN
     ASSERT (SELECT outcome FROM join_waitlist(1, 8, 1)) = 'joined', 'user 8 joins';
-    ASSERT (SELECT outcome FROM leave_waitlist(1)) = 'left', 'user 8 leaves';
+    ASSERT (SELECT outcome FROM leave_waitlist(1, 8)) = 'left', 'user 8 leaves';
     ASSERT (SELECT outcome FROM join_waitlist(1, 4, 3)) = 'joined', 'user 4 joins';
     ASSERT (SELECT outcome FROM join_waitlist(1, 5, 1)) = 'joined', 'user 5 joins';
     ASSERT (SELECT outcome FROM join_waitlist(1, 6, 2)) = 'joined', 'user 6 joins';
@@ -34,8 +34,8 @@ END $$;
 
 -- Users 1 and 3 pay; user 2 walks away.
 DO $$ BEGIN
-    ASSERT (SELECT outcome FROM confirm_hold(1)) = 'confirmed', 'user 1 confirms';
-    ASSERT (SELECT outcome FROM confirm_hold(3)) = 'confirmed', 'user 3 confirms';
+    ASSERT (SELECT outcome FROM confirm_hold(1, 1)) = 'confirmed', 'user 1 confirms';
+    ASSERT (SELECT outcome FROM confirm_hold(3, 3)) = 'confirmed', 'user 3 confirms';
 END $$;
 
 -- Hold 2 expires: its 4 seats go to users 4 (3) and 5 (1), in list order.
@@ -45,7 +45,7 @@ DO $$ BEGIN
     ASSERT (SELECT array_agg(status ORDER BY id) FROM waitlist_entries)
            = ARRAY['left', 'offered', 'offered', 'waiting', 'waiting'], 'users 4 and 5 offered';
     -- User 4 takes the offer; user 5 lets it expire.
-    ASSERT (SELECT outcome FROM confirm_hold((SELECT hold_id FROM waitlist_entries WHERE id = 2)))
+    ASSERT (SELECT outcome FROM confirm_hold((SELECT hold_id FROM waitlist_entries WHERE id = 2), 4))
            = 'confirmed', 'user 4 confirms the offer';
 END $$;
 
@@ -55,9 +55,9 @@ DO $$ BEGIN
     ASSERT (SELECT expire_holds(1)) = 1, 'user 5''s offer expired';
     ASSERT (SELECT array_agg(status ORDER BY id) FROM waitlist_entries)
            = ARRAY['left', 'offered', 'offered', 'waiting', 'offered'], 'user 7 offered, user 6 waits';
-    ASSERT (SELECT outcome FROM confirm_hold((SELECT hold_id FROM waitlist_entries WHERE id = 5)))
+    ASSERT (SELECT outcome FROM confirm_hold((SELECT hold_id FROM waitlist_entries WHERE id = 5), 7))
            = 'confirmed', 'user 7 confirms the offer';
     -- The sale is over; user 6 leaves the list.
-    ASSERT (SELECT outcome FROM leave_waitlist(4)) = 'left', 'user 6 leaves';
+    ASSERT (SELECT outcome FROM leave_waitlist(4, 6)) = 'left', 'user 6 leaves';
     ASSERT (SELECT booked FROM events WHERE id = 1) = 10, 'sold out';
 END $$;

@@ -1,14 +1,15 @@
--- Cancels a confirmed booking: its seats go back on sale (to the waiting
--- list first, in this transaction). Cancelling a cancelled booking changes
--- nothing.
-CREATE OR REPLACE FUNCTION cancel_booking(p_booking_id BIGINT)
+-- Cancels a confirmed booking of user p_user_id: its seats go back on sale
+-- (to the waiting list first, in this transaction). Cancelling a cancelled
+-- booking changes nothing. Another user's booking is not found: no row, and
+-- nothing changes.
+CREATE OR REPLACE FUNCTION cancel_booking(p_booking_id BIGINT, p_user_id BIGINT)
 RETURNS SETOF bookings
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_event_id BIGINT;
     v_quantity INTEGER;
 BEGIN
-    SELECT b.event_id INTO v_event_id FROM bookings b WHERE b.id = p_booking_id;
+    SELECT b.event_id INTO v_event_id FROM bookings b WHERE b.id = p_booking_id AND b.user_id = p_user_id;
     IF NOT FOUND THEN
         RETURN;
     END IF;

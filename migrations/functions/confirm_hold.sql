@@ -1,8 +1,8 @@
 -- Confirms a hold: its seats become a booking. No capacity check can fail:
 -- the seats were reserved. Outcomes: confirmed (id = the new booking),
--- hold_not_found, hold_expired, hold_released, hold_confirmed (a repeat;
--- id = the booking it became).
-CREATE OR REPLACE FUNCTION confirm_hold(p_hold_id BIGINT)
+-- hold_not_found (also another user's hold: nothing changes), hold_expired,
+-- hold_released, hold_confirmed (a repeat; id = the booking it became).
+CREATE OR REPLACE FUNCTION confirm_hold(p_hold_id BIGINT, p_user_id BIGINT)
 RETURNS TABLE (outcome TEXT, booking_id BIGINT)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -11,7 +11,7 @@ DECLARE
     v_hold     RECORD;
     v_booking  BIGINT;
 BEGIN
-    SELECT h.event_id INTO v_event_id FROM holds h WHERE h.id = p_hold_id;
+    SELECT h.event_id INTO v_event_id FROM holds h WHERE h.id = p_hold_id AND h.user_id = p_user_id;
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'hold_not_found'::TEXT, NULL::BIGINT;
         RETURN;

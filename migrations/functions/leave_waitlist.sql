@@ -1,8 +1,9 @@
 -- Takes an entry off the waiting list. An open offer is released with it
 -- (its seats go to the next entries). Leaving twice, or after the offer
 -- ended, changes nothing.
--- Outcomes: left, entry_not_found.
-CREATE OR REPLACE FUNCTION leave_waitlist(p_entry_id BIGINT)
+-- Outcomes: left, entry_not_found (also another user's entry: nothing
+-- changes).
+CREATE OR REPLACE FUNCTION leave_waitlist(p_entry_id BIGINT, p_user_id BIGINT)
 RETURNS TABLE (outcome TEXT)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -10,7 +11,7 @@ DECLARE
     v_event    RECORD;
     v_entry    RECORD;
 BEGIN
-    SELECT w.event_id INTO v_event_id FROM waitlist_entries w WHERE w.id = p_entry_id;
+    SELECT w.event_id INTO v_event_id FROM waitlist_entries w WHERE w.id = p_entry_id AND w.user_id = p_user_id;
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'entry_not_found'::TEXT;
         RETURN;

@@ -1,8 +1,9 @@
 -- Where a ticket stands now, by the database's clock: waiting (with its
 -- position), admitted (the pass's expiry; issued here at the first read once
 -- admitted, and the same on every read after), used, expired, or
--- waiting_room_off. No row: no such ticket.
-CREATE OR REPLACE FUNCTION queue_ticket_status(p_ticket TEXT)
+-- waiting_room_off. No row: no such ticket of user p_user_id (another
+-- user's ticket is not found, and its pass is not issued).
+CREATE OR REPLACE FUNCTION queue_ticket_status(p_ticket TEXT, p_user_id BIGINT)
 RETURNS TABLE (out_event_id BIGINT, out_user_id BIGINT, out_status TEXT, out_position BIGINT,
                out_rate INTEGER, out_pass_expires_at TIMESTAMPTZ)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -13,7 +14,7 @@ DECLARE
     v_admitted BIGINT;
     v_expires  TIMESTAMPTZ;
 BEGIN
-    SELECT * INTO v_ticket FROM queue_tickets q WHERE q.ticket = p_ticket;
+    SELECT * INTO v_ticket FROM queue_tickets q WHERE q.ticket = p_ticket AND q.user_id = p_user_id;
     IF NOT FOUND THEN
         RETURN;
     END IF;
@@ -38,7 +39,7 @@ BEGIN
     END IF;
     IF v_ticket.place IS NULL AND v_at >= v_room.opens_at THEN
         PERFORM rank_early(v_ticket.event_id);
-        SELECT q.place INTO v_ticket.place FROM queue_tickets q WHERE q.ticket = p_ticket;
+        SELECT q.place INTO v_ticket.place FROM queue_tickets q WHERE q.ticket = p_ticket AND q.user_id = p_user_id;
     END IF;
     IF v_ticket.place IS NULL THEN
         -- Before the opening: the provisional rank among the early ones.
@@ -61,7 +62,7 @@ BEGIN
      WHERE q.ticket = p_ticket AND q.pass_expires_at IS NULL
     RETURNING q.pass_expires_at INTO v_expires;
     IF NOT FOUND THEN
-        SELECT q.pass_expires_at INTO v_expires FROM queue_tickets q WHERE q.ticket = p_ticket;
+        SELECT q.pass_expires_at INTO v_expires FROM queue_tickets q WHERE q.ticket = p_ticket AND q.user_id = p_user_id;
     END IF;
     RETURN QUERY SELECT v_ticket.event_id, v_ticket.user_id, 'admitted'::TEXT, NULL::BIGINT,
                         v_room.admission_per_second, v_expires;

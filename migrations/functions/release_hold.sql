@@ -1,8 +1,8 @@
 -- Releases a hold: its seats go back on sale (to the waiting list first, in
 -- this transaction). Releasing a released or expired hold changes nothing.
 -- Outcomes: released, expired (it had expired already), hold_confirmed,
--- hold_not_found.
-CREATE OR REPLACE FUNCTION release_hold(p_hold_id BIGINT)
+-- hold_not_found (also another user's hold: nothing changes).
+CREATE OR REPLACE FUNCTION release_hold(p_hold_id BIGINT, p_user_id BIGINT)
 RETURNS TABLE (outcome TEXT, booking_id BIGINT)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -10,7 +10,7 @@ DECLARE
     v_event    RECORD;
     v_hold     RECORD;
 BEGIN
-    SELECT h.event_id INTO v_event_id FROM holds h WHERE h.id = p_hold_id;
+    SELECT h.event_id INTO v_event_id FROM holds h WHERE h.id = p_hold_id AND h.user_id = p_user_id;
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'hold_not_found'::TEXT, NULL::BIGINT;
         RETURN;

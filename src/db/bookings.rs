@@ -20,9 +20,10 @@ use crate::domain::{Booking, BookingStatus, Outcome, PageRequest, Resource, Seat
 
 /// Locks the event row, then the booking row, until the implicit commit;
 /// offers the freed seats to the waiting list in the same transaction.
+/// `$2`, the acting user: another user's booking is no row.
 const CANCEL_BOOKING: &str = "
     SELECT id, event_id, user_id, quantity, status, created_at, cancelled_at
-      FROM cancel_booking($1)";
+      FROM cancel_booking($1, $2)";
 
 const BOOKING_COLUMNS: &str =
     "SELECT id, event_id, user_id, quantity, status, created_at, cancelled_at FROM bookings";
@@ -66,18 +67,24 @@ pub async fn book_batch(
         .collect())
 }
 
-/// Cancels a booking; cancelling a cancelled booking returns it unchanged.
-pub async fn cancel(client: &impl GenericClient, id: i64) -> Result<Booking, DbError> {
+/// Cancels user `user_id`'s booking; cancelling a cancelled booking returns
+/// it unchanged.
+pub async fn cancel(
+    client: &impl GenericClient,
+    id: i64,
+    user_id: i64,
+) -> Result<Booking, DbError> {
     let statement = client.prepare_cached(CANCEL_BOOKING).await?;
-    let row = client.query_opt(&statement, &[&id]).await?;
+    let row = client.query_opt(&statement, &[&id, &user_id]).await?;
     row.map(|row| from_row(&row))
         .unwrap_or(Err(DbError::NotFound(Resource::Booking)))
 }
 
-pub async fn find(client: &impl GenericClient, id: i64) -> Result<Booking, DbError> {
-    let sql = format!("{BOOKING_COLUMNS} WHERE id = $1");
+/// User `user_id`'s booking `id`; another user's is not found.
+pub async fn find(client: &impl GenericClient, id: i64, user_id: i64) -> Result<Booking, DbError> {
+    let sql = format!("{BOOKING_COLUMNS} WHERE id = $1 AND user_id = $2");
     let statement = client.prepare_cached(&sql).await?;
-    let row = client.query_opt(&statement, &[&id]).await?;
+    let row = client.query_opt(&statement, &[&id, &user_id]).await?;
     row.map(|row| from_row(&row))
         .unwrap_or(Err(DbError::NotFound(Resource::Booking)))
 }

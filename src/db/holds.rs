@@ -15,25 +15,28 @@ use crate::domain::{
 };
 
 /// Locks the event row, then the hold's, until the transaction commits.
-const CONFIRM_HOLD: &str = "SELECT outcome, booking_id FROM confirm_hold($1)";
+/// `$2`, the acting user: another user's hold is `hold_not_found`.
+const CONFIRM_HOLD: &str = "SELECT outcome, booking_id FROM confirm_hold($1, $2)";
 
 /// Locks the event row, then the hold's; offers the freed seats to the
 /// waiting list in the same transaction.
-const RELEASE_HOLD: &str = "SELECT outcome, booking_id FROM release_hold($1)";
+/// Another user's hold is `hold_not_found`.
+const RELEASE_HOLD: &str = "SELECT outcome, booking_id FROM release_hold($1, $2)";
 
 const SELECT_HOLD: &str = "
     SELECT id, event_id, user_id, quantity, status, expires_at, created_at, booking_id
-      FROM hold_states WHERE id = $1";
+      FROM hold_states WHERE id = $1 AND user_id = $2";
 
 /// Locks the event row; may offer seats to the new entry at once.
 const JOIN_WAITLIST: &str = "SELECT outcome, detail, entry_id FROM join_waitlist($1, $2, $3)";
 
-/// Locks the event row, then the entry's; releases an open offer.
-const LEAVE_WAITLIST: &str = "SELECT outcome FROM leave_waitlist($1)";
+/// Locks the event row, then the entry's; releases an open offer. Another
+/// user's entry is `entry_not_found`.
+const LEAVE_WAITLIST: &str = "SELECT outcome FROM leave_waitlist($1, $2)";
 
 const SELECT_ENTRY: &str = "
     SELECT id, event_id, user_id, quantity, status, position, hold_id, offer_expires_at, created_at
-      FROM waitlist_states WHERE id = $1";
+      FROM waitlist_states WHERE id = $1 AND user_id = $2";
 
 /// Marks one event's expired holds and offers their seats (the sweeper's).
 const EXPIRE_HOLDS: &str = "SELECT expire_holds($1)";
@@ -68,32 +71,42 @@ pub async fn create(
     }))
 }
 
-/// The hold's seats become a booking.
-pub async fn confirm(client: &impl GenericClient, id: i64) -> Result<Outcome<Booking>, DbError> {
+/// User `user_id`'s hold's seats become a booking.
+pub async fn confirm(
+    client: &impl GenericClient,
+    id: i64,
+    user_id: i64,
+) -> Result<Outcome<Booking>, DbError> {
     let statement = client.prepare_cached(CONFIRM_HOLD).await?;
-    let row = client.query_one(&statement, &[&id]).await?;
+    let row = client.query_one(&statement, &[&id, &user_id]).await?;
     match column::<&str>(&row, "outcome")? {
         "confirmed" => {
             let booking_id = column(&row, "booking_id")?;
-            Ok(Ok(bookings::find(client, booking_id).await?))
+            Ok(Ok(bookings::find(client, booking_id, user_id).await?))
         }
         refusal => Ok(Err(refusal_from_row(refusal, &row)?)),
     }
 }
 
-/// Gives the hold's seats back; a hold no longer held is returned as it is.
-pub async fn release(client: &impl GenericClient, id: i64) -> Result<Outcome<Hold>, DbError> {
+/// Gives user `user_id`'s hold's seats back; a hold no longer held is
+/// returned as it is.
+pub async fn release(
+    client: &impl GenericClient,
+    id: i64,
+    user_id: i64,
+) -> Result<Outcome<Hold>, DbError> {
     let statement = client.prepare_cached(RELEASE_HOLD).await?;
-    let row = client.query_one(&statement, &[&id]).await?;
+    let row = client.query_one(&statement, &[&id, &user_id]).await?;
     match column::<&str>(&row, "outcome")? {
-        "released" | "expired" => Ok(Ok(find(client, id).await?)),
+        "released" | "expired" => Ok(Ok(find(client, id, user_id).await?)),
         refusal => Ok(Err(refusal_from_row(refusal, &row)?)),
     }
 }
 
-pub async fn find(client: &impl GenericClient, id: i64) -> Result<Hold, DbError> {
+/// User `user_id`'s hold `id`; another user's is not found.
+pub async fn find(client: &impl GenericClient, id: i64, user_id: i64) -> Result<Hold, DbError> {
     let statement = client.prepare_cached(SELECT_HOLD).await?;
-    let row = client.query_opt(&statement, &[&id]).await?;
+    let row = client.query_opt(&statement, &[&id, &user_id]).await?;
     let Some(row) = row else {
         return Err(DbError::NotFound(Resource::Hold));
     };
@@ -118,14 +131,17 @@ pub async fn find(client: &impl GenericClient, id: i64) -> Result<Hold, DbError>
 pub async fn join_waitlist(
     client: &impl GenericClient,
     event_id: i64,
+    user_id: i64,
     entry: NewWaitlistEntry,
 ) -> Result<Outcome<WaitlistEntry>, DbError> {
     let statement = client.prepare_cached(JOIN_WAITLIST).await?;
     let row = client
-        .query_one(&statement, &[&event_id, &entry.user_id, &entry.quantity])
+        .query_one(&statement, &[&event_id, &user_id, &entry.quantity])
         .await?;
     match column::<&str>(&row, "outcome")? {
-        "joined" => Ok(Ok(find_entry(client, column(&row, "entry_id")?).await?)),
+        "joined" => Ok(Ok(
+            find_entry(client, column(&row, "entry_id")?, user_id).await?
+        )),
         refusal => Ok(Err(refusal_from_row(refusal, &row)?)),
     }
 }
@@ -135,18 +151,24 @@ pub async fn join_waitlist(
 pub async fn leave_waitlist(
     client: &impl GenericClient,
     id: i64,
+    user_id: i64,
 ) -> Result<Outcome<WaitlistEntry>, DbError> {
     let statement = client.prepare_cached(LEAVE_WAITLIST).await?;
-    let row = client.query_one(&statement, &[&id]).await?;
+    let row = client.query_one(&statement, &[&id, &user_id]).await?;
     match column::<&str>(&row, "outcome")? {
-        "left" => Ok(Ok(find_entry(client, id).await?)),
+        "left" => Ok(Ok(find_entry(client, id, user_id).await?)),
         refusal => Ok(Err(refusal_from_row(refusal, &row)?)),
     }
 }
 
-pub async fn find_entry(client: &impl GenericClient, id: i64) -> Result<WaitlistEntry, DbError> {
+/// User `user_id`'s entry `id`; another user's is not found.
+pub async fn find_entry(
+    client: &impl GenericClient,
+    id: i64,
+    user_id: i64,
+) -> Result<WaitlistEntry, DbError> {
     let statement = client.prepare_cached(SELECT_ENTRY).await?;
-    let Some(row) = client.query_opt(&statement, &[&id]).await? else {
+    let Some(row) = client.query_opt(&statement, &[&id, &user_id]).await? else {
         return Err(DbError::NotFound(Resource::WaitlistEntry));
     };
     entry_from_row(&row)

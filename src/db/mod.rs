@@ -39,8 +39,6 @@ pub enum DbError {
     Unavailable(#[source] Cause),
     #[error("{0} not found")]
     NotFound(Resource),
-    #[error("a user with this email already exists")]
-    EmailTaken,
     /// The schema refused a write that would give a buyer more seats of an
     /// event than its `max_per_user`, or lower it below a buyer's seats
     /// (constraint `seats_within_max_per_user`,
@@ -64,7 +62,6 @@ impl DbError {
         match self {
             DbError::Unavailable(cause) => DbError::Unavailable(cause.to_string().into()),
             DbError::NotFound(resource) => DbError::NotFound(*resource),
-            DbError::EmailTaken => DbError::EmailTaken,
             DbError::OverMaxPerUser(cause) => DbError::OverMaxPerUser(cause.to_string().into()),
             DbError::Failed(cause) => DbError::Failed(cause.to_string().into()),
         }
@@ -76,7 +73,6 @@ impl DbError {
     pub fn kind(&self) -> &'static str {
         match self {
             DbError::NotFound(_) => "not_found",
-            DbError::EmailTaken => "email_taken",
             DbError::OverMaxPerUser(_) => "over_max_per_user",
             DbError::Unavailable(cause) | DbError::Failed(cause) => {
                 if let Some(error) = cause.downcast_ref::<PoolError>() {

@@ -52,11 +52,12 @@ const JOIN_QUEUE: &str =
     "SELECT out_outcome AS outcome, out_ticket AS ticket FROM join_queue($1, $2, $3)";
 
 /// May lock the room row once (ranking the early joiners at the opening)
-/// and writes the ticket once (issuing its pass); otherwise reads.
+/// and writes the ticket once (issuing its pass); otherwise reads. `$2`, the
+/// asking user: another user's ticket is no row.
 const TICKET_STATUS: &str = "
     SELECT out_event_id AS event_id, out_user_id AS user_id, out_status AS status,
            out_position AS position, out_rate AS rate, out_pass_expires_at AS pass_expires_at
-      FROM queue_ticket_status($1)";
+      FROM queue_ticket_status($1, $2)";
 
 /// Locks the ticket row, then the event row, until the transaction commits.
 const TAKE_SEATS_WITH_PASS: &str = "
@@ -184,9 +185,14 @@ pub async fn join(
     })
 }
 
-pub async fn standing(client: &impl GenericClient, ticket: &str) -> Result<Standing, DbError> {
+/// Where user `user_id`'s ticket stands; another user's is not found.
+pub async fn standing(
+    client: &impl GenericClient,
+    ticket: &str,
+    user_id: i64,
+) -> Result<Standing, DbError> {
     let statement = client.prepare_cached(TICKET_STATUS).await?;
-    let Some(row) = client.query_opt(&statement, &[&ticket]).await? else {
+    let Some(row) = client.query_opt(&statement, &[&ticket, &user_id]).await? else {
         return Err(DbError::NotFound(Resource::Ticket));
     };
     Ok(Standing {

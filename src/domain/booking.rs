@@ -7,18 +7,15 @@ use super::validation::{ensure_positive_id, InvalidInput};
 use super::waiting_room::PassRefusal;
 use super::{whole_number, Resource};
 
-/// The body of `POST /bookings` and `POST /holds`: the exact
-/// `{"event_id": .., "user_id": ..}` flash-sale load scripts send, with an
-/// optional `quantity` (default 1).
+/// The body of `POST /bookings` and `POST /holds`: `{"event_id": ..}`,
+/// with an optional `quantity` (default 1). The buyer is the bearer token's
+/// user; a `user_id` here is refused as an unknown field.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SeatRequest {
+pub struct SeatOrder {
     #[schema(minimum = 1, example = 1)]
     #[serde(deserialize_with = "whole_number::i64")]
     pub event_id: i64,
-    #[schema(minimum = 1, example = 42)]
-    #[serde(deserialize_with = "whole_number::i64")]
-    pub user_id: i64,
     /// Seats, all or none: 1 (the default) up to the event's `max_per_user`.
     #[schema(minimum = 1, maximum = 100, example = 2)]
     #[serde(default = "one_seat", deserialize_with = "whole_number::i32")]
@@ -29,13 +26,25 @@ fn one_seat() -> i32 {
     1
 }
 
-impl SeatRequest {
-    pub fn validate(self) -> Result<Self, InvalidInput> {
+impl SeatOrder {
+    /// The request of buyer `user_id` (from the token) for these seats.
+    pub fn validate(self, user_id: i64) -> Result<SeatRequest, InvalidInput> {
         ensure_positive_id("event_id", self.event_id)?;
-        ensure_positive_id("user_id", self.user_id)?;
         ensure_quantity(self.quantity)?;
-        Ok(self)
+        Ok(SeatRequest {
+            event_id: self.event_id,
+            user_id,
+            quantity: self.quantity,
+        })
     }
+}
+
+/// Seats one buyer asks for: a valid [`SeatOrder`] and its buyer.
+#[derive(Debug, Clone, Copy)]
+pub struct SeatRequest {
+    pub event_id: i64,
+    pub user_id: i64,
+    pub quantity: i32,
 }
 
 /// Most seats one request may ask for: the ceiling of `max_per_user`.

@@ -270,27 +270,113 @@ pub struct NewUser {
         pattern = r"^[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u001f\u007f-\u009f]*[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     )]
     pub name: String,
+    /// 8 to 128 characters.
+    #[schema(value_type = String, min_length = 8, max_length = 128, example = "correct horse battery")]
+    pub password: Password,
 }
 
 impl NewUser {
     pub fn validate(self) -> Result<Self, InvalidInput> {
-        let email = clean_text("email", &self.email, MAX_EMAIL_CHARS)?;
-        let well_formed = email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-            && !email.chars().any(char::is_whitespace);
-        if !well_formed {
-            return Err(InvalidInput::new(
-                "invalid_field",
-                "email must look like name@domain",
-            ));
-        }
         Ok(Self {
-            // Emails compare case-insensitively in practice; store one spelling.
-            email: email.to_lowercase(),
+            email: clean_email(&self.email)?,
             name: clean_text("name", &self.name, MAX_NAME_CHARS)?,
+            password: self.password.validate()?,
         })
     }
+}
+
+/// Trimmed, `name@domain`, lower case: emails compare case-insensitively in
+/// practice, so one spelling is stored and looked up.
+fn clean_email(email: &str) -> Result<String, InvalidInput> {
+    let email = clean_text("email", email, MAX_EMAIL_CHARS)?;
+    let well_formed = email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !email.chars().any(char::is_whitespace);
+    if !well_formed {
+        return Err(InvalidInput::new(
+            "invalid_field",
+            "email must look like name@domain",
+        ));
+    }
+    Ok(email.to_lowercase())
+}
+
+/// A password as sent. `Debug` never prints it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(password: String) -> Self {
+        Self(password)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// 8 to 128 characters, any; the upper bound keeps a hash's cost bounded.
+    fn validate(self) -> Result<Self, InvalidInput> {
+        let chars = self.0.chars().count();
+        if (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+            Ok(self)
+        } else {
+            Err(InvalidInput::new(
+                "invalid_password",
+                format!("password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
+            ))
+        }
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// Password lengths accepted at sign-up, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// The body of `POST /sessions`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    #[schema(value_type = String, example = "correct horse battery")]
+    pub password: Password,
+}
+
+impl Credentials {
+    /// The email as stored; a malformed one or a password of the wrong
+    /// length can match no account and gets the same answer as a wrong one.
+    pub fn normalized(self) -> Option<Self> {
+        let email = clean_email(&self.email).ok()?;
+        let password = self.password.validate().ok()?;
+        Some(Self { email, password })
+    }
+}
+
+/// A buyer's token, from `POST /sessions`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Session {
+    /// Send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    pub expires_at: DateTime<Utc>,
+    pub user_id: i64,
+}
+
+/// The answer of `POST /users`, the same whether the email was new or not.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignUp {
+    #[schema(example = "accepted")]
+    pub status: String,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -311,14 +397,29 @@ mod tests {
             let user = NewUser {
                 email: bad.into(),
                 name: "A".into(),
+                password: Password::new("long enough".into()),
             };
             assert!(user.validate().is_err(), "{bad}");
         }
         let user = NewUser {
             email: " Ada@Example.COM ".into(),
             name: "Ada".into(),
+            password: Password::new("long enough".into()),
         };
         assert_eq!(user.validate().unwrap().email, "ada@example.com");
+        for (password, valid) in [
+            ("seven!!", false),
+            ("eight!!!", true),
+            ("é".repeat(128).as_str(), true),
+            ("x".repeat(129).as_str(), false),
+        ] {
+            let user = NewUser {
+                email: "a@b".into(),
+                name: "A".into(),
+                password: Password::new(password.into()),
+            };
+            assert_eq!(user.validate().is_ok(), valid, "{password}");
+        }
     }
 
     /// Strings either side of every rule of `clean_text` and of emails.
@@ -375,6 +476,7 @@ mod tests {
             let user = NewUser {
                 email: sample.into(),
                 name: "A".into(),
+                password: Password::new("long enough".into()),
             };
             let accepted = user.validate().is_ok();
             assert_eq!(email.is_match(sample), accepted, "email {sample:?}");

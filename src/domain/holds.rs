@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::booking::ensure_quantity;
-use super::validation::{ensure_positive_id, InvalidInput};
+use super::validation::InvalidInput;
 use super::whole_number;
 
 /// `held` until confirmed, released or past `expires_at`. A hold past its
@@ -36,13 +36,11 @@ pub struct Hold {
     pub booking_id: Option<i64>,
 }
 
-/// The body of `POST /events/{id}/waitlist`.
+/// The body of `POST /events/{id}/waitlist` (the buyer is the token's user;
+/// a `user_id` here is refused as an unknown field).
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWaitlistEntry {
-    #[schema(minimum = 1, example = 42)]
-    #[serde(deserialize_with = "whole_number::i64")]
-    pub user_id: i64,
     /// Seats wanted, all or none (default 1).
     #[schema(minimum = 1, maximum = 100, example = 2)]
     #[serde(default = "one_seat", deserialize_with = "whole_number::i32")]
@@ -55,7 +53,6 @@ fn one_seat() -> i32 {
 
 impl NewWaitlistEntry {
     pub fn validate(self) -> Result<Self, InvalidInput> {
-        ensure_positive_id("user_id", self.user_id)?;
         ensure_quantity(self.quantity)?;
         Ok(self)
     }

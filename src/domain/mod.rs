@@ -11,17 +11,15 @@ mod validation;
 mod waiting_room;
 mod whole_number;
 
-pub use booking::{Booking, BookingRefusal, BookingStatus, Outcome, SeatRequest};
+pub use booking::{Booking, BookingRefusal, BookingStatus, Outcome, SeatOrder, SeatRequest};
 pub use catalogue::{
-    Event, EventChanges, NewEvent, NewUser, NewVenue, SeatCount, User, Venue, DEFAULT_HOLD_SECONDS,
-    DEFAULT_MAX_PER_USER, DEFAULT_OFFER_SECONDS,
+    Credentials, Event, EventChanges, NewEvent, NewUser, NewVenue, Password, SeatCount, Session,
+    SignUp, User, Venue, DEFAULT_HOLD_SECONDS, DEFAULT_MAX_PER_USER, DEFAULT_OFFER_SECONDS,
 };
 pub use holds::{Hold, HoldStatus, NewWaitlistEntry, WaitlistEntry, WaitlistStatus};
 pub use page::{Keyed, Page, PageRequest};
 pub use validation::{ensure_positive_id, InvalidInput, PageQuery};
-pub use waiting_room::{
-    NewQueueTicket, PassRefusal, QueueTicket, TicketStatus, WaitingRoom, WaitingRoomSettings,
-};
+pub use waiting_room::{PassRefusal, QueueTicket, TicketStatus, WaitingRoom, WaitingRoomSettings};
 
 /// The kinds of thing a client can ask for by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

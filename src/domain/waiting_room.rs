@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::validation::{ensure_positive_id, InvalidInput};
+use super::validation::InvalidInput;
 use super::whole_number;
 
 pub const MAX_ADMISSION_PER_SECOND: i32 = 100_000;
@@ -64,22 +64,6 @@ pub struct WaitingRoom {
     pub joined: i64,
     /// Of those, admitted so far by the database's clock.
     pub admitted: i64,
-}
-
-/// The body of `POST /events/{id}/queue`.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewQueueTicket {
-    #[schema(minimum = 1, example = 42)]
-    #[serde(deserialize_with = "whole_number::i64")]
-    pub user_id: i64,
-}
-
-impl NewQueueTicket {
-    pub fn validate(self) -> Result<Self, InvalidInput> {
-        ensure_positive_id("user_id", self.user_id)?;
-        Ok(self)
-    }
 }
 
 /// Where a ticket stands.

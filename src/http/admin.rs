@@ -4,8 +4,9 @@
 
 use std::future::{ready, Ready};
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
+use super::buyer::bearer_token;
 use super::error::ApiError;
 use crate::authentication::AdminToken;
 
@@ -26,11 +27,7 @@ fn authorize(request: &HttpRequest) -> Result<Admin, ApiError> {
     let token = request
         .app_data::<web::Data<AdminToken>>()
         .ok_or_else(|| ApiError::Internal("admin token not configured".into()))?;
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
+    let presented = bearer_token(request).ok_or(ApiError::Unauthorized)?;
     if token.matches(presented) {
         Ok(Admin)
     } else {

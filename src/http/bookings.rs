@@ -2,16 +2,17 @@ use actix_web::http::header;
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::buyer::Buyer;
 use super::error::{ApiError, Problem};
 use super::idempotent::{self, respond};
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, SeatRequest};
+use crate::domain::{ensure_positive_id, Booking, SeatOrder};
 use crate::sale::{Answer, Sales};
 
-/// Books seats, all or none: `{"event_id": .., "user_id": ..}` books one,
-/// `"quantity"` asks for up to the event's `max_per_user`.
+/// Books seats for the token's buyer, all or none: `{"event_id": ..}` books
+/// one, `"quantity"` asks for up to the event's `max_per_user`.
 ///
 /// With an `Idempotency-Key`, a retry of the same request replays the first
 /// outcome (header `Idempotent-Replayed: true`) instead of booking again.
@@ -22,8 +23,9 @@ use crate::sale::{Answer, Sales};
 /// While the event has a waiting room, the request needs its admission pass
 /// (`Admission-Pass`); the pass is used by this request whatever it answers
 /// once it reaches the seats (a `sold_out` uses it too).
-#[utoipa::path(tag = "bookings", request_body = SeatRequest,
+#[utoipa::path(tag = "bookings", request_body = SeatOrder,
     params(IdempotencyKeyHeader, AdmissionPassHeader),
+    security(("buyer_token" = [])),
     responses(
         (status = 201, description = "Booked", body = Booking, links(
             ("GetBooking" = (operation_ref = "#/paths/~1bookings~1{id}/get",
@@ -32,9 +34,10 @@ use crate::sale::{Answer, Sales};
                 parameters(("id" = "$response.body#/id")))),
             ("GetEvent" = (operation_ref = "#/paths/~1events~1{id}/get",
                 parameters(("id" = "$response.body#/event_id")))),
-            ("ListUserBookings" = (operation_ref = "#/paths/~1users~1{id}~1bookings/get",
-                parameters(("id" = "$response.body#/user_id")))),
+            ("ListMyBookings" = (operation_ref = "#/paths/~1me~1bookings/get")),
         )),
+        (status = 401, description = "unauthorized (no token), invalid_token", body = Problem,
+         content_type = "application/problem+json"),
         (status = 403, description = "admission_required: the event has a waiting room and the pass is missing, malformed, badly signed, expired, for another user or event, or used (`reason`)",
          body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
@@ -51,9 +54,10 @@ use crate::sale::{Answer, Sales};
 pub async fn create(
     http: HttpRequest,
     sales: web::Data<Sales>,
-    body: JsonObject<SeatRequest>,
+    buyer: Buyer,
+    body: JsonObject<SeatOrder>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.into_inner().validate()?;
+    let request = body.into_inner().validate(buyer.id)?;
     let pass = admission(&http, &request)?;
     let key = idempotent::key_of(&http)?;
     match sales.book(request, pass, key).await? {
@@ -67,32 +71,41 @@ pub async fn create(
     }
 }
 
+/// One of the buyer's bookings; another buyer's is `404`.
 #[utoipa::path(tag = "bookings",
     params(("id" = i64, Path, minimum = 1)),
+    security(("buyer_token" = [])),
     responses(
         (status = 200, body = Booking),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/bookings/{id}")]
-pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    pool: web::Data<Pool>,
+    buyer: Buyer,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let (client, _read) = db::read_client(&pool).await?;
-    Ok(HttpResponse::Ok().json(db::bookings::find(&client, id).await?))
+    Ok(HttpResponse::Ok().json(db::bookings::find(&client, id, buyer.id).await?))
 }
 
-/// Cancels a booking and puts its seats back on sale (to the waiting list
-/// first, in the same transaction). Cancelling an already
+/// Cancels one of the buyer's bookings and puts its seats back on sale (to
+/// the waiting list first, in the same transaction). Cancelling an already
 /// cancelled booking is not an error: it returns the booking unchanged.
 #[utoipa::path(tag = "bookings",
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
+    security(("buyer_token" = [])),
     responses(
         (status = 200, description = "The cancelled booking", body = Booking, links(
             ("GetBooking" = (operation_ref = "#/paths/~1bookings~1{id}/get",
                 parameters(("id" = "$response.body#/id")))),
         )),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "booking_not_found: no such booking, or another buyer's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "request_in_progress", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
@@ -101,10 +114,15 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 pub async fn cancel(
     http: HttpRequest,
     sales: web::Data<Sales>,
+    buyer: Buyer,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    respond(sales.cancel(id, idempotent::key_of(&http)?).await?)
+    respond(
+        sales
+            .cancel(id, buyer.id, idempotent::key_of(&http)?)
+            .await?,
+    )
 }
 
 /// The optional `Idempotency-Key` request header, for the OpenAPI document.

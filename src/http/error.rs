@@ -12,6 +12,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::authentication::tokens::TokenRefusal;
 use crate::booking::BookingError;
 use crate::db::DbError;
 use crate::domain::{BookingRefusal, InvalidInput, PassRefusal, Resource};
@@ -31,8 +32,6 @@ pub enum ApiError {
     Refused(BookingRefusal),
     #[error("{0} not found")]
     NotFound(Resource),
-    #[error("a user with this email already exists")]
-    EmailTaken,
     #[error("{detail}")]
     Invalid { code: &'static str, detail: String },
     #[error("{detail}")]
@@ -41,16 +40,22 @@ pub enum ApiError {
     RequestInProgress,
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
-    #[error("this route needs Authorization: Bearer <admin token>")]
+    #[error("this route needs Authorization: Bearer <token>")]
     Unauthorized,
+    /// A bearer token that is not a valid buyer token.
+    #[error("{0}")]
+    InvalidToken(TokenRefusal),
+    /// `POST /sessions` with an email and password that match no account.
+    #[error("the email and password match no account")]
+    InvalidCredentials,
     #[error("the admin token is not valid")]
     Forbidden,
     /// The handler was abandoned; a booking or cancellation already handed to
     /// the database may still commit, which the detail says.
-    #[error("the request did not finish within {0:?}; a booking or cancellation may still have completed: retry with the same Idempotency-Key, or check GET /users/{{id}}/bookings")]
+    #[error("the request did not finish within {0:?}; a booking or cancellation may still have completed: retry with the same Idempotency-Key, or check GET /me/bookings")]
     RequestTimeout(std::time::Duration),
     /// A batch worker stopped (a bug) while booking this request.
-    #[error("{0}; check GET /users/{{id}}/bookings before booking again")]
+    #[error("{0}; check GET /me/bookings before booking again")]
     BookingInterrupted(BookingError),
     /// A batch worker stopped before this request was tried. Safe to retry.
     #[error("{0}: retry")]
@@ -171,12 +176,13 @@ impl ApiError {
         match self {
             ApiError::Refused(refusal) => refusal.code().into(),
             ApiError::NotFound(resource) => resource.not_found_code().into(),
-            ApiError::EmailTaken => "email_taken".into(),
             ApiError::Invalid { code, .. } => (*code).into(),
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type".into(),
             ApiError::RequestInProgress => "request_in_progress".into(),
             ApiError::IdempotencyKeyReused => "idempotency_key_reused".into(),
             ApiError::Unauthorized => "unauthorized".into(),
+            ApiError::InvalidToken(_) => "invalid_token".into(),
+            ApiError::InvalidCredentials => "invalid_credentials".into(),
             ApiError::Forbidden => "forbidden".into(),
             ApiError::RequestTimeout(_) => "request_timeout".into(),
             ApiError::RouteNotFound => "not_found".into(),
@@ -198,11 +204,11 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Refused(BookingRefusal::NotFound(_)) => StatusCode::NOT_FOUND,
             ApiError::Refused(BookingRefusal::AdmissionRequired(_)) => StatusCode::FORBIDDEN,
-            ApiError::Refused(_) | ApiError::EmailTaken | ApiError::RequestInProgress => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Refused(_) | ApiError::RequestInProgress => StatusCode::CONFLICT,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::InvalidToken(_) | ApiError::InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RequestTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
@@ -260,13 +266,26 @@ impl ResponseError for ApiError {
             let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        if matches!(self, ApiError::Unauthorized) {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::InvalidToken(_) => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
+            }
+            _ => {}
         }
         if let ApiError::MethodNotAllowed { allow } = self {
             response.insert_header((header::ALLOW, allow.as_str()));
         }
         response.json(self.problem())
+    }
+}
+
+impl From<TokenRefusal> for ApiError {
+    fn from(refusal: TokenRefusal) -> Self {
+        ApiError::InvalidToken(refusal)
     }
 }
 
@@ -299,7 +318,6 @@ impl From<DbError> for ApiError {
         match error {
             DbError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
             DbError::NotFound(resource) => ApiError::NotFound(resource),
-            DbError::EmailTaken => ApiError::EmailTaken,
             // Past a seat function's own check: a bug, logged as one.
             DbError::Failed(_) | DbError::OverMaxPerUser(_) => ApiError::Internal(Box::new(error)),
         }

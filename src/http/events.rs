@@ -119,17 +119,21 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(db::events::find(&client, id).await?))
 }
 
-/// The event's bookings (confirmed and cancelled), oldest first.
+/// The event's bookings (confirmed and cancelled), oldest first (the admin's).
 #[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1), PageQuery),
+    security(("admin_token" = [])),
     responses(
         (status = 200, body = Page<Booking>),
+        (status = 401, description = "no bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong admin token", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/events/{id}/bookings")]
 pub async fn bookings(
+    _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<i64>,
     query: web::Query<PageQuery>,

@@ -5,20 +5,22 @@ use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bookings::IdempotencyKeyHeader;
+use super::buyer::Buyer;
 use super::error::{ApiError, Problem};
 use super::idempotent::{key_of, respond};
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, Hold, SeatRequest};
+use crate::domain::{ensure_positive_id, Booking, Hold, SeatOrder};
 use crate::sale::Sales;
 
 /// Holds seats for `hold_seconds` (the event's setting): confirm them with
 /// `POST /holds/{id}/confirm` before `expires_at`, or they go back on sale.
 /// Same refusals as `POST /bookings`, `sold_out` from memory included, and
 /// the same admission pass while the event has a waiting room.
-#[utoipa::path(tag = "holds", request_body = SeatRequest,
+#[utoipa::path(tag = "holds", request_body = SeatOrder,
     params(IdempotencyKeyHeader, AdmissionPassHeader),
+    security(("buyer_token" = [])),
     responses(
         (status = 201, description = "Held", body = Hold, links(
             ("ConfirmHold" = (operation_ref = "#/paths/~1holds~1{id}~1confirm/post",
@@ -28,6 +30,8 @@ use crate::sale::Sales;
             ("ReleaseHold" = (operation_ref = "#/paths/~1holds~1{id}/delete",
                 parameters(("id" = "$response.body#/id")))),
         )),
+        (status = 401, description = "unauthorized (no token), invalid_token", body = Problem,
+         content_type = "application/problem+json"),
         (status = 403, description = "admission_required: the event has a waiting room and the pass is missing, malformed, badly signed, expired, for another user or event, or used (`reason`)",
          body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
@@ -43,32 +47,41 @@ use crate::sale::Sales;
 pub async fn create(
     http: HttpRequest,
     sales: web::Data<Sales>,
-    body: JsonObject<SeatRequest>,
+    buyer: Buyer,
+    body: JsonObject<SeatOrder>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.into_inner().validate()?;
+    let request = body.into_inner().validate(buyer.id)?;
     let pass = admission(&http, &request)?;
     respond(sales.hold(request, pass, key_of(&http)?).await?)
 }
 
+/// One of the buyer's holds; another buyer's is `404`.
 #[utoipa::path(tag = "holds",
     params(("id" = i64, Path, minimum = 1)),
+    security(("buyer_token" = [])),
     responses(
         (status = 200, description = "The hold; `expired` as soon as `expires_at` passes", body = Hold),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/holds/{id}")]
-pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    pool: web::Data<Pool>,
+    buyer: Buyer,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let (client, _read) = db::read_client(&pool).await?;
-    Ok(HttpResponse::Ok().json(db::holds::find(&client, id).await?))
+    Ok(HttpResponse::Ok().json(db::holds::find(&client, id, buyer.id).await?))
 }
 
 /// Turns the hold's seats into a booking. No capacity check can fail here:
 /// the seats were reserved.
 #[utoipa::path(tag = "holds",
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
+    security(("buyer_token" = [])),
     responses(
         (status = 201, description = "The booking of the held seats", body = Booking, links(
             ("GetBooking" = (operation_ref = "#/paths/~1bookings~1{id}/get",
@@ -76,7 +89,8 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
             ("CancelBooking" = (operation_ref = "#/paths/~1bookings~1{id}/delete",
                 parameters(("id" = "$response.body#/id")))),
         )),
-        (status = 404, description = "hold_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "hold_not_found: no such hold, or another buyer's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "hold_expired, hold_released, hold_confirmed (a repeat: `booking_id`), request_in_progress",
          body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -86,19 +100,22 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 pub async fn confirm(
     http: HttpRequest,
     sales: web::Data<Sales>,
+    buyer: Buyer,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    respond(sales.confirm(id, key_of(&http)?).await?)
+    respond(sales.confirm(id, buyer.id, key_of(&http)?).await?)
 }
 
 /// Gives the held seats back (to the waiting list first). Releasing a hold
 /// that is released or expired already changes nothing and returns it.
 #[utoipa::path(tag = "holds",
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
+    security(("buyer_token" = [])),
     responses(
         (status = 200, description = "The hold, released (or expired)", body = Hold),
-        (status = 404, description = "hold_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "hold_not_found: no such hold, or another buyer's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "hold_confirmed (`booking_id`: cancel the booking instead), request_in_progress",
          body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -108,8 +125,9 @@ pub async fn confirm(
 pub async fn release(
     http: HttpRequest,
     sales: web::Data<Sales>,
+    buyer: Buyer,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    respond(sales.release(id, key_of(&http)?).await?)
+    respond(sales.release(id, buyer.id, key_of(&http)?).await?)
 }

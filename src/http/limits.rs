@@ -94,9 +94,20 @@ struct Bucket {
 
 impl RateLimiter {
     pub fn new(rate: Rate) -> Self {
+        Self::with(rate.per_second as f64, rate.burst as f64)
+    }
+
+    /// `per_minute` requests a minute, at most that many at once: for what
+    /// a person does a few times, not a second (sign-up, sign-in).
+    pub fn per_minute(per_minute: usize) -> Self {
+        let burst = per_minute.max(1) as f64;
+        Self::with(burst / 60.0, burst)
+    }
+
+    fn with(per_second: f64, burst: f64) -> Self {
         Self {
-            per_second: rate.per_second as f64,
-            burst: rate.burst as f64,
+            per_second,
+            burst,
             buckets: Mutex::new(Buckets {
                 by_client: HashMap::new(),
                 pruned_at: Instant::now(),

@@ -10,8 +10,9 @@
 //!   client;
 //! - `idempotent`: an `Idempotency-Key` request's stored answer, rendered and
 //!   replayed (`crate::idempotency` keeps it);
-//! - the extractors: `admin::Admin` (the admin token) and
-//!   `json_object::JsonObject` (a JSON object body);
+//! - the extractors: `admin::Admin` (the admin token), `buyer::Buyer` (a
+//!   buyer token: who the buyer is) and `json_object::JsonObject` (a JSON
+//!   object body);
 //! - `limits`: per-client abuse limits (request rates, open live views);
 //! - the middleware: `metrics::observe_request` (request figures),
 //!   `limits::limit_request_rate`,
@@ -21,6 +22,7 @@
 
 pub mod admin;
 pub mod bookings;
+pub mod buyer;
 pub mod dashboard;
 pub mod error;
 pub mod events;
@@ -32,6 +34,7 @@ pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod sessions;
 pub mod users;
 pub mod venues;
 pub mod waiting_room;
@@ -95,6 +98,9 @@ pub fn configure(cfg: &mut ServiceConfig, metrics_on_api_port: bool) {
     .service(waiting_room::join)
     .service(waiting_room::show_ticket)
     .service(users::create)
+    .service(sessions::create)
+    .service(users::me)
+    .service(users::my_bookings)
     .service(users::get)
     .service(users::bookings)
     .service(bookings::create)

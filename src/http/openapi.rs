@@ -1,14 +1,14 @@
 //! The OpenAPI document, served at `/api-docs/openapi.json` with Swagger UI.
 //!
-//! `ApiDoc` holds what no route carries: the info and the admin security
-//! scheme. Each path, and every schema it uses, enters the document when its
+//! `ApiDoc` holds what no route carries: the info and the security schemes
+//! (the admin token, buyer tokens). Each path, and every schema it uses, enters the document when its
 //! route is registered (`http::configure`), so the two cannot differ.
 
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    modifiers(&AdminTokenScheme),
+    modifiers(&BearerSchemes),
     info(
         title = "flashbook",
         description = "Flash-sale booking: sells exactly an event's capacity under any number of \
@@ -18,16 +18,34 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
-/// Declares the bearer scheme admin routes use.
-struct AdminTokenScheme;
+/// Declares the bearer schemes: `admin_token` for the admin routes,
+/// `buyer_token` (a JWT from `POST /sessions`) for the buyer's.
+struct BearerSchemes;
 
-impl utoipa::Modify for AdminTokenScheme {
+impl utoipa::Modify for BearerSchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "admin_token",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("FLASHBOOK_ADMIN_TOKEN"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "buyer_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A buyer token: the `token` of POST /sessions (sign up with POST /users)",
+                    ))
+                    .build(),
+            ),
         );
     }
 }

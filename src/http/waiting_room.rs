@@ -9,13 +9,14 @@ use actix_web::{delete, get, post, put};
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 
 use super::admin::Admin;
+use super::buyer::Buyer;
 use super::error::{ApiError, Problem};
 use super::json_object::JsonObject;
 use crate::admission::{is_ticket, new_ticket};
 use crate::db::{self, waiting_room::Standing, Pool};
 use crate::domain::{
-    ensure_positive_id, BookingRefusal, NewQueueTicket, QueueTicket, Resource, SeatRequest,
-    TicketStatus, WaitingRoom, WaitingRoomSettings,
+    ensure_positive_id, BookingRefusal, QueueTicket, Resource, SeatRequest, TicketStatus,
+    WaitingRoom, WaitingRoomSettings,
 };
 use crate::waiting_room::WaitingRooms;
 
@@ -98,20 +99,21 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
     }
 }
 
-/// Takes a place in the event's line. Who joins before `opens_at` is placed
+/// Takes a place in the event's line for the token's buyer (no body). Who joins before `opens_at` is placed
 /// at random among the early joiners; later joiners in arrival order, after
 /// them. One place per user: joining again answers `200` with the same
 /// ticket as it stands now.
-#[utoipa::path(tag = "waiting room", request_body = NewQueueTicket,
+#[utoipa::path(tag = "waiting room",
     params(("id" = i64, Path, minimum = 1)),
+    security(("buyer_token" = [])),
     responses(
         (status = 201, description = "In line (`waiting`, or `admitted` with its pass at once)", body = QueueTicket),
         (status = 200, description = "The user was in line already: their ticket", body = QueueTicket),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),
         (status = 409, description = "waiting_room_off: the event has none; book directly", body = Problem,
          content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -119,15 +121,13 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 pub async fn join(
     pool: web::Data<Pool>,
     rooms: web::Data<WaitingRooms>,
+    buyer: Buyer,
     id: web::Path<i64>,
-    body: JsonObject<NewQueueTicket>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    let entry = body.into_inner().validate()?;
     let client = db::client(&pool).await?;
-    let (ticket, joined) =
-        db::waiting_room::join(&client, id, entry.user_id, &new_ticket()).await??;
-    let standing = db::waiting_room::standing(&client, &ticket).await?;
+    let (ticket, joined) = db::waiting_room::join(&client, id, buyer.id, &new_ticket()).await??;
+    let standing = db::waiting_room::standing(&client, &ticket, buyer.id).await?;
     let body = answer(&rooms, ticket, standing)?;
     let mut response = if joined {
         HttpResponse::Created()
@@ -145,9 +145,11 @@ pub async fn join(
 /// expires), `used`, or `expired`.
 #[utoipa::path(tag = "waiting room",
     params(("ticket" = String, Path, pattern = "^[0-9a-f]{32}$")),
+    security(("buyer_token" = [])),
     responses(
         (status = 200, body = QueueTicket),
-        (status = 404, description = "ticket_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "ticket_not_found: no such ticket, or another buyer's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "waiting_room_off: the room was turned off; book directly", body = Problem,
          content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
@@ -156,6 +158,7 @@ pub async fn join(
 pub async fn show_ticket(
     pool: web::Data<Pool>,
     rooms: web::Data<WaitingRooms>,
+    buyer: Buyer,
     ticket: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let ticket = ticket.into_inner();
@@ -163,7 +166,7 @@ pub async fn show_ticket(
         return Err(ApiError::NotFound(Resource::Ticket));
     }
     let client = db::client(&pool).await?;
-    let standing = db::waiting_room::standing(&client, &ticket).await?;
+    let standing = db::waiting_room::standing(&client, &ticket, buyer.id).await?;
     Ok(HttpResponse::Ok().json(answer(&rooms, ticket, standing)?))
 }
 

@@ -6,6 +6,7 @@ use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bookings::IdempotencyKeyHeader;
+use super::buyer::Buyer;
 use super::error::{ApiError, Problem};
 use super::idempotent::{key_of, respond};
 use super::json_object::JsonObject;
@@ -13,11 +14,12 @@ use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, NewWaitlistEntry, WaitlistEntry};
 use crate::sale::Sales;
 
-/// Joins the event's waiting list, only when fewer seats than asked are
+/// Puts the token's buyer on the event's waiting list, only when fewer seats than asked are
 /// available to this user (otherwise book them). `status` is `offered` at
 /// once when free seats no earlier entry fits are enough for this one.
 #[utoipa::path(tag = "waitlist", request_body = NewWaitlistEntry,
     params(("id" = i64, Path, minimum = 1, description = "The event"), IdempotencyKeyHeader),
+    security(("buyer_token" = [])),
     responses(
         (status = 201, description = "On the list", body = WaitlistEntry, links(
             ("GetEntry" = (operation_ref = "#/paths/~1waitlist~1{id}/get",
@@ -25,6 +27,7 @@ use crate::sale::Sales;
             ("LeaveWaitlist" = (operation_ref = "#/paths/~1waitlist~1{id}/delete",
                 parameters(("id" = "$response.body#/id")))),
         )),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "admission_required: the event's waiting room is on and has not admitted this user",
          body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
@@ -39,35 +42,49 @@ use crate::sale::Sales;
 pub async fn join(
     http: HttpRequest,
     sales: web::Data<Sales>,
+    buyer: Buyer,
     id: web::Path<i64>,
     body: JsonObject<NewWaitlistEntry>,
 ) -> Result<HttpResponse, ApiError> {
     let event_id = ensure_positive_id("id", id.into_inner())?;
     let entry = body.into_inner().validate()?;
-    respond(sales.join_waitlist(event_id, entry, key_of(&http)?).await?)
+    respond(
+        sales
+            .join_waitlist(event_id, buyer.id, entry, key_of(&http)?)
+            .await?,
+    )
 }
 
+/// One of the buyer's waiting-list entries; another buyer's is `404`.
 #[utoipa::path(tag = "waitlist",
     params(("id" = i64, Path, minimum = 1)),
+    security(("buyer_token" = [])),
     responses(
         (status = 200, description = "The entry: its position while waiting, its offer once offered", body = WaitlistEntry),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/waitlist/{id}")]
-pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    pool: web::Data<Pool>,
+    buyer: Buyer,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
     let (client, _read) = db::read_client(&pool).await?;
-    Ok(HttpResponse::Ok().json(db::holds::find_entry(&client, id).await?))
+    Ok(HttpResponse::Ok().json(db::holds::find_entry(&client, id, buyer.id).await?))
 }
 
 /// Leaves the waiting list; an open offer is released and goes to the next
 /// entry. Leaving twice changes nothing.
 #[utoipa::path(tag = "waitlist",
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
+    security(("buyer_token" = [])),
     responses(
         (status = 200, description = "The entry, left", body = WaitlistEntry),
+        (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "request_in_progress", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -77,8 +94,9 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 pub async fn leave(
     http: HttpRequest,
     sales: web::Data<Sales>,
+    buyer: Buyer,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner())?;
-    respond(sales.leave_waitlist(id, key_of(&http)?).await?)
+    respond(sales.leave_waitlist(id, buyer.id, key_of(&http)?).await?)
 }

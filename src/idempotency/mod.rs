@@ -7,6 +7,9 @@
 //! JSON or problem+json body), and a refusal to run comes back as an
 //! [`IdempotencyError`].
 //!
+//! A key is its buyer's: the table's key is (user, key) and the user is part
+//! of the fingerprint, so two buyers who both send `order-42` never meet.
+//!
 //! A request with an `Idempotency-Key` runs in one explicit transaction:
 //! take the key's advisory lock (held → [`IdempotencyError::InProgress`]),
 //! look for a stored answer (same request → replay it; different request →
@@ -61,12 +64,14 @@ impl StoredResponse {
     }
 }
 
-/// Runs `work` at most once per key: replays, refuses, or runs and stores.
+/// Runs `work` at most once per key of user `owner`: replays, refuses, or
+/// runs and stores.
 /// `work` gets the transaction that will also store the key, and returns
 /// the answer to store (a success or a final refusal, both worth replaying)
 /// or an error, which rolls everything back and is returned as it is.
 pub async fn run_once<E, F>(
     pool: &Pool,
+    owner: i64,
     key: &IdempotencyKey,
     fingerprint: &str,
     ttl: Duration,
@@ -78,7 +83,7 @@ where
 {
     let mut client = db::client(pool).await.map_err(failed)?;
     let transaction = client.transaction().await.map_err(failed)?;
-    let claim = persistence::claim(&transaction, key, fingerprint, ttl)
+    let claim = persistence::claim(&transaction, owner, key, fingerprint, ttl)
         .await
         .map_err(failed)?;
     let answer = match claim {
@@ -87,7 +92,7 @@ where
         persistence::Claim::Replay(stored) => Ok(stored),
         persistence::Claim::Claimed => {
             let stored = work(&transaction).await?;
-            persistence::save(&transaction, key, fingerprint, &stored)
+            persistence::save(&transaction, owner, key, fingerprint, &stored)
                 .await
                 .map_err(failed)?;
             transaction.commit().await.map_err(failed)?;

@@ -5,20 +5,21 @@ use deadpool_postgres::{GenericClient, Transaction};
 use super::{IdempotencyKey, StoredResponse};
 use crate::db::{column, DbError, Pool};
 
-/// Holds the key until the transaction ends; fails at once when another
-/// transaction holds it (the first request is still in flight).
-const TRY_LOCK_KEY: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))";
+/// Holds the user's key until the transaction ends (the hash is seeded with
+/// the user, so another user's same key is another lock); fails at once when
+/// another transaction holds it (the first request is still in flight).
+const TRY_LOCK_KEY: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended($2, $1))";
 
 const SELECT_STORED: &str = "
     SELECT request_fingerprint, response_status, response_body
       FROM idempotency_keys
-     WHERE key = $1 AND created_at > now() - make_interval(secs => $2)";
+     WHERE user_id = $1 AND key = $2 AND created_at > now() - make_interval(secs => $3)";
 
 /// An expired row with the same key is replaced.
 const STORE: &str = "
-    INSERT INTO idempotency_keys (key, request_fingerprint, response_status, response_body)
-    VALUES ($1, $2, $3, $4)
-    ON CONFLICT (key) DO UPDATE
+    INSERT INTO idempotency_keys (user_id, key, request_fingerprint, response_status, response_body)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (user_id, key) DO UPDATE
        SET request_fingerprint = EXCLUDED.request_fingerprint,
            response_status = EXCLUDED.response_status,
            response_body = EXCLUDED.response_body,
@@ -27,9 +28,9 @@ const STORE: &str = "
 /// Small chunks keep each delete short; it takes no lock a booking needs.
 const DELETE_EXPIRED: &str = "
     DELETE FROM idempotency_keys
-     WHERE key IN (SELECT key FROM idempotency_keys
-                    WHERE created_at <= now() - make_interval(secs => $1)
-                    LIMIT 1000)";
+     WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency_keys
+                               WHERE created_at <= now() - make_interval(secs => $1)
+                               LIMIT 1000)";
 
 pub enum Claim {
     Claimed,
@@ -40,12 +41,15 @@ pub enum Claim {
 
 pub async fn claim(
     transaction: &Transaction<'_>,
+    owner: i64,
     key: &IdempotencyKey,
     fingerprint: &str,
     ttl: Duration,
 ) -> Result<Claim, DbError> {
     let statement = transaction.prepare_cached(TRY_LOCK_KEY).await?;
-    let row = transaction.query_one(&statement, &[&key.as_str()]).await?;
+    let row = transaction
+        .query_one(&statement, &[&owner, &key.as_str()])
+        .await?;
     let locked: bool = column(&row, "pg_try_advisory_xact_lock")?;
     if !locked {
         return Ok(Claim::InProgress);
@@ -53,7 +57,7 @@ pub async fn claim(
     let statement = transaction.prepare_cached(SELECT_STORED).await?;
     let ttl_seconds = ttl.as_secs_f64();
     let Some(row) = transaction
-        .query_opt(&statement, &[&key.as_str(), &ttl_seconds])
+        .query_opt(&statement, &[&owner, &key.as_str(), &ttl_seconds])
         .await?
     else {
         return Ok(Claim::Claimed);
@@ -72,6 +76,7 @@ pub async fn claim(
 
 pub async fn save(
     transaction: &Transaction<'_>,
+    owner: i64,
     key: &IdempotencyKey,
     fingerprint: &str,
     response: &StoredResponse,
@@ -81,7 +86,7 @@ pub async fn save(
     transaction
         .execute(
             &statement,
-            &[&key.as_str(), &fingerprint, &status, &response.body],
+            &[&owner, &key.as_str(), &fingerprint, &status, &response.body],
         )
         .await?;
     Ok(())

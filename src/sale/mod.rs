@@ -201,11 +201,17 @@ impl Sales {
                     "POST /bookings event_id={} user_id={} quantity={} ticket={ticket}",
                     request.event_id, request.user_id, request.quantity
                 );
-                let keyed = self.keyed(&key, &fingerprint, Success::Made, async |tx| {
-                    let outcome = db::waiting_room::book(tx, request, &ticket).await?;
-                    let counted = Counted::decided(&outcome);
-                    Ok((outcome, counted))
-                });
+                let keyed = self.keyed(
+                    request.user_id,
+                    &key,
+                    &fingerprint,
+                    Success::Made,
+                    async |tx| {
+                        let outcome = db::waiting_room::book(tx, request, &ticket).await?;
+                        let counted = Counted::decided(&outcome);
+                        Ok((outcome, counted))
+                    },
+                );
                 return Counted::keyed(keyed.await);
             }
             (Some(ticket), None, _) => {
@@ -217,11 +223,17 @@ impl Sales {
             }
             (None, Some(key), _) => {
                 let fingerprint = booking_fingerprint(request);
-                let keyed = self.keyed(&key, &fingerprint, Success::Made, async |tx| {
-                    let outcome = db::bookings::book(tx, request).await?;
-                    let counted = Counted::decided(&outcome);
-                    Ok((outcome, counted))
-                });
+                let keyed = self.keyed(
+                    request.user_id,
+                    &key,
+                    &fingerprint,
+                    Success::Made,
+                    async |tx| {
+                        let outcome = db::bookings::book(tx, request).await?;
+                        let counted = Counted::decided(&outcome);
+                        Ok((outcome, counted))
+                    },
+                );
                 return Counted::keyed(keyed.await);
             }
             (None, None, _) if sold_out.is_sold_out(event_id) => Ok(Err(BookingRefusal::SoldOut)),
@@ -308,10 +320,16 @@ impl Sales {
         let decided = match (pass, key) {
             (Some(ticket), Some(key)) => {
                 return self
-                    .keyed(&key, &fingerprint, Success::Made, async |tx| {
-                        let outcome = db::waiting_room::hold(tx, request, &ticket).await?;
-                        Ok((outcome.clone(), outcome))
-                    })
+                    .keyed(
+                        request.user_id,
+                        &key,
+                        &fingerprint,
+                        Success::Made,
+                        async |tx| {
+                            let outcome = db::waiting_room::hold(tx, request, &ticket).await?;
+                            Ok((outcome.clone(), outcome))
+                        },
+                    )
                     .await;
             }
             (Some(ticket), None) => {
@@ -324,11 +342,17 @@ impl Sales {
             (None, Some(key)) => {
                 let ticket = sold_out.ticket();
                 return self
-                    .keyed(&key, &fingerprint, Success::Made, async |tx| {
-                        let held = db::holds::create(tx, request);
-                        let outcome = sold_out.learn(event_id, ticket, held).await?;
-                        Ok((outcome.clone(), outcome))
-                    })
+                    .keyed(
+                        request.user_id,
+                        &key,
+                        &fingerprint,
+                        Success::Made,
+                        async |tx| {
+                            let held = db::holds::create(tx, request);
+                            let outcome = sold_out.learn(event_id, ticket, held).await?;
+                            Ok((outcome.clone(), outcome))
+                        },
+                    )
                     .await;
             }
             (None, None) if sold_out.is_sold_out(event_id) => Ok(Err(BookingRefusal::SoldOut)),
@@ -350,17 +374,18 @@ impl Sales {
         }
     }
 
-    /// Turns hold `id`'s seats into a booking.
+    /// Turns buyer `user_id`'s hold `id`'s seats into a booking.
     pub async fn confirm(
         &self,
         id: i64,
+        user_id: i64,
         key: Option<IdempotencyKey>,
     ) -> Result<Answer<Booking>, SaleError> {
-        let fingerprint = format!("POST /holds/{id}/confirm");
+        let fingerprint = format!("POST /holds/{id}/confirm user_id={user_id}");
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, Success::Made, async move |tx| {
-                    let outcome = db::holds::confirm(tx, id).await?;
+                .changing(user_id, key, &fingerprint, Success::Made, async move |tx| {
+                    let outcome = db::holds::confirm(tx, id, user_id).await?;
                     let changes = match &outcome {
                         Ok(booking) => changes::read(tx, booking.event_id, None, Some(id)).await?,
                         Err(_) => Changes::default(),
@@ -372,53 +397,68 @@ impl Sales {
         .await
     }
 
-    /// Gives hold `id`'s seats back (to the waiting list first).
+    /// Gives buyer `user_id`'s hold `id`'s seats back (to the waiting list
+    /// first).
     pub async fn release(
         &self,
         id: i64,
+        user_id: i64,
         key: Option<IdempotencyKey>,
     ) -> Result<Answer<Hold>, SaleError> {
-        let fingerprint = format!("DELETE /holds/{id}");
+        let fingerprint = format!("DELETE /holds/{id} user_id={user_id}");
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, Success::Changed, async move |tx| {
-                    let outcome = db::holds::release(tx, id).await?;
-                    let changes = match &outcome {
-                        Ok(hold) => changes::read(tx, hold.event_id, None, Some(id)).await?,
-                        Err(_) => Changes::default(),
-                    };
-                    Ok((outcome, changes))
-                })
+                .changing(
+                    user_id,
+                    key,
+                    &fingerprint,
+                    Success::Changed,
+                    async move |tx| {
+                        let outcome = db::holds::release(tx, id, user_id).await?;
+                        let changes = match &outcome {
+                            Ok(hold) => changes::read(tx, hold.event_id, None, Some(id)).await?,
+                            Err(_) => Changes::default(),
+                        };
+                        Ok((outcome, changes))
+                    },
+                )
                 .await
         })
         .await
     }
 
-    /// Cancels booking `id` (its seats to the waiting list first);
-    /// cancelling a cancelled booking returns it unchanged.
+    /// Cancels buyer `user_id`'s booking `id` (its seats to the waiting list
+    /// first); cancelling a cancelled booking returns it unchanged.
     pub async fn cancel(
         &self,
         id: i64,
+        user_id: i64,
         key: Option<IdempotencyKey>,
     ) -> Result<Answer<Booking>, SaleError> {
-        let fingerprint = format!("DELETE /bookings/{id}");
+        let fingerprint = format!("DELETE /bookings/{id} user_id={user_id}");
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, Success::Changed, async move |tx| {
-                    // Not found is a final answer, stored like a refusal.
-                    let booking = match db::bookings::cancel(tx, id).await {
-                        Ok(booking) => booking,
-                        Err(DbError::NotFound(resource)) => {
-                            return Ok((
-                                Err(BookingRefusal::NotFound(resource)),
-                                Changes::default(),
-                            ))
-                        }
-                        Err(error) => return Err(error),
-                    };
-                    let changes = changes::read(tx, booking.event_id, Some(id), None).await?;
-                    Ok((Ok(booking), changes))
-                })
+                .changing(
+                    user_id,
+                    key,
+                    &fingerprint,
+                    Success::Changed,
+                    async move |tx| {
+                        // Not found is a final answer, stored like a refusal.
+                        let booking = match db::bookings::cancel(tx, id, user_id).await {
+                            Ok(booking) => booking,
+                            Err(DbError::NotFound(resource)) => {
+                                return Ok((
+                                    Err(BookingRefusal::NotFound(resource)),
+                                    Changes::default(),
+                                ))
+                            }
+                            Err(error) => return Err(error),
+                        };
+                        let changes = changes::read(tx, booking.event_id, Some(id), None).await?;
+                        Ok((Ok(booking), changes))
+                    },
+                )
                 .await
         })
         .await
@@ -429,17 +469,18 @@ impl Sales {
     pub async fn join_waitlist(
         &self,
         event_id: i64,
+        user_id: i64,
         entry: NewWaitlistEntry,
         key: Option<IdempotencyKey>,
     ) -> Result<Answer<WaitlistEntry>, SaleError> {
         let fingerprint = format!(
-            "POST /events/{event_id}/waitlist user_id={} quantity={}",
-            entry.user_id, entry.quantity
+            "POST /events/{event_id}/waitlist user_id={user_id} quantity={}",
+            entry.quantity
         );
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, Success::Made, async move |tx| {
-                    let outcome = db::holds::join_waitlist(tx, event_id, entry).await?;
+                .changing(user_id, key, &fingerprint, Success::Made, async move |tx| {
+                    let outcome = db::holds::join_waitlist(tx, event_id, user_id, entry).await?;
                     let changes = match &outcome {
                         Ok(_) => changes::read(tx, event_id, None, None).await?,
                         Err(_) => Changes::default(),
@@ -456,19 +497,28 @@ impl Sales {
     pub async fn leave_waitlist(
         &self,
         id: i64,
+        user_id: i64,
         key: Option<IdempotencyKey>,
     ) -> Result<Answer<WaitlistEntry>, SaleError> {
-        let fingerprint = format!("DELETE /waitlist/{id}");
+        let fingerprint = format!("DELETE /waitlist/{id} user_id={user_id}");
         self.in_own_task(move |sales| async move {
             sales
-                .changing(key, &fingerprint, Success::Changed, async move |tx| {
-                    let outcome = db::holds::leave_waitlist(tx, id).await?;
-                    let changes = match &outcome {
-                        Ok(entry) => changes::read(tx, entry.event_id, None, entry.hold_id).await?,
-                        Err(_) => Changes::default(),
-                    };
-                    Ok((outcome, changes))
-                })
+                .changing(
+                    user_id,
+                    key,
+                    &fingerprint,
+                    Success::Changed,
+                    async move |tx| {
+                        let outcome = db::holds::leave_waitlist(tx, id, user_id).await?;
+                        let changes = match &outcome {
+                            Ok(entry) => {
+                                changes::read(tx, entry.event_id, None, entry.hold_id).await?
+                            }
+                            Err(_) => Changes::default(),
+                        };
+                        Ok((outcome, changes))
+                    },
+                )
                 .await
         })
         .await
@@ -518,18 +568,19 @@ impl Sales {
             .unwrap_or_else(|_| Err(BookingError::WorkerStopped.into()))
     }
 
-    /// A call that frees or confirms seats, in an explicit transaction (its
-    /// key's, or one of its own) that also reads what it changed; counted
-    /// once committed.
+    /// A call of buyer `user_id` that frees or confirms seats, in an
+    /// explicit transaction (its key's, or one of its own) that also reads
+    /// what it changed; counted once committed.
     async fn changing<T: Serialize>(
         &self,
+        user_id: i64,
         key: Option<IdempotencyKey>,
         fingerprint: &str,
         success: Success,
         call: impl AsyncFnOnce(&Transaction<'_>) -> Result<(Outcome<T>, Changes), DbError>,
     ) -> Result<Answer<T>, SaleError> {
         let (answer, changes) = match key {
-            Some(key) => self.keyed(&key, fingerprint, success, call).await,
+            Some(key) => self.keyed(user_id, &key, fingerprint, success, call).await,
             None => match self.in_transaction(call).await {
                 Ok((outcome, changes)) => (Ok(Answer::Decided(success, outcome)), Some(changes)),
                 Err(error) => (Err(error.into()), None),
@@ -577,12 +628,13 @@ impl Sales {
         sale.holds(true, HoldChange::Created, changes.offers_made);
     }
 
-    /// Runs `call` once per key (`crate::idempotency`): in the key's
-    /// transaction, which stores its answer as the edge words it; a repeat
-    /// replays it. Returns the stored answer and, when this request committed
-    /// it, what `call` reported to count.
+    /// Runs `call` once per key of buyer `user_id` (`crate::idempotency`):
+    /// in the key's transaction, which stores its answer as the edge words
+    /// it; a repeat replays it. Returns the stored answer and, when this
+    /// request committed it, what `call` reported to count.
     async fn keyed<T: Serialize, C>(
         &self,
+        user_id: i64,
         key: &IdempotencyKey,
         fingerprint: &str,
         success: Success,
@@ -595,7 +647,7 @@ impl Sales {
             ..
         } = &*self.0;
         let mut counted = None;
-        let stored = idempotency::run_once(pool, key, fingerprint, *idempotency_ttl, {
+        let stored = idempotency::run_once(pool, user_id, key, fingerprint, *idempotency_ttl, {
             async |transaction| {
                 let (outcome, count) = call(transaction).await?;
                 let answer = match outcome {

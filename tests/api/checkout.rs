@@ -96,12 +96,14 @@ async fn five_hundred_holds_never_pass_the_capacity_or_the_limit() {
         let (user, quantity) = (users[n % 250], (n % 3 + 1) as i64);
         let http = app.http.clone();
         let url = app.url("/holds");
+        let token = app.token(user);
         async move {
             // Spread over a second, so the sampler gets turns in between.
             tokio::time::sleep(Duration::from_millis((n % 50) as u64 * 20)).await;
             let held = answer(
                 http.post(&url)
-                    .json(&json!({"event_id": event, "user_id": user, "quantity": quantity}))
+                    .bearer_auth(&token)
+                    .json(&json!({"event_id": event, "quantity": quantity}))
                     .send()
                     .await,
             )
@@ -110,7 +112,7 @@ async fn five_hundred_holds_never_pass_the_capacity_or_the_limit() {
             if held.0 == 201 && n % 3 == 0 {
                 let id = held.1["id"].as_i64().unwrap();
                 let url = url.replace("/holds", &format!("/holds/{id}/confirm"));
-                let confirmed = answer(http.post(&url).send().await).await;
+                let confirmed = answer(http.post(&url).bearer_auth(&token).send().await).await;
                 assert_eq!(confirmed.0, 201, "confirming a live hold: {}", confirmed.1);
             }
             held
@@ -179,10 +181,7 @@ async fn abandoned_holds_end_with_every_seat_confirmed_in_list_order() {
     let mut entries = Vec::new();
     for &user in &waiters {
         let response = app
-            .post(
-                &format!("/events/{event}/waitlist"),
-                json!({"user_id": user}),
-            )
+            .post_as(user, &format!("/events/{event}/waitlist"), json!({}))
             .await;
         assert_eq!(response.status(), 201);
         entries.push(
@@ -194,7 +193,7 @@ async fn abandoned_holds_end_with_every_seat_confirmed_in_list_order() {
     // 60 % of the holders pay; the others let their holds expire.
     for (n, id) in hold_ids.iter().enumerate() {
         if n % 5 < 3 {
-            let response = app.post(&format!("/holds/{id}/confirm"), json!({})).await;
+            let response = app.confirm_hold(*id).await;
             assert_eq!(response.status(), 201);
         }
     }
@@ -207,7 +206,7 @@ async fn abandoned_holds_end_with_every_seat_confirmed_in_list_order() {
                 continue;
             }
             let body: Value = app
-                .get(&format!("/waitlist/{entry}"))
+                .get_as_owner(&format!("/waitlist/{entry}"))
                 .await
                 .json()
                 .await
@@ -216,7 +215,7 @@ async fn abandoned_holds_end_with_every_seat_confirmed_in_list_order() {
                 answered[n] = true;
                 if n % 5 < 3 {
                     let hold = body["hold_id"].as_i64().unwrap();
-                    let response = app.post(&format!("/holds/{hold}/confirm"), json!({})).await;
+                    let response = app.confirm_hold(hold).await;
                     assert_eq!(response.status(), 201, "confirming offer {hold}");
                 }
             }
@@ -297,26 +296,29 @@ async fn an_expiring_hold_and_a_new_buyer_never_both_get_the_seat() {
         let confirms = holds.iter().map(|hold| {
             let url = format!("{base}/holds/{}/confirm", hold["id"]);
             let http = app.http.clone();
+            let token = app.token(hold["user_id"].as_i64().unwrap());
             async move {
                 tokio::time::sleep(until_expiry.saturating_sub(Duration::from_millis(150))).await;
-                answer(http.post(url).send().await).await
+                answer(http.post(url).bearer_auth(token).send().await).await
             }
         });
         let newcomers = newcomers.iter().map(|&user| {
             let base = base.clone();
             let http = app.http.clone();
+            let token = app.token(user);
             async move {
                 tokio::time::sleep(until_expiry + Duration::from_millis(50)).await;
                 let held = answer(
                     http.post(format!("{base}/holds"))
-                        .json(&json!({"event_id": event, "user_id": user}))
+                        .bearer_auth(&token)
+                        .json(&json!({"event_id": event}))
                         .send()
                         .await,
                 )
                 .await;
                 if held.0 == 201 {
                     let url = format!("{base}/holds/{}/confirm", held.1["id"]);
-                    return answer(http.post(url).send().await).await;
+                    return answer(http.post(url).bearer_auth(&token).send().await).await;
                 }
                 held
             }

@@ -19,17 +19,15 @@ pub struct Tally {
     pub other: Vec<String>,
 }
 
-/// Sends one `POST /bookings` per entry of `users`, all at once.
-pub async fn book_all_at_once(
-    http: &reqwest::Client,
-    base: &str,
-    event: i64,
-    users: &[i64],
-) -> Tally {
+/// Sends one `POST /bookings` per entry of `users` (each with the user's
+/// token from `app`) to the server at `base`, all at once.
+pub async fn book_all_at_once(app: &TestApp, base: &str, event: i64, users: &[i64]) -> Tally {
     let requests = users.iter().map(|&user| async move {
-        let response = http
+        let response = app
+            .http
             .post(format!("{base}/bookings"))
-            .json(&json!({"event_id": event, "user_id": user}))
+            .bearer_auth(app.token(user))
+            .json(&json!({"event_id": event}))
             .send()
             .await;
         match response {
@@ -97,7 +95,7 @@ pub fn check_exact_sale(
 async fn sale_of_50_to_500_buyers(app: &TestApp, base: &str) -> (Tally, SaleState) {
     let event = app.create_sale(50).await;
     let users = app.insert_users(500).await;
-    let tally = book_all_at_once(&app.http, base, event, &users).await;
+    let tally = book_all_at_once(app, base, event, &users).await;
     (tally, app.sale_state(event).await)
 }
 
@@ -164,7 +162,7 @@ async fn repeated_buyers_get_already_booked_never_a_second_seat(batch_max: usize
     let event = app.create_sale(200).await;
     let users = app.insert_users(100).await;
     let five_times_each: Vec<i64> = users.iter().flat_map(|&u| [u; 5]).collect();
-    let tally = book_all_at_once(&app.http, &app.address, event, &five_times_each).await;
+    let tally = book_all_at_once(&app, &app.address, event, &five_times_each).await;
     let state = app.sale_state(event).await;
     check_exact_sale(200, false, &tally, &state).unwrap();
     assert_eq!(
@@ -197,10 +195,10 @@ async fn concurrent_cancels_and_bookings_keep_the_counter_exact(batch_max: usize
         .iter()
         .map(|id| format!("/bookings/{id}"))
         .collect();
-    let cancels = join_all(paths.iter().map(|path| app.delete(path)));
+    let cancels = join_all(paths.iter().map(|path| app.delete_as_owner(path)));
     let (cancelled, tally) = tokio::join!(
         cancels,
-        book_all_at_once(&app.http, &app.address, event, &newcomers)
+        book_all_at_once(&app, &app.address, event, &newcomers)
     );
     assert!(cancelled.iter().all(|r| r.status() == 200));
     let state = app.sale_state(event).await;

@@ -178,8 +178,9 @@ async fn keyed_bookings_are_counted_once_and_replays_apart() {
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
     assert_eq!(app.book_with_key(event, users[1], "b").await.status(), 201);
     assert_eq!(app.book_with_key(event, users[2], "c").await.status(), 409);
-    // The same key for another request: refused, nothing committed.
-    assert_eq!(app.book_with_key(event, users[2], "a").await.status(), 422);
+    // The same buyer's key for another request: refused, nothing committed.
+    let other = app.create_sale(2).await;
+    assert_eq!(app.book_with_key(other, users[0], "a").await.status(), 422);
     assert_counted_once(&app, event).await;
     let metrics = app.metrics().await;
     assert_eq!(figure(&metrics, "flashbook_idempotent_replays_total"), 1);
@@ -204,8 +205,10 @@ async fn passes(app: &TestApp, event: i64, users: &[i64]) -> Vec<String> {
     for &user in users {
         let path = format!("/events/{event}/queue");
         let ticket: Value = app
-            .post(&path, json!({"user_id": user}))
+            .as_buyer(reqwest::Method::POST, user, &path)
+            .send()
             .await
+            .unwrap()
             .json()
             .await
             .unwrap();
@@ -225,10 +228,9 @@ async fn with_pass(
     key: Option<&str>,
 ) -> Response {
     let mut request = app
-        .http
-        .post(app.url(path))
+        .as_buyer(reqwest::Method::POST, user, path)
         .header("Admission-Pass", pass)
-        .json(&json!({"event_id": event, "user_id": user}));
+        .json(&json!({"event_id": event}));
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
     }
@@ -302,10 +304,9 @@ async fn holds_confirmed_released_and_expired_are_counted_once() {
     let confirmed = created_id(app.hold(event, users[0], 2).await).await;
     let released = created_id(app.hold(event, users[1], 3).await).await;
     let keyed = app
-        .http
-        .post(app.url("/holds"))
+        .as_buyer(reqwest::Method::POST, users[3], "/holds")
         .header("Idempotency-Key", "hold")
-        .json(&json!({"event_id": event, "user_id": users[3], "quantity": 1}))
+        .json(&json!({"event_id": event, "quantity": 1}))
         .send()
         .await
         .unwrap();
@@ -314,12 +315,15 @@ async fn holds_confirmed_released_and_expired_are_counted_once() {
     // A repeat changes nothing and counts nothing.
     assert_problem(app.confirm_hold(confirmed).await, 409, "hold_confirmed").await;
     for _ in 0..2 {
-        let response = app.delete(&format!("/holds/{released}")).await;
+        let response = app.delete_as_owner(&format!("/holds/{released}")).await;
         assert_eq!(response.status(), 200);
     }
     let confirm_keyed = app
-        .http
-        .post(app.url(&format!("/holds/{keyed}/confirm")))
+        .as_buyer(
+            reqwest::Method::POST,
+            users[3],
+            &format!("/holds/{keyed}/confirm"),
+        )
         .header("Idempotency-Key", "confirm")
         .send()
         .await
@@ -350,12 +354,17 @@ async fn cancellations_and_offers_are_counted_once() {
     // Cancelled twice (the second with a key): counted once; its two seats
     // become two offers.
     assert_eq!(
-        app.delete(&format!("/bookings/{first}")).await.status(),
+        app.delete_as_owner(&format!("/bookings/{first}"))
+            .await
+            .status(),
         200
     );
     let again = app
-        .http
-        .delete(app.url(&format!("/bookings/{first}")))
+        .as_buyer(
+            reqwest::Method::DELETE,
+            users[0],
+            &format!("/bookings/{first}"),
+        )
         .header("Idempotency-Key", "cancel")
         .send()
         .await
@@ -368,15 +377,22 @@ async fn cancellations_and_offers_are_counted_once() {
     // The other offer is declined by leaving; its seat is offered to no one
     // (nobody waits), then booked.
     assert_eq!(app.waitlist_entry(late).await["status"], "offered");
-    assert_eq!(app.delete(&format!("/waitlist/{late}")).await.status(), 200);
+    assert_eq!(
+        app.delete_as_owner(&format!("/waitlist/{late}"))
+            .await
+            .status(),
+        200
+    );
     assert_counted_once(&app, event).await;
     // An offer that lapses: made on a cancellation, marked by the sweeper.
-    let taken_booking = app.get(&format!("/holds/{taken}")).await;
+    let taken_booking = app.get_as_owner(&format!("/holds/{taken}")).await;
     let taken_booking: Value = taken_booking.json().await.unwrap();
     let booking = taken_booking["booking_id"].as_i64().unwrap();
     created_id(app.join_waitlist(event, users[3], 2).await).await;
     assert_eq!(
-        app.delete(&format!("/bookings/{booking}")).await.status(),
+        app.delete_as_owner(&format!("/bookings/{booking}"))
+            .await
+            .status(),
         200
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;

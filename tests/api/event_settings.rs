@@ -350,7 +350,9 @@ async fn max_per_user_may_not_fall_below_a_buyers_seats() {
     );
 
     assert_eq!(
-        app.delete(&format!("/waitlist/{entry}")).await.status(),
+        app.delete_as_owner(&format!("/waitlist/{entry}"))
+            .await
+            .status(),
         200
     );
     let lowered = app.patch_as_admin(&path, json!({"max_per_user": 2})).await;

@@ -6,9 +6,10 @@
 //! ci/lib/postgres.sh), whose watchdog stops it when the test process exits.
 
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use flashbook::authentication::tokens::Tokens;
 use flashbook::configuration::{Rate, Settings};
 use flashbook::startup::{Application, ShutdownHandle};
 pub use flashbook_verify::SaleState;
@@ -17,6 +18,8 @@ use serde_json::{json, Value};
 use tokio_postgres::NoTls;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-of-at-least-32-bytes";
+/// The test service's `FLASHBOOK_TOKEN_KEYS`: one HS256 key, `test`.
+pub const TOKEN_KEYS: &str = "test:test-signing-key-of-at-least-32-bytes";
 
 pub struct TestApp {
     pub address: String,
@@ -24,6 +27,16 @@ pub struct TestApp {
     pub metrics_address: Option<String>,
     pub database_url: String,
     pub http: reqwest::Client,
+    /// The service's buyer tokens (the same keys): mints a user's token
+    /// without a password, as the seed does.
+    pub tokens: Arc<Tokens>,
+}
+
+/// A signed-up user and the token `POST /sessions` gave them.
+#[derive(Debug, Clone)]
+pub struct SignedUp {
+    pub id: i64,
+    pub token: String,
 }
 
 /// Settings a test changes before the app starts; everything left `None`
@@ -45,6 +58,12 @@ pub struct AppOptions {
     /// `FLASHBOOK_QUEUE_WAIT_FRACTION`: share of the request timeout a
     /// booking may be expected to queue before `too_busy`.
     pub queue_wait_fraction: Option<f64>,
+    /// `FLASHBOOK_ACCOUNT_RATE_PER_MINUTE` (tests default to a high one).
+    pub account_rate_per_minute: Option<usize>,
+    /// `FLASHBOOK_TOKEN_KEYS` (default [`TOKEN_KEYS`]).
+    pub token_keys: Option<String>,
+    /// `FLASHBOOK_TOKEN_JWKS_FILE`: an external provider's keys.
+    pub jwks_file: Option<String>,
     /// `FLASHBOOK_RATE_PER_TOKEN` / `_PER_ADDRESS` and their bursts.
     pub token_rate: Option<Rate>,
     pub address_rate: Option<Rate>,
@@ -73,6 +92,8 @@ pub async fn spawn_replica(app: &TestApp, options: AppOptions) -> TestApp {
 
 async fn spawn_on(database_url: String, options: AppOptions) -> (TestApp, ShutdownHandle) {
     let settings = settings_for(&database_url, &options);
+    let keys = settings.tokens.keys.clone().expect("test keys are set");
+    let tokens = Arc::new(Tokens::new(&settings.tokens, &keys).expect("test keys are valid"));
     let application = Application::build(settings)
         .await
         .expect("application starts");
@@ -90,6 +111,7 @@ async fn spawn_on(database_url: String, options: AppOptions) -> (TestApp, Shutdo
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap(),
+        tokens,
     };
     (app, shutdown)
 }
@@ -101,6 +123,16 @@ pub fn settings_for(database_url: &str, options: &AppOptions) -> Settings {
         "FLASHBOOK_PORT" => Some("0".into()),
         "FLASHBOOK_WORKERS" => Some("2".into()),
         "FLASHBOOK_ADMIN_TOKEN" => Some(ADMIN_TOKEN.into()),
+        "FLASHBOOK_TOKEN_KEYS" => Some(options.token_keys.as_deref().unwrap_or(TOKEN_KEYS).into()),
+        "FLASHBOOK_TOKEN_JWKS_FILE" => options.jwks_file.clone(),
+        // Tests sign up many users from one address; tests/api/accounts.rs
+        // checks the limit with a service of its own.
+        "FLASHBOOK_ACCOUNT_RATE_PER_MINUTE" => Some(
+            options
+                .account_rate_per_minute
+                .unwrap_or(10_000)
+                .to_string(),
+        ),
         _ => None,
     })
     .expect("test settings are valid");
@@ -151,6 +183,104 @@ impl TestApp {
             .expect("POST sent")
     }
 
+    /// A buyer token for `user_id`, signed with the service's key.
+    pub fn token(&self, user_id: i64) -> String {
+        self.tokens.issue(user_id).expect("token signed").token
+    }
+
+    /// A request as buyer `user_id` (with their token).
+    pub fn as_buyer(
+        &self,
+        method: reqwest::Method,
+        user_id: i64,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(self.token(user_id))
+    }
+
+    /// A POST as buyer `user_id`.
+    pub async fn post_as(&self, user_id: i64, path: &str, body: Value) -> Response {
+        self.as_buyer(reqwest::Method::POST, user_id, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST sent")
+    }
+
+    /// A GET as buyer `user_id`.
+    pub async fn get_as(&self, user_id: i64, path: &str) -> Response {
+        self.as_buyer(reqwest::Method::GET, user_id, path)
+            .send()
+            .await
+            .expect("GET sent")
+    }
+
+    /// The buyer of row `id` of `table` (bookings, holds, waitlist_entries),
+    /// read from the database: a test acting on a row as its owner.
+    pub async fn owner(&self, table: &str, id: i64) -> i64 {
+        self.db()
+            .await
+            .query_one(
+                &format!("SELECT user_id FROM {table} WHERE id = $1"),
+                &[&id],
+            )
+            .await
+            .unwrap_or_else(|error| panic!("{table} {id} has an owner: {error}"))
+            .get(0)
+    }
+
+    /// A GET of a buyer's row (`/bookings/7`, `/holds/7`, `/waitlist/7`) as
+    /// its owner.
+    pub async fn get_as_owner(&self, path: &str) -> Response {
+        let user_id = self.owner_of_path(path).await;
+        self.get_as(user_id, path).await
+    }
+
+    /// A DELETE of a buyer's row as its owner.
+    pub async fn delete_as_owner(&self, path: &str) -> Response {
+        let user_id = self.owner_of_path(path).await;
+        self.delete_as(user_id, path).await
+    }
+
+    async fn owner_of_path(&self, path: &str) -> i64 {
+        let mut segments = path.trim_start_matches('/').split('/');
+        let (Some(resource), Some(id)) = (segments.next(), segments.next()) else {
+            panic!("{path} names no row");
+        };
+        let table = match resource {
+            "bookings" => "bookings",
+            "holds" => "holds",
+            "waitlist" => "waitlist_entries",
+            "queue" => {
+                let sql = "SELECT user_id FROM queue_tickets WHERE ticket = $1";
+                let row = self.db().await.query_one(sql, &[&id]).await;
+                return row.expect("the ticket exists").get(0);
+            }
+            other => panic!("{other} rows have no owner"),
+        };
+        self.owner(table, id.parse().expect("a numeric id")).await
+    }
+
+    /// A DELETE as buyer `user_id`.
+    pub async fn delete_as(&self, user_id: i64, path: &str) -> Response {
+        self.as_buyer(reqwest::Method::DELETE, user_id, path)
+            .send()
+            .await
+            .expect("DELETE sent")
+    }
+
+    /// A GET with the admin token.
+    pub async fn get_as_admin(&self, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("GET sent")
+    }
+
     /// A POST with the admin token, for the admin routes.
     pub async fn post_as_admin(&self, path: &str, body: Value) -> Response {
         self.http
@@ -163,10 +293,9 @@ impl TestApp {
     }
 
     pub async fn book_with_key(&self, event_id: i64, user_id: i64, key: &str) -> Response {
-        self.http
-            .post(self.url("/bookings"))
+        self.as_buyer(reqwest::Method::POST, user_id, "/bookings")
             .header("Idempotency-Key", key)
-            .json(&json!({"event_id": event_id, "user_id": user_id}))
+            .json(&json!({"event_id": event_id}))
             .send()
             .await
             .expect("POST sent")
@@ -181,20 +310,9 @@ impl TestApp {
             .expect("the OpenAPI document is JSON")
     }
 
-    pub async fn delete(&self, path: &str) -> Response {
-        self.http
-            .delete(self.url(path))
-            .send()
-            .await
-            .expect("DELETE sent")
-    }
-
     pub async fn book(&self, event_id: i64, user_id: i64) -> Response {
-        self.post(
-            "/bookings",
-            json!({"event_id": event_id, "user_id": user_id}),
-        )
-        .await
+        self.post_as(user_id, "/bookings", json!({"event_id": event_id}))
+            .await
     }
 
     pub async fn create_venue(&self, capacity: i64) -> i64 {
@@ -242,43 +360,51 @@ impl TestApp {
 
     /// `POST /holds` for `quantity` seats.
     pub async fn hold(&self, event_id: i64, user_id: i64, quantity: i64) -> Response {
-        self.post(
+        self.post_as(
+            user_id,
             "/holds",
-            json!({"event_id": event_id, "user_id": user_id, "quantity": quantity}),
+            json!({"event_id": event_id, "quantity": quantity}),
         )
         .await
     }
 
     /// `POST /bookings` for `quantity` seats.
     pub async fn book_seats(&self, event_id: i64, user_id: i64, quantity: i64) -> Response {
-        self.post(
+        self.post_as(
+            user_id,
             "/bookings",
-            json!({"event_id": event_id, "user_id": user_id, "quantity": quantity}),
+            json!({"event_id": event_id, "quantity": quantity}),
         )
         .await
     }
 
-    /// `POST /holds/{id}/confirm`.
+    /// `POST /holds/{id}/confirm` as the hold's buyer.
     pub async fn confirm_hold(&self, hold_id: i64) -> Response {
-        self.http
-            .post(self.url(&format!("/holds/{hold_id}/confirm")))
-            .send()
-            .await
-            .expect("POST sent")
+        let user_id = self.owner("holds", hold_id).await;
+        self.as_buyer(
+            reqwest::Method::POST,
+            user_id,
+            &format!("/holds/{hold_id}/confirm"),
+        )
+        .send()
+        .await
+        .expect("POST sent")
     }
 
     /// `POST /events/{id}/waitlist` for `quantity` seats.
     pub async fn join_waitlist(&self, event_id: i64, user_id: i64, quantity: i64) -> Response {
-        self.post(
+        self.post_as(
+            user_id,
             &format!("/events/{event_id}/waitlist"),
-            json!({"user_id": user_id, "quantity": quantity}),
+            json!({"quantity": quantity}),
         )
         .await
     }
 
-    /// `GET /waitlist/{id}` as JSON.
+    /// `GET /waitlist/{id}` as JSON, as the entry's buyer.
     pub async fn waitlist_entry(&self, entry_id: i64) -> Value {
-        let response = self.get(&format!("/waitlist/{entry_id}")).await;
+        let user_id = self.owner("waitlist_entries", entry_id).await;
+        let response = self.get_as(user_id, &format!("/waitlist/{entry_id}")).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
@@ -290,12 +416,31 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Signs up (`POST /users`) and signs in (`POST /sessions`): the new
+    /// user's id and token.
+    pub async fn sign_up(&self, email: &str) -> SignedUp {
+        let password = "a password for tests";
+        let response = self
+            .post(
+                "/users",
+                json!({"email": email, "name": "Buyer", "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let response = self
+            .post("/sessions", json!({"email": email, "password": password}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let session: Value = response.json().await.unwrap();
+        SignedUp {
+            id: session["user_id"].as_i64().expect("a user id"),
+            token: session["token"].as_str().expect("a token").to_owned(),
+        }
+    }
+
+    /// A signed-up user's id (`sign_up`).
     pub async fn create_user(&self, email: &str) -> i64 {
-        created_id(
-            self.post("/users", json!({"email": email, "name": "Buyer"}))
-                .await,
-        )
-        .await
+        self.sign_up(email).await.id
     }
 
     /// Inserts `count` users directly (ids come back in order), for load tests.

@@ -61,7 +61,7 @@ async fn a_hold_keeps_its_seats_for_hold_seconds() {
     );
 
     let read: Value = app
-        .get(&format!("/holds/{}", hold["id"]))
+        .get_as_owner(&format!("/holds/{}", hold["id"]))
         .await
         .json()
         .await
@@ -93,7 +93,7 @@ async fn a_confirmed_hold_becomes_one_booking_of_its_seats() {
     assert_eq!(booking["status"], "confirmed");
     let booking_id = booking["id"].as_i64().unwrap();
     let read: Value = app
-        .get(&format!("/bookings/{booking_id}"))
+        .get_as_owner(&format!("/bookings/{booking_id}"))
         .await
         .json()
         .await
@@ -104,7 +104,7 @@ async fn a_confirmed_hold_becomes_one_booking_of_its_seats() {
     let again = assert_problem(app.confirm_hold(hold).await, 409, "hold_confirmed").await;
     assert_eq!(again["booking_id"], booking_id);
     let released = assert_problem(
-        app.delete(&format!("/holds/{hold}")).await,
+        app.delete_as_owner(&format!("/holds/{hold}")).await,
         409,
         "hold_confirmed",
     )
@@ -112,7 +112,7 @@ async fn a_confirmed_hold_becomes_one_booking_of_its_seats() {
     assert_eq!(released["booking_id"], booking_id);
 
     let read: Value = app
-        .get(&format!("/holds/{hold}"))
+        .get_as_owner(&format!("/holds/{hold}"))
         .await
         .json()
         .await
@@ -135,14 +135,14 @@ async fn a_released_hold_frees_its_seats_and_releasing_twice_changes_nothing() {
     assert_problem(app.hold(event, users[1], 1).await, 409, "sold_out").await;
     let path = format!("/holds/{hold}");
 
-    let response = app.delete(&path).await;
+    let response = app.delete_as(users[0], &path).await;
     assert_eq!(response.status(), 200);
     let released: Value = response.json().await.unwrap();
     assert_eq!(released["status"], "released");
     assert_eq!(released["quantity"], 2);
     assert_eq!(counts(&app, event).await, (0, 0, 2));
 
-    let again = app.delete(&path).await;
+    let again = app.delete_as(users[0], &path).await;
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.unwrap(), released);
 
@@ -168,7 +168,7 @@ async fn an_expired_hold_frees_its_seats_before_the_sweeper_marks_it() {
 
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let read: Value = app
-        .get(&format!("/holds/{hold}"))
+        .get_as_owner(&format!("/holds/{hold}"))
         .await
         .json()
         .await
@@ -190,7 +190,7 @@ async fn an_expired_hold_frees_its_seats_before_the_sweeper_marks_it() {
     assert_eq!(counts(&app, event).await, (1, 0, 0));
 
     // Releasing an expired hold changes nothing and shows it expired.
-    let response = app.delete(&format!("/holds/{hold}")).await;
+    let response = app.delete_as_owner(&format!("/holds/{hold}")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["status"], "expired");
     assert_eq!(counts(&app, event).await, (1, 0, 0));
@@ -219,21 +219,22 @@ async fn holds_are_refused_as_bookings_are() {
     .await;
     for (body, code) in [
         (
-            json!({"event_id": event, "user_id": users[0], "quantity": 0}),
+            json!({"event_id": event, "quantity": 0}),
             "invalid_quantity",
         ),
         (
-            json!({"event_id": event, "user_id": users[0], "quantity": 101}),
+            json!({"event_id": event, "quantity": 101}),
             "invalid_quantity",
         ),
+        (json!({"event_id": event, "quantity": "1"}), "invalid_body"),
+        (json!({"event_id": 0}), "invalid_id"),
+        (json!({"quantity": 1}), "invalid_body"),
         (
-            json!({"event_id": event, "user_id": users[0], "quantity": "1"}),
+            json!({"event_id": event, "user_id": users[1]}),
             "invalid_body",
         ),
-        (json!({"event_id": 0, "user_id": users[0]}), "invalid_id"),
-        (json!({"event_id": event}), "invalid_body"),
     ] {
-        assert_problem(app.post("/holds", body).await, 422, code).await;
+        assert_problem(app.post_as(users[0], "/holds", body).await, 422, code).await;
     }
 
     let body = assert_problem(app.hold(event, users[0], 3).await, 409, "limit_exceeded").await;
@@ -258,32 +259,46 @@ async fn holds_are_refused_as_bookings_are() {
 #[tokio::test]
 async fn unknown_and_invalid_hold_ids() {
     let app = spawn_app().await;
-    assert_problem(app.get("/holds/424242").await, 404, "hold_not_found").await;
-    assert_problem(app.confirm_hold(424_242).await, 404, "hold_not_found").await;
-    assert_problem(app.delete("/holds/424242").await, 404, "hold_not_found").await;
+    assert_problem(app.get_as(1, "/holds/424242").await, 404, "hold_not_found").await;
+    let confirm = |id: &str| {
+        app.as_buyer(Method::POST, 1, &format!("/holds/{id}/confirm"))
+            .send()
+    };
+    assert_problem(confirm("424242").await.unwrap(), 404, "hold_not_found").await;
+    assert_problem(
+        app.delete_as(1, "/holds/424242").await,
+        404,
+        "hold_not_found",
+    )
+    .await;
     for id in ["0", "-1"] {
-        assert_problem(app.get(&format!("/holds/{id}")).await, 422, "invalid_id").await;
         assert_problem(
-            app.post(&format!("/holds/{id}/confirm"), json!({})).await,
+            app.get_as(1, &format!("/holds/{id}")).await,
             422,
             "invalid_id",
         )
         .await;
-        assert_problem(app.delete(&format!("/holds/{id}")).await, 422, "invalid_id").await;
+        assert_problem(confirm(id).await.unwrap(), 422, "invalid_id").await;
+        assert_problem(
+            app.delete_as(1, &format!("/holds/{id}")).await,
+            422,
+            "invalid_id",
+        )
+        .await;
     }
 }
 
 /// Sends `method path` with an Idempotency-Key (and a JSON body if given).
 async fn send_with_key(
     app: &TestApp,
+    user: i64,
     method: Method,
     path: &str,
     body: Option<Value>,
     key: &str,
 ) -> reqwest::Response {
     let mut request = app
-        .http
-        .request(method, app.url(path))
+        .as_buyer(method, user, path)
         .header("Idempotency-Key", key);
     if let Some(body) = body {
         request = request.json(&body);
@@ -298,13 +313,29 @@ async fn idempotency_keys_replay_holds_confirmations_and_releases() {
         .create_sale_with(5, json!({"max_per_user": 2, "hold_seconds": 60}))
         .await;
     let users = app.insert_users(2).await;
-    let hold_body = json!({"event_id": event, "user_id": users[0], "quantity": 2});
+    let hold_body = json!({"event_id": event, "quantity": 2});
 
-    let first = send_with_key(&app, Method::POST, "/holds", Some(hold_body.clone()), "h-1").await;
+    let first = send_with_key(
+        &app,
+        users[0],
+        Method::POST,
+        "/holds",
+        Some(hold_body.clone()),
+        "h-1",
+    )
+    .await;
     assert_eq!(first.status(), 201);
     assert!(first.headers().get("idempotent-replayed").is_none());
     let first: Value = first.json().await.unwrap();
-    let retry = send_with_key(&app, Method::POST, "/holds", Some(hold_body.clone()), "h-1").await;
+    let retry = send_with_key(
+        &app,
+        users[0],
+        Method::POST,
+        "/holds",
+        Some(hold_body.clone()),
+        "h-1",
+    )
+    .await;
     assert_eq!(retry.status(), 201);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.json::<Value>().await.unwrap(), first);
@@ -312,10 +343,10 @@ async fn idempotency_keys_replay_holds_confirmations_and_releases() {
 
     let hold = first["id"].as_i64().unwrap();
     let confirm = format!("/holds/{hold}/confirm");
-    let booked = send_with_key(&app, Method::POST, &confirm, None, "c-1").await;
+    let booked = send_with_key(&app, users[0], Method::POST, &confirm, None, "c-1").await;
     assert_eq!(booked.status(), 201);
     let booked: Value = booked.json().await.unwrap();
-    let retry = send_with_key(&app, Method::POST, &confirm, None, "c-1").await;
+    let retry = send_with_key(&app, users[0], Method::POST, &confirm, None, "c-1").await;
     assert_eq!(retry.status(), 201);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.json::<Value>().await.unwrap(), booked);
@@ -323,23 +354,32 @@ async fn idempotency_keys_replay_holds_confirmations_and_releases() {
 
     let other = created_id(app.hold(event, users[1], 1).await).await;
     let release = format!("/holds/{other}");
-    let released = send_with_key(&app, Method::DELETE, &release, None, "d-1").await;
+    let released = send_with_key(&app, users[1], Method::DELETE, &release, None, "d-1").await;
     assert_eq!(released.status(), 200);
     let released: Value = released.json().await.unwrap();
     assert_eq!(released["status"], "released");
-    let retry = send_with_key(&app, Method::DELETE, &release, None, "d-1").await;
+    let retry = send_with_key(&app, users[1], Method::DELETE, &release, None, "d-1").await;
     assert_eq!(retry.status(), 200);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.json::<Value>().await.unwrap(), released);
 
     // A key belongs to one request.
-    let other_quantity = json!({"event_id": event, "user_id": users[0], "quantity": 1});
+    let other_quantity = json!({"event_id": event, "quantity": 1});
     for response in [
-        send_with_key(&app, Method::POST, "/holds", Some(other_quantity), "h-1").await,
-        send_with_key(&app, Method::POST, &confirm, None, "h-1").await,
-        send_with_key(&app, Method::DELETE, &release, None, "c-1").await,
         send_with_key(
             &app,
+            users[0],
+            Method::POST,
+            "/holds",
+            Some(other_quantity),
+            "h-1",
+        )
+        .await,
+        send_with_key(&app, users[0], Method::POST, &confirm, None, "h-1").await,
+        send_with_key(&app, users[0], Method::DELETE, &release, None, "c-1").await,
+        send_with_key(
+            &app,
+            users[1],
             Method::POST,
             &format!("/holds/{other}/confirm"),
             None,
@@ -351,9 +391,9 @@ async fn idempotency_keys_replay_holds_confirmations_and_releases() {
     }
 
     // Refusals are replayed too.
-    let refused = send_with_key(&app, Method::POST, &confirm, None, "c-2").await;
+    let refused = send_with_key(&app, users[0], Method::POST, &confirm, None, "c-2").await;
     let body = assert_problem(refused, 409, "hold_confirmed").await;
-    let replayed = send_with_key(&app, Method::POST, &confirm, None, "c-2").await;
+    let replayed = send_with_key(&app, users[0], Method::POST, &confirm, None, "c-2").await;
     assert_eq!(replayed.headers()["idempotent-replayed"], "true");
     assert_eq!(assert_problem(replayed, 409, "hold_confirmed").await, body);
     assert_eq!(counts(&app, event).await, (2, 0, 3));

@@ -47,20 +47,20 @@ async fn refusals_are_replayed_too() {
 async fn a_key_reused_for_another_request_is_422() {
     let app = spawn_app().await;
     let event = app.create_sale(5).await;
-    let users = app.insert_users(2).await;
+    let other = app.create_sale(5).await;
+    let users = app.insert_users(1).await;
     assert_eq!(
         app.book_with_key(event, users[0], "k-1").await.status(),
         201
     );
     assert_problem(
-        app.book_with_key(event, users[1], "k-1").await,
+        app.book_with_key(other, users[0], "k-1").await,
         422,
         "idempotency_key_reused",
     )
     .await;
     let cancel_with_same_key = app
-        .http
-        .delete(app.url("/bookings/1"))
+        .as_buyer(reqwest::Method::DELETE, users[0], "/bookings/1")
         .header("Idempotency-Key", "k-1")
         .send()
         .await
@@ -91,11 +91,12 @@ async fn a_repeat_while_the_first_is_in_flight_is_409_with_retry_after() {
     let event = app.create_sale(5).await;
     let user = app.create_user("flight@example.com").await;
     let admin = app.db().await;
-    // Holding the key's advisory lock is exactly what an in-flight request does.
+    // Holding the buyer's key's advisory lock is exactly what an in-flight
+    // request does (src/idempotency/persistence.rs).
     admin
         .execute(
-            "SELECT pg_advisory_lock(hashtextextended('busy-key', 0))",
-            &[],
+            "SELECT pg_advisory_lock(hashtextextended('busy-key', $1))",
+            &[&user],
         )
         .await
         .unwrap();
@@ -135,10 +136,9 @@ async fn a_retried_cancel_replays_and_a_new_booking_is_untouched() {
     let event = app.create_sale(5).await;
     let user = app.create_user("cancel@example.com").await;
     let booking: Value = app.book(event, user).await.json().await.unwrap();
-    let path = app.url(&format!("/bookings/{}", booking["id"]));
+    let path = format!("/bookings/{}", booking["id"]);
     let cancel = || {
-        app.http
-            .delete(&path)
+        app.as_buyer(reqwest::Method::DELETE, user, &path)
             .header("Idempotency-Key", "cancel-1")
             .send()
     };
@@ -156,7 +156,7 @@ async fn a_retried_cancel_replays_and_a_new_booking_is_untouched() {
 async fn expired_keys_are_swept_and_may_be_used_again() {
     let app = spawn_app().await;
     let event = app.create_sale(5).await;
-    let users = app.insert_users(2).await;
+    let users = app.insert_users(1).await;
     assert_eq!(
         app.book_with_key(event, users[0], "old").await.status(),
         201
@@ -168,8 +168,9 @@ async fn expired_keys_are_swept_and_may_be_used_again() {
     )
     .await
     .unwrap();
-    // An expired key counts as new: this is another user's booking.
-    let response = app.book_with_key(event, users[1], "old").await;
+    // An expired key counts as new: this is another booking of the buyer's.
+    let other = app.create_sale(5).await;
+    let response = app.book_with_key(other, users[0], "old").await;
     assert_eq!(response.status(), 201);
     assert!(response.headers().get("idempotent-replayed").is_none());
 
@@ -192,4 +193,42 @@ async fn expired_keys_are_swept_and_may_be_used_again() {
         .unwrap()
         .get(0);
     assert_eq!(left, 0);
+}
+
+/// A key is its buyer's: another buyer's `order-42` is a request of its own,
+/// neither refused as a reuse nor answered with the first buyer's booking,
+/// and each replays only to its own buyer.
+#[tokio::test]
+async fn two_buyers_with_the_same_key_never_meet() {
+    let app = spawn_app().await;
+    let event = app.create_sale(5).await;
+    let users = app.insert_users(2).await;
+    let first = app.book_with_key(event, users[0], "order-42").await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let second = app.book_with_key(event, users[1], "order-42").await;
+    assert_eq!(second.status(), 201);
+    assert!(second.headers().get("idempotent-replayed").is_none());
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(
+        (first["user_id"].as_i64(), second["user_id"].as_i64()),
+        (Some(users[0]), Some(users[1]))
+    );
+    for (user, booking) in [(users[0], &first), (users[1], &second)] {
+        let replay = app.book_with_key(event, user, "order-42").await;
+        assert_eq!(replay.headers()["idempotent-replayed"], "true");
+        assert_eq!(&replay.json::<Value>().await.unwrap(), booking);
+    }
+    assert_eq!(app.sale_state(event).await.confirmed, 2);
+    let keys: i64 = app
+        .db()
+        .await
+        .query_one(
+            "SELECT count(*) FROM idempotency_keys WHERE key = 'order-42'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 2);
 }

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, every test against the real HTTP API and a
 //! fresh PostgreSQL database of its own.
 
+mod accounts;
 mod bookings;
 mod catalogue;
 mod checkout;

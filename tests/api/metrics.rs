@@ -83,7 +83,9 @@ async fn booking_outcomes_and_seats_are_counted_exactly(batch_max: usize) {
     assert_eq!(app.book(event, users[3]).await.status(), 409); // sold_out
     assert_eq!(app.book(event + 1000, users[3]).await.status(), 404);
     assert_eq!(
-        app.get(&format!("/bookings/{booking_id}")).await.status(),
+        app.get_as_owner(&format!("/bookings/{booking_id}"))
+            .await
+            .status(),
         200
     );
     assert_eq!(app.get("/no/such/route").await.status(), 404);
@@ -153,7 +155,7 @@ async fn seats_booked_equals_the_database_after_a_rush() {
         .await;
         let event = app.create_sale(20).await;
         let users = app.insert_users(200).await;
-        let tally = book_all_at_once(&app.http, &app.address, event, &users).await;
+        let tally = book_all_at_once(&app, &app.address, event, &users).await;
         assert_eq!(tally.created, 20, "{tally:?}");
         let metrics = app.metrics().await;
         let state = app.sale_state(event).await;

@@ -56,6 +56,48 @@ async fn every_documented_route_is_served_and_other_methods_get_405() {
     }
 }
 
+/// Swagger UI's Authorize button sends a token only to operations that
+/// declare its scheme: every operation that refuses a request without a
+/// token (`401`) declares one (`admin_token` or `buyer_token`, both bearer),
+/// and every operation that declares one refuses a request without it.
+#[tokio::test]
+async fn every_protected_operation_declares_its_bearer_scheme() {
+    let app = spawn_app().await;
+    let document = app.openapi_document().await;
+    let schemes = &document["components"]["securitySchemes"];
+    for scheme in ["admin_token", "buyer_token"] {
+        assert_eq!(schemes[scheme]["type"], "http", "{scheme}");
+        assert_eq!(schemes[scheme]["scheme"], "bearer", "{scheme}");
+    }
+    let mut protected = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in METHODS {
+            let Some(operation) = item.get(method.to_lowercase()) else {
+                continue;
+            };
+            let declared: Vec<&str> = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|requirement| requirement.as_object().unwrap().keys())
+                .map(String::as_str)
+                .collect();
+            assert!(
+                declared.iter().all(|scheme| schemes.get(scheme).is_some()),
+                "{method} {path} declares {declared:?}"
+            );
+            let status = app.request(method, &concrete(path)).await.status();
+            assert_eq!(
+                status == 401,
+                !declared.is_empty(),
+                "{method} {path} answered {status} without a token and declares {declared:?}"
+            );
+            protected += usize::from(!declared.is_empty());
+        }
+    }
+    assert!(protected >= 20, "only {protected} protected operations");
+}
+
 /// Every documented route answers with a trailing slash as without one: the
 /// same handler, the same `405` and `Allow`.
 #[tokio::test]
@@ -92,13 +134,18 @@ async fn a_booking_posted_to_bookings_slash_is_booked() {
     let user = app.create_user("slash@example.com").await;
 
     let response = app
-        .post("/bookings/", json!({"event_id": event, "user_id": user}))
+        .post_as(user, "/bookings/", json!({"event_id": event}))
         .await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let booking: Value = response.json().await.unwrap();
     assert_eq!(booking["status"], "confirmed");
-    let read: Value = app.get(&format!("{location}/")).await.json().await.unwrap();
+    let read: Value = app
+        .get_as(user, &format!("{location}/"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(read, booking);
 
     let response = app.get(&format!("/events/{event}/")).await;
@@ -109,7 +156,7 @@ async fn a_booking_posted_to_bookings_slash_is_booked() {
         (Some(1), Some(4))
     );
     let page: Value = app
-        .get(&format!("/users/{user}/bookings/?limit=1"))
+        .get_as_admin(&format!("/users/{user}/bookings/?limit=1"))
         .await
         .json()
         .await

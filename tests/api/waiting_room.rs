@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use flashbook::admission::PassSecret;
 use flashbook::startup::Application;
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, settings_for, spawn_app, TestApp, ADMIN_TOKEN};
@@ -45,11 +45,11 @@ async fn open_room(
 }
 
 async fn join(app: &TestApp, event_id: i64, user_id: i64) -> Response {
-    app.post(
-        &format!("/events/{event_id}/queue"),
-        json!({"user_id": user_id}),
-    )
-    .await
+    let path = format!("/events/{event_id}/queue");
+    app.as_buyer(Method::POST, user_id, &path)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Joins and returns the ticket's body (201).
@@ -60,7 +60,7 @@ async fn joined(app: &TestApp, event_id: i64, user_id: i64) -> Value {
 }
 
 async fn ticket(app: &TestApp, ticket: &str) -> Value {
-    let response = app.get(&format!("/queue/{ticket}")).await;
+    let response = app.get_as_owner(&format!("/queue/{ticket}")).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
@@ -79,10 +79,9 @@ async fn take_with_pass(
     user_id: i64,
     pass: &str,
 ) -> Response {
-    app.http
-        .post(app.url(path))
+    app.as_buyer(Method::POST, user_id, path)
         .header("Admission-Pass", pass)
-        .json(&json!({"event_id": event_id, "user_id": user_id}))
+        .json(&json!({"event_id": event_id}))
         .send()
         .await
         .unwrap()
@@ -216,12 +215,13 @@ async fn joining_needs_a_room_a_known_event_and_user_and_gives_one_place_per_use
     assert_problem(join(&app, 999_999, user).await, 404, "event_not_found").await;
     assert_problem(join(&app, event, 999_999).await, 404, "user_not_found").await;
     assert_problem(
-        app.get("/queue/0123456789abcdef0123456789abcdef").await,
+        app.get_as(1, "/queue/0123456789abcdef0123456789abcdef")
+            .await,
         404,
         "ticket_not_found",
     )
     .await;
-    assert_problem(app.get("/queue/1").await, 404, "ticket_not_found").await;
+    assert_problem(app.get_as(1, "/queue/1").await, 404, "ticket_not_found").await;
 
     let first = joined(&app, event, user).await;
     let ticket_id = first["ticket"].as_str().unwrap();
@@ -519,6 +519,7 @@ async fn replica(app: &TestApp, secret: &str) -> TestApp {
         metrics_address: None,
         database_url: app.database_url.clone(),
         http: app.http.clone(),
+        tokens: app.tokens.clone(),
     }
 }
 

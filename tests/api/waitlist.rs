@@ -156,52 +156,39 @@ async fn waiting_list_refusals() {
     .await;
     let path = format!("/events/{event}/waitlist");
     for (body, code) in [
-        (
-            json!({"user_id": users[1], "quantity": 0}),
-            "invalid_quantity",
-        ),
-        (
-            json!({"user_id": users[1], "quantity": 101}),
-            "invalid_quantity",
-        ),
-        (
-            json!({"user_id": users[1], "quantity": 1.5}),
-            "invalid_body",
-        ),
-        (json!({"user_id": 0}), "invalid_id"),
-        (json!({"quantity": 1}), "invalid_body"),
-        (
-            json!({"user_id": users[1], "event_id": event}),
-            "invalid_body",
-        ),
+        (json!({"quantity": 0}), "invalid_quantity"),
+        (json!({"quantity": 101}), "invalid_quantity"),
+        (json!({"quantity": 1.5}), "invalid_body"),
+        (json!({"event_id": event}), "invalid_body"),
+        // The buyer is the token's: a user_id in the body is refused.
+        (json!({"user_id": users[1]}), "invalid_body"),
     ] {
-        assert_problem(app.post(&path, body).await, 422, code).await;
+        assert_problem(app.post_as(users[1], &path, body).await, 422, code).await;
     }
     assert_problem(
-        app.post("/events/0/waitlist", json!({"user_id": users[1]}))
-            .await,
+        app.post_as(users[1], "/events/0/waitlist", json!({})).await,
         422,
         "invalid_id",
     )
     .await;
     assert_problem(
-        app.get("/waitlist/424242").await,
+        app.get_as(1, "/waitlist/424242").await,
         404,
         "waitlist_entry_not_found",
     )
     .await;
     assert_problem(
-        app.delete("/waitlist/424242").await,
+        app.delete_as(1, "/waitlist/424242").await,
         404,
         "waitlist_entry_not_found",
     )
     .await;
-    assert_problem(app.get("/waitlist/0").await, 422, "invalid_id").await;
-    assert_problem(app.delete("/waitlist/-1").await, 422, "invalid_id").await;
+    assert_problem(app.get_as(1, "/waitlist/0").await, 422, "invalid_id").await;
+    assert_problem(app.delete_as(1, "/waitlist/-1").await, 422, "invalid_id").await;
     assert_eq!(app.event(event).await["waiting"], 0);
 
     // Default quantity 1.
-    let response = app.post(&path, json!({"user_id": users[1]})).await;
+    let response = app.post_as(users[1], &path, json!({})).await;
     assert_eq!(response.status(), 201);
     assert_eq!(response.json::<Value>().await.unwrap()["quantity"], 1);
 }
@@ -218,7 +205,7 @@ async fn while_someone_waits_new_buyers_are_sold_out_even_with_seats_free() {
     let entry = created_id(app.join_waitlist(event, users[2], 2).await).await;
 
     // One seat back: not enough for the entry, which keeps waiting.
-    let response = app.delete(&format!("/bookings/{cancelled}")).await;
+    let response = app.delete_as_owner(&format!("/bookings/{cancelled}")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(standing(&app, entry).await, waiting(1));
     let shown = app.event(event).await;
@@ -233,11 +220,15 @@ async fn while_someone_waits_new_buyers_are_sold_out_even_with_seats_free() {
     assert_eq!(app.event(event).await["booked"], 1);
 
     // The second seat back: the entry gets both.
-    let other = app.get(&format!("/users/{}/bookings", users[1])).await;
+    let other = app
+        .get_as_admin(&format!("/users/{}/bookings", users[1]))
+        .await;
     let other: Value = other.json().await.unwrap();
     let other = other["items"][0]["id"].as_i64().unwrap();
     assert_eq!(
-        app.delete(&format!("/bookings/{other}")).await.status(),
+        app.delete_as_owner(&format!("/bookings/{other}"))
+            .await
+            .status(),
         200
     );
     assert_eq!(standing(&app, entry).await, no_position("offered"));
@@ -263,7 +254,9 @@ async fn a_cancellation_offers_its_seats_to_the_first_entry_and_the_offer_confir
 
     let before = Utc::now();
     assert_eq!(
-        app.delete(&format!("/bookings/{booking}")).await.status(),
+        app.delete_as_owner(&format!("/bookings/{booking}"))
+            .await
+            .status(),
         200
     );
     let offered = app.waitlist_entry(first).await;
@@ -280,7 +273,7 @@ async fn a_cancellation_offers_its_seats_to_the_first_entry_and_the_offer_confir
     assert_eq!(standing(&app, second).await, waiting(1));
 
     let hold: Value = app
-        .get(&format!("/holds/{hold_id}"))
+        .get_as_owner(&format!("/holds/{hold_id}"))
         .await
         .json()
         .await
@@ -330,7 +323,12 @@ async fn a_released_hold_is_offered_to_the_waiting_list() {
     let hold = created_id(app.hold(event, users[0], 1).await).await;
     let entry = created_id(app.join_waitlist(event, users[1], 1).await).await;
 
-    assert_eq!(app.delete(&format!("/holds/{hold}")).await.status(), 200);
+    assert_eq!(
+        app.delete_as_owner(&format!("/holds/{hold}"))
+            .await
+            .status(),
+        200
+    );
     let offered = app.waitlist_entry(entry).await;
     assert_eq!(offered["status"], "offered", "{offered}");
     assert_ne!(offered["hold_id"], hold);
@@ -352,7 +350,9 @@ async fn an_expired_offer_goes_to_the_next_entry() {
     let first = created_id(app.join_waitlist(event, users[1], 1).await).await;
     let second = created_id(app.join_waitlist(event, users[2], 1).await).await;
     assert_eq!(
-        app.delete(&format!("/bookings/{booking}")).await.status(),
+        app.delete_as_owner(&format!("/bookings/{booking}"))
+            .await
+            .status(),
         200
     );
     let offer = app.waitlist_entry(first).await;
@@ -376,7 +376,7 @@ async fn an_expired_offer_goes_to_the_next_entry() {
     assert_eq!(standing(&app, first).await, no_position("expired"));
     assert_problem(app.confirm_hold(first_hold).await, 409, "hold_expired").await;
     let hold: Value = app
-        .get(&format!("/holds/{first_hold}"))
+        .get_as_owner(&format!("/holds/{first_hold}"))
         .await
         .json()
         .await
@@ -403,12 +403,12 @@ async fn leaving_the_waiting_list_and_leaving_with_an_open_offer() {
     assert_eq!(standing(&app, last).await, waiting(3));
 
     let path = format!("/waitlist/{quitter}");
-    let response = app.delete(&path).await;
+    let response = app.delete_as(users[1], &path).await;
     assert_eq!(response.status(), 200);
     let left: Value = response.json().await.unwrap();
     assert_eq!(left["status"], "left");
     assert!(left["position"].is_null());
-    let again = app.delete(&path).await;
+    let again = app.delete_as(users[1], &path).await;
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.unwrap(), left);
     assert_eq!(standing(&app, offered).await, waiting(1));
@@ -419,7 +419,9 @@ async fn leaving_the_waiting_list_and_leaving_with_an_open_offer() {
     assert_eq!(standing(&app, rejoined).await, waiting(3));
 
     assert_eq!(
-        app.delete(&format!("/bookings/{booking}")).await.status(),
+        app.delete_as_owner(&format!("/bookings/{booking}"))
+            .await
+            .status(),
         200
     );
     let offer = app.waitlist_entry(offered).await;
@@ -428,12 +430,12 @@ async fn leaving_the_waiting_list_and_leaving_with_an_open_offer() {
     assert_eq!(standing(&app, last).await, waiting(1));
 
     // Leaving with an open offer releases it to the next entry at once.
-    let response = app.delete(&format!("/waitlist/{offered}")).await;
+    let response = app.delete_as_owner(&format!("/waitlist/{offered}")).await;
     assert_eq!(response.status(), 200);
     let left: Value = response.json().await.unwrap();
     assert_eq!(left["status"], "left");
     let hold: Value = app
-        .get(&format!("/holds/{offer_hold}"))
+        .get_as_owner(&format!("/holds/{offer_hold}"))
         .await
         .json()
         .await
@@ -458,10 +460,15 @@ async fn declining_an_offer_passes_it_on() {
     let booking = booking_id(app.book(event, users[0]).await).await;
     let first = created_id(app.join_waitlist(event, users[1], 1).await).await;
     let second = created_id(app.join_waitlist(event, users[2], 1).await).await;
-    app.delete(&format!("/bookings/{booking}")).await;
+    app.delete_as_owner(&format!("/bookings/{booking}")).await;
     let hold = app.waitlist_entry(first).await["hold_id"].as_i64().unwrap();
 
-    assert_eq!(app.delete(&format!("/holds/{hold}")).await.status(), 200);
+    assert_eq!(
+        app.delete_as_owner(&format!("/holds/{hold}"))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(standing(&app, first).await, no_position("declined"));
     assert_eq!(standing(&app, second).await, no_position("offered"));
 }
@@ -482,7 +489,9 @@ async fn a_returned_seat_goes_to_the_earliest_entry_it_fits() {
     assert_eq!(standing(&app, wants_one).await, waiting(2));
 
     assert_eq!(
-        app.delete(&format!("/bookings/{single}")).await.status(),
+        app.delete_as_owner(&format!("/bookings/{single}"))
+            .await
+            .status(),
         200
     );
     let offered = app.waitlist_entry(wants_one).await;
@@ -506,12 +515,11 @@ async fn idempotency_keys_replay_joining_and_leaving() {
     let event = app.create_sale(1).await;
     let users = app.insert_users(2).await;
     assert_eq!(app.book(event, users[0]).await.status(), 201);
-    let path = app.url(&format!("/events/{event}/waitlist"));
+    let path = format!("/events/{event}/waitlist");
     let join = || {
-        app.http
-            .post(&path)
+        app.as_buyer(reqwest::Method::POST, users[1], &path)
             .header("Idempotency-Key", "join-1")
-            .json(&json!({"user_id": users[1]}))
+            .json(&json!({}))
             .send()
     };
     let first = join().await.unwrap();
@@ -522,10 +530,9 @@ async fn idempotency_keys_replay_joining_and_leaving() {
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.json::<Value>().await.unwrap(), first);
 
-    let leave_path = app.url(&format!("/waitlist/{}", first["id"]));
+    let leave_path = format!("/waitlist/{}", first["id"]);
     let leave = |key: &'static str| {
-        app.http
-            .delete(&leave_path)
+        app.as_buyer(reqwest::Method::DELETE, users[1], &leave_path)
             .header("Idempotency-Key", key)
             .send()
     };
@@ -555,7 +562,7 @@ async fn a_user_with_an_open_offer_is_already_waiting() {
     let users = app.insert_users(3).await;
     let booking = booking_id(app.book(event, users[0]).await).await;
     let entry = created_id(app.join_waitlist(event, users[1], 1).await).await;
-    app.delete(&format!("/bookings/{booking}")).await;
+    app.delete_as_owner(&format!("/bookings/{booking}")).await;
     assert_eq!(standing(&app, entry).await, no_position("offered"));
 
     let body = assert_problem(
@@ -587,7 +594,7 @@ async fn a_newcomer_who_fits_free_seats_is_offered_them_at_once() {
     let cancelled = booking_id(app.book(event, users[0]).await).await;
     assert_eq!(app.book(event, users[1]).await.status(), 201);
     let head = created_id(app.join_waitlist(event, users[2], 2).await).await;
-    app.delete(&format!("/bookings/{cancelled}")).await;
+    app.delete_as_owner(&format!("/bookings/{cancelled}")).await;
     assert_eq!(standing(&app, head).await, waiting(1));
 
     let response = app.join_waitlist(event, users[3], 1).await;
@@ -621,7 +628,7 @@ async fn an_expired_hold_is_offered_to_the_waiting_list_by_the_sweeper() {
     }
     assert_problem(app.confirm_hold(hold).await, 409, "hold_expired").await;
     let swept: Value = app
-        .get(&format!("/holds/{hold}"))
+        .get_as_owner(&format!("/holds/{hold}"))
         .await
         .json()
         .await
@@ -639,13 +646,13 @@ async fn leaving_after_confirming_the_offer_changes_nothing() {
     let users = app.insert_users(2).await;
     let booking = booking_id(app.book(event, users[0]).await).await;
     let entry = created_id(app.join_waitlist(event, users[1], 1).await).await;
-    app.delete(&format!("/bookings/{booking}")).await;
+    app.delete_as_owner(&format!("/bookings/{booking}")).await;
     let hold = app.waitlist_entry(entry).await["hold_id"].as_i64().unwrap();
     assert_eq!(app.confirm_hold(hold).await.status(), 201);
     let confirmed = app.waitlist_entry(entry).await;
     assert_eq!(confirmed["status"], "confirmed");
 
-    let response = app.delete(&format!("/waitlist/{entry}")).await;
+    let response = app.delete_as_owner(&format!("/waitlist/{entry}")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap(), confirmed);
     assert_eq!(app.waitlist_entry(entry).await, confirmed);

@@ -11,6 +11,7 @@
 // Run by tests/browser/run.sh, which starts PostgreSQL and the service and
 // seeds both events. Environment:
 //   BASE_URL        the service (required)
+//   TOKENS_FILE     the buyers' tokens, [{user_id, token}, ...] (seed --tokens; required)
 //   EVENT_ID        the event to sell (default 1); it must have no bookings yet
 //   CHECKOUT_EVENT_ID  the event to hold seats of (default 2); no bookings or
 //                   holds yet, and at least HOLDERS seats
@@ -23,12 +24,19 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const BASE_URL = (process.env.BASE_URL || '').replace(/\/+$/, '');
+const TOKENS = new Map(
+  JSON.parse(readFileSync(process.env.TOKENS_FILE || assert.fail('TOKENS_FILE is required'), 'utf8'))
+    .map((entry) => [entry.user_id, entry.token]),
+);
+// `Authorization: Bearer` of a seeded user, with `headers`.
+const asBuyer = (user, headers = {}) => ({ ...headers, authorization: `Bearer ${TOKENS.get(user)}` });
 const EVENT_ID = positive('EVENT_ID', 1);
 const CHECKOUT_EVENT_ID = positive('CHECKOUT_EVENT_ID', 2);
 const HOLDERS = positive('HOLDERS', 20);
@@ -74,8 +82,8 @@ async function book(user) {
   try {
     const response = await fetch(`${BASE_URL}/bookings`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ event_id: EVENT_ID, user_id: user }),
+      headers: asBuyer(user, { 'content-type': 'application/json' }),
+      body: JSON.stringify({ event_id: EVENT_ID }),
       signal: AbortSignal.timeout(10_000),
     });
     await response.arrayBuffer();
@@ -85,11 +93,13 @@ async function book(user) {
   }
 }
 
-// A request that must get `expected`; returns the answer's JSON.
-async function call(method, url, body, expected) {
+// A request (as `user`, if given) that must get `expected`; returns the
+// answer's JSON.
+async function call(method, url, body, expected, user = undefined) {
+  const headers = body === undefined ? {} : { 'content-type': 'application/json' };
   const response = await fetch(`${BASE_URL}${url}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: user === undefined ? headers : asBuyer(user, headers),
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
@@ -230,7 +240,7 @@ test('the dashboard shows seats held in checkout until confirmed or released', {
   // Every buyer holds a seat at once, as a checkout sale opens.
   const buyers = Array.from({ length: HOLDERS }, (_, i) => i + 1);
   const holds = await Promise.all(buyers.map((user) =>
-    call('POST', '/holds', { event_id: CHECKOUT_EVENT_ID, user_id: user, quantity: 1 }, 201)));
+    call('POST', '/holds', { event_id: CHECKOUT_EVENT_ID, quantity: 1 }, 201, user)));
   await expectSeats(page, CHECKOUT_EVENT_ID, { booked: 0, held: HOLDERS, remaining: capacity - HOLDERS });
   const shot = path.join(SCREENSHOT_DIR, 'dashboard-checkout.png');
   await page.screenshot({ path: shot });
@@ -238,10 +248,10 @@ test('the dashboard shows seats held in checkout until confirmed or released', {
   // Three in five pay; the others give their seat back.
   const paying = holds.slice(0, Math.ceil((HOLDERS * 3) / 5));
   const leaving = holds.slice(paying.length);
-  await Promise.all(paying.map((hold) => call('POST', `/holds/${hold.id}/confirm`, undefined, 201)));
+  await Promise.all(paying.map((hold) => call('POST', `/holds/${hold.id}/confirm`, undefined, 201, hold.user_id)));
   await expectSeats(page, CHECKOUT_EVENT_ID,
     { booked: paying.length, held: leaving.length, remaining: capacity - HOLDERS });
-  await Promise.all(leaving.map((hold) => call('DELETE', `/holds/${hold.id}`, undefined, 200)));
+  await Promise.all(leaving.map((hold) => call('DELETE', `/holds/${hold.id}`, undefined, 200, hold.user_id)));
   await expectSeats(page, CHECKOUT_EVENT_ID, { booked: paying.length, held: 0, remaining: capacity - paying.length });
   assert.deepEqual(problems, [], 'the page logged no errors and fetched nothing from outside the service');
 

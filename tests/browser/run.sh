@@ -11,8 +11,9 @@
 #
 #   --base-url URL   test a service that is already running instead (nothing
 #                    is started or seeded: events 1 and 2 must have no bookings
-#                    or holds and users 1..400 must exist, e.g. after
-#                    `seed --events 2 --users 1000`)
+#                    or holds and users 1..400 must exist, with their tokens in
+#                    TOKENS_FILE, e.g. after `seed --events 2 --users 1000
+#                    --tokens FILE` with the service's FLASHBOOK_TOKEN_KEYS)
 # Environment: CHROMIUM (default /usr/bin/chromium), CARGO_TARGET_DIR.
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -34,14 +35,8 @@ usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in
 "") ;;
 --base-url) base_url=${2:?--base-url needs a URL} ;;
--h | --help)
-    usage
-    exit 0
-    ;;
-*)
-    usage >&2
-    exit 2
-    ;;
+-h | --help) usage; exit 0 ;;
+*) usage >&2; exit 2 ;;
 esac
 
 cleanup() {
@@ -68,15 +63,19 @@ if [[ -z $base_url ]]; then
     pg_throwaway flashbook-browser -c fsync=off || die "no PostgreSQL (see above)"
     mkdir -p "$out"
     : >"$out/service.log"
-    service_start "$release/flashbook" "" "$out/service.log" DATABASE_URL="$PG_URL" RUST_LOG=warn || die "$SERVICE_ERROR"
+    # The buyers' tokens: signed by the seed with the service's key.
+    FLASHBOOK_TOKEN_KEYS=browser:$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+    service_start "$release/flashbook" "" "$out/service.log" DATABASE_URL="$PG_URL" RUST_LOG=warn \
+        FLASHBOOK_TOKEN_KEYS="$FLASHBOOK_TOKEN_KEYS" || die "$SERVICE_ERROR"
     base_url=$SERVICE_URL
-    DATABASE_URL=$PG_URL "$release/seed" --venue-capacity "$CAPACITY" --events 2 --users "$USERS" |
-        grep -E '^seeded' || die "seed failed"
+    TOKENS_FILE=$(cd "$out" && pwd)/tokens.json
+    DATABASE_URL=$PG_URL FLASHBOOK_TOKEN_KEYS=$FLASHBOOK_TOKEN_KEYS "$release/seed" --venue-capacity "$CAPACITY" \
+        --events 2 --users "$USERS" --tokens "$TOKENS_FILE" | grep -E '^seeded' || die "seed failed"
 fi
 
 say "node --test tests/browser/dashboard.test.mjs against $base_url/dashboard/ (events $EVENT_ID, $CHECKOUT_EVENT_ID)"
 status=0
-env BASE_URL="$base_url" EVENT_ID="$EVENT_ID" CHECKOUT_EVENT_ID="$CHECKOUT_EVENT_ID" SCREENSHOT_DIR="$out" \
+env BASE_URL="$base_url" TOKENS_FILE="${TOKENS_FILE:?set TOKENS_FILE to the file of seed --tokens}" EVENT_ID="$EVENT_ID" CHECKOUT_EVENT_ID="$CHECKOUT_EVENT_ID" SCREENSHOT_DIR="$out" \
     node --test --test-reporter=spec tests/browser/dashboard.test.mjs || status=$?
 # Stopped quietly, so node's summary stays the last lines.
 cleanup >/dev/null 2>&1

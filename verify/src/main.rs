@@ -1,9 +1,13 @@
 //! `verify`: one of the proofs of `flashbook_verify` against a database, for
 //! the shell proofs (`run_tests.sh`, `faults/`, `bench/`).
 
+mod faults;
+mod prometheus;
+
 use std::process::ExitCode;
 
-use flashbook_verify::{read_state, Checkout, Load, OneShot, Proof, Queue, Verdict};
+use flashbook_verify::{failures, read_state, Checkout, Load, OneShot, Proof, Queue, Verdict};
+use prometheus::Scrape;
 use tokio_postgres::NoTls;
 
 const USAGE: &str = "\
@@ -13,6 +17,8 @@ usage: verify [--event-id N] [--capacity N] [--sold-out] [--k6-summary FILE]
               [--title TEXT] [--json]
        verify --queue [--event-id N] [--capacity N] [--k6-summary FILE]
               [--title TEXT] [--json]
+       verify faults load|schemathesis|summary|tamper ...  (faults/run_all.sh's
+              verdicts: verify/src/faults.rs)
 
 Checks one event in the database: its counter equals its confirmed seats, it
 sold no more than its capacity, and nobody holds more than its max_per_user.
@@ -27,6 +33,10 @@ sold no more than its capacity, and nobody holds more than its max_per_user.
   --title TEXT       the table's heading
   --json             print one JSON object instead of the table: the event's
                      figures, checks, k6, failures, ok
+  --prometheus URL --prometheus-replicas N --loaded-until EPOCH_S
+                     also check that the seats Prometheus (at URL) says the N
+                     API replicas sold, scraped after the load ended, equal
+                     sum(events.booked) (verify/src/prometheus.rs)
   --checkout         check a sale through holds and the waiting list instead
                      (k6/checkout.js): confirmed seats equal the capacity and
                      the counter, no unexpired hold is left, nobody is over
@@ -64,13 +74,18 @@ struct Options {
     k6_summary: Option<String>,
     title: String,
     json: bool,
+    prometheus: Option<Scrape>,
 }
 
 type Error = Box<dyn std::error::Error>;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("faults") {
+        return faults::main(args[1..].to_vec()).await;
+    }
+    let options = match parse_args(args.into_iter()) {
         Ok(options) => options,
         Err(message) => {
             eprintln!("verify: {message}\n\n{USAGE}");
@@ -112,7 +127,17 @@ async fn prove<P: Proof>(proof: &P, options: &Options) -> Result<bool, Error> {
     let state = read_state::<P>(&client, options.event_id)
         .await?
         .ok_or_else(|| format!("event {} is not in the database", options.event_id))?;
-    let verdict = proof.verdict(state, load);
+    let mut verdict = proof.verdict(state, load);
+    if let Some(scrape) = &options.prometheus {
+        let check = prometheus::seats_sold(scrape, &client).await?;
+        if !check.ok {
+            verdict
+                .failures
+                .extend(failures(std::slice::from_ref(&check)));
+            verdict.ok = false;
+        }
+        verdict.checks.push(check);
+    }
     if options.json {
         println!("{}", serde_json::to_string(&verdict)?);
     } else {
@@ -230,8 +255,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         k6_summary: None,
         title: "flashbook sale check".to_owned(),
         json: false,
+        prometheus: None,
     };
     let mut modes = Vec::new();
+    let (mut prometheus, mut replicas, mut loaded_until) = (None, None, None);
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "-h" | "--help" => {
@@ -249,9 +276,32 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
                 options.k6_summary = Some(args.next().ok_or(format!("{flag} needs a file"))?)
             }
             "--title" => options.title = args.next().ok_or(format!("{flag} needs a text"))?,
+            "--prometheus" => prometheus = Some(args.next().ok_or(format!("{flag} needs a URL"))?),
+            "--prometheus-replicas" => replicas = Some(positive(&flag, args.next())? as u64),
+            "--loaded-until" => {
+                let value = args.next().unwrap_or_default();
+                loaded_until = Some(
+                    value
+                        .parse::<f64>()
+                        .map_err(|_| format!("{flag} must be epoch seconds, got {value:?}"))?,
+                )
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
+    options.prometheus = match (prometheus, replicas, loaded_until) {
+        (None, None, None) => None,
+        (Some(url), Some(replicas), Some(loaded_until)) => Some(Scrape {
+            url,
+            replicas,
+            loaded_until,
+        }),
+        _ => {
+            return Err(
+                "--prometheus, --prometheus-replicas and --loaded-until go together".to_owned(),
+            )
+        }
+    };
     match modes[..] {
         [] => {}
         [_] if options.sold_out || options.attempts.is_some() => {
