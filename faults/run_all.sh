@@ -29,7 +29,7 @@ readonly ALL_SCENARIOS=(checker_self_test checkout_checker_self_test pg_restart 
 # hangs ends itself (SIGTERM: its EXIT trap stops what it started), not the
 # suite: at least twice its usual time (the total: under 50 min at worst).
 readonly DEFAULT_SCENARIO_TIMEOUT_S=180
-declare -rA SCENARIO_TIMEOUT_S=([schemathesis]=360 [primary_failover]=600 [primary_failover_async]=600)
+declare -rA SCENARIO_TIMEOUT_S=([schemathesis]=540 [primary_failover]=600 [primary_failover_async]=600)
 
 usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 

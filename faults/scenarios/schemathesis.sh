@@ -6,7 +6,8 @@
 # Zero failures of any check: no 5xx, no response outside the documented
 # schema, status codes, content types and headers, every schema-valid request
 # accepted (positive_data_acceptance) and every schema-invalid one refused.
-# About 90 s here (2 cores); the outer timeout bounds it at 4 min.
+# About 90 s on an idle 2-core machine, over 240 s under load with the
+# buyer and admin auth checks; the outer timeout bounds it at 7 min.
 #
 # What the run found, and why it passes now:
 # - fixed in the server: integer fields refused 2.0 though JSON Schema calls
@@ -32,7 +33,7 @@
 # would run into the request timeout. tests/api/live.rs covers it.
 readonly SCHEMATHESIS_SEED=1
 readonly SCHEMATHESIS_MAX_EXAMPLES=300
-readonly SCHEMATHESIS_TIMEOUT_S=240
+readonly SCHEMATHESIS_TIMEOUT_S=420
 
 scenario_schemathesis() {
     local name=schemathesis url base status=0
