@@ -20,6 +20,7 @@ pub use holds::{Hold, HoldStatus, NewWaitlistEntry, WaitlistEntry, WaitlistStatu
 pub use page::{Keyed, Page, PageRequest};
 pub use validation::{ensure_positive_id, InvalidInput, PageQuery};
 pub use waiting_room::{PassRefusal, QueueTicket, TicketStatus, WaitingRoom, WaitingRoomSettings};
+pub use whole_number::WholeSegment;
 
 /// The kinds of thing a client can ask for by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

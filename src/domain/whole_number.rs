@@ -67,6 +67,26 @@ impl Visitor<'_> for WholeNumber {
     }
 }
 
+/// An integer path segment (`/events/{id}`), read by the same rule: the
+/// document can only say `integer`, so `/events/7.0` names event 7
+/// (Schemathesis sends such paths). A fraction, or anything that is not a
+/// number, is refused like any bad id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WholeSegment(pub i64);
+
+impl<'de> serde::Deserialize<'de> for WholeSegment {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if let Ok(value) = text.parse::<i64>() {
+            return Ok(WholeSegment(value));
+        }
+        let value = text
+            .parse::<f64>()
+            .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(&text), &"an integer"))?;
+        WholeNumber.visit_f64(value).map(WholeSegment)
+    }
+}
+
 struct Optional;
 
 impl<'de> Visitor<'de> for Optional {
@@ -125,6 +145,23 @@ mod tests {
             None
         );
         assert_eq!(read(json!({"id": 1})).unwrap().capacity, None);
+    }
+
+    #[test]
+    fn a_path_segment_is_an_integer_when_its_value_is_whole() {
+        use super::WholeSegment;
+        use serde::de::value::{Error, StrDeserializer};
+        use serde::de::IntoDeserializer;
+        let read = |text: &str| {
+            let segment: StrDeserializer<'_, Error> = text.into_deserializer();
+            WholeSegment::deserialize(segment).ok()
+        };
+        for text in ["224", "224.0", "2.24e2"] {
+            assert_eq!(read(text), Some(WholeSegment(224)), "{text}");
+        }
+        for text in ["224.5", "abc", "", "NaN", "inf", "1e300"] {
+            assert_eq!(read(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::idempotent::{self, respond};
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, SeatOrder};
+use crate::domain::{ensure_positive_id, Booking, SeatOrder, WholeSegment};
 use crate::sale::{Answer, Sales};
 
 /// Books seats for the token's buyer, all or none: `{"event_id": ..}` books
@@ -86,9 +86,9 @@ pub async fn create(
 pub async fn get(
     pool: web::Data<Pool>,
     buyer: Buyer,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::bookings::find(&client, id, buyer.id).await?))
 }
@@ -115,9 +115,9 @@ pub async fn cancel(
     http: HttpRequest,
     sales: web::Data<Sales>,
     buyer: Buyer,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     respond(
         sales
             .cancel(id, buyer.id, idempotent::key_of(&http)?)

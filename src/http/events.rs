@@ -5,7 +5,9 @@ use super::admin::Admin;
 use super::error::{ApiError, Problem};
 use super::json_object::JsonObject;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, Event, EventChanges, NewEvent, Page, PageQuery};
+use crate::domain::{
+    ensure_positive_id, Booking, Event, EventChanges, NewEvent, Page, PageQuery, WholeSegment,
+};
 use crate::sale::Sales;
 
 #[utoipa::path(tag = "events", request_body = NewEvent,
@@ -70,10 +72,10 @@ pub async fn update(
     _admin: Admin,
     pool: web::Data<Pool>,
     sales: web::Data<Sales>,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
     body: JsonObject<EventChanges>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let changes = body.into_inner().validate()?;
     if let Some(capacity) = changes.capacity {
         let client = db::client(&pool).await?;
@@ -113,8 +115,11 @@ pub async fn list(
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/events/{id}")]
-pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+pub async fn get(
+    pool: web::Data<Pool>,
+    id: web::Path<WholeSegment>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::events::find(&client, id).await?))
 }
@@ -135,10 +140,10 @@ pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpRespon
 pub async fn bookings(
     _admin: Admin,
     pool: web::Data<Pool>,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let page = query.validate()?;
     let (client, _read) = db::read_client(&pool).await?;
     db::events::ensure_exists(&client, id).await?;

@@ -11,7 +11,7 @@ use super::idempotent::{key_of, respond};
 use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, Hold, SeatOrder};
+use crate::domain::{ensure_positive_id, Booking, Hold, SeatOrder, WholeSegment};
 use crate::sale::Sales;
 
 /// Holds seats for `hold_seconds` (the event's setting): confirm them with
@@ -70,9 +70,9 @@ pub async fn create(
 pub async fn get(
     pool: web::Data<Pool>,
     buyer: Buyer,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::holds::find(&client, id, buyer.id).await?))
 }
@@ -101,9 +101,9 @@ pub async fn confirm(
     http: HttpRequest,
     sales: web::Data<Sales>,
     buyer: Buyer,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     respond(sales.confirm(id, buyer.id, key_of(&http)?).await?)
 }
 
@@ -126,8 +126,8 @@ pub async fn release(
     http: HttpRequest,
     sales: web::Data<Sales>,
     buyer: Buyer,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     respond(sales.release(id, buyer.id, key_of(&http)?).await?)
 }

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 
 use super::error::{ApiError, Problem};
 use super::limits::{ClientKey, ClientSlots, RequestRates};
-use crate::domain::ensure_positive_id;
+use crate::domain::{ensure_positive_id, WholeSegment};
 use crate::live::LiveHub;
 
 /// Watches an event: a `text/event-stream` whose every `data:` line is one
@@ -37,9 +37,9 @@ pub async fn live(
     hub: web::Data<LiveHub>,
     viewers: web::Data<ClientSlots>,
     rates: web::Data<RequestRates>,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let viewers: Arc<ClientSlots> = viewers.into_inner();
     let view = viewers.take(ClientKey::of(&request, &rates.hasher))?;
     let hub: Arc<LiveHub> = hub.into_inner();

@@ -11,7 +11,9 @@ use super::json_object::JsonObject;
 use super::sessions::limit_client;
 use crate::authentication::passwords;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, Booking, NewUser, Page, PageQuery, SignUp, User};
+use crate::domain::{
+    ensure_positive_id, Booking, NewUser, Page, PageQuery, SignUp, User, WholeSegment,
+};
 
 /// Signs up. The answer is the same `202` whether the email is new (the
 /// account is made) or has an account already (nothing changes), so it does
@@ -104,9 +106,9 @@ pub async fn my_bookings(
 pub async fn get(
     _admin: Admin,
     pool: web::Data<Pool>,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::users::find(&client, id).await?))
 }
@@ -127,10 +129,10 @@ pub async fn get(
 pub async fn bookings(
     _admin: Admin,
     pool: web::Data<Pool>,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let page = query.validate()?;
     let (client, _read) = db::read_client(&pool).await?;
     db::users::ensure_exists(&client, id).await?;

@@ -5,7 +5,7 @@ use super::admin::Admin;
 use super::error::{ApiError, Problem};
 use super::json_object::JsonObject;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, NewVenue, Page, PageQuery, Venue};
+use crate::domain::{ensure_positive_id, NewVenue, Page, PageQuery, Venue, WholeSegment};
 
 #[utoipa::path(tag = "venues", request_body = NewVenue,
     security(("admin_token" = [])),
@@ -46,8 +46,11 @@ pub async fn create(
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/venues/{id}")]
-pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+pub async fn get(
+    pool: web::Data<Pool>,
+    id: web::Path<WholeSegment>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::venues::find(&client, id).await?))
 }

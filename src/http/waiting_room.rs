@@ -16,7 +16,7 @@ use crate::admission::{is_ticket, new_ticket};
 use crate::db::{self, waiting_room::Standing, Pool};
 use crate::domain::{
     ensure_positive_id, BookingRefusal, QueueTicket, Resource, SeatRequest, TicketStatus,
-    WaitingRoom, WaitingRoomSettings,
+    WaitingRoom, WaitingRoomSettings, WholeSegment,
 };
 use crate::waiting_room::WaitingRooms;
 
@@ -39,10 +39,10 @@ pub async fn put(
     _admin: Admin,
     pool: web::Data<Pool>,
     rooms: web::Data<WaitingRooms>,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
     body: JsonObject<WaitingRoomSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let settings = body.into_inner().validate()?;
     let client = db::client(&pool).await?;
     let room = db::waiting_room::put(&client, id, &settings).await?;
@@ -68,9 +68,9 @@ pub async fn delete(
     _admin: Admin,
     pool: web::Data<Pool>,
     rooms: web::Data<WaitingRooms>,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let client = db::client(&pool).await?;
     db::waiting_room::deactivate(&client, id).await?;
     rooms.set(id, false);
@@ -87,8 +87,11 @@ pub async fn delete(
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/events/{id}/waiting-room")]
-pub async fn get(pool: web::Data<Pool>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+pub async fn get(
+    pool: web::Data<Pool>,
+    id: web::Path<WholeSegment>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let (client, _read) = db::read_client(&pool).await?;
     match db::waiting_room::find(&client, id).await? {
         Some(room) => Ok(HttpResponse::Ok().json(room)),
@@ -122,9 +125,9 @@ pub async fn join(
     pool: web::Data<Pool>,
     rooms: web::Data<WaitingRooms>,
     buyer: Buyer,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let client = db::client(&pool).await?;
     let (ticket, joined) = db::waiting_room::join(&client, id, buyer.id, &new_ticket()).await??;
     let standing = db::waiting_room::standing(&client, &ticket, buyer.id).await?;

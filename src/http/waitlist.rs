@@ -11,7 +11,7 @@ use super::error::{ApiError, Problem};
 use super::idempotent::{key_of, respond};
 use super::json_object::JsonObject;
 use crate::db::{self, Pool};
-use crate::domain::{ensure_positive_id, NewWaitlistEntry, WaitlistEntry};
+use crate::domain::{ensure_positive_id, NewWaitlistEntry, WaitlistEntry, WholeSegment};
 use crate::sale::Sales;
 
 /// Puts the token's buyer on the event's waiting list, only when fewer seats than asked are
@@ -43,10 +43,10 @@ pub async fn join(
     http: HttpRequest,
     sales: web::Data<Sales>,
     buyer: Buyer,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
     body: JsonObject<NewWaitlistEntry>,
 ) -> Result<HttpResponse, ApiError> {
-    let event_id = ensure_positive_id("id", id.into_inner())?;
+    let event_id = ensure_positive_id("id", id.into_inner().0)?;
     let entry = body.into_inner().validate()?;
     respond(
         sales
@@ -70,9 +70,9 @@ pub async fn join(
 pub async fn get(
     pool: web::Data<Pool>,
     buyer: Buyer,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     let (client, _read) = db::read_client(&pool).await?;
     Ok(HttpResponse::Ok().json(db::holds::find_entry(&client, id, buyer.id).await?))
 }
@@ -95,8 +95,8 @@ pub async fn leave(
     http: HttpRequest,
     sales: web::Data<Sales>,
     buyer: Buyer,
-    id: web::Path<i64>,
+    id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ensure_positive_id("id", id.into_inner())?;
+    let id = ensure_positive_id("id", id.into_inner().0)?;
     respond(sales.leave_waitlist(id, buyer.id, key_of(&http)?).await?)
 }

@@ -52,6 +52,12 @@ async fn invalid_venues_are_refused() {
     assert_problem(app.get("/venues/999").await, 404, "venue_not_found").await;
     assert_problem(app.get("/venues/0").await, 422, "invalid_id").await;
     assert_problem(app.get("/venues/abc").await, 422, "invalid_id").await;
+    assert_problem(app.get("/venues/1.5").await, 422, "invalid_id").await;
+    // An integer as JSON Schema reads one: a whole value, however written.
+    let venue = app.create_venue(10).await;
+    for path in [format!("/venues/{venue}.0"), format!("/venues/{venue}e0")] {
+        assert_eq!(app.get(&path).await.status(), 200, "{path}");
+    }
 }
 
 #[tokio::test]
