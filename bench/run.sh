@@ -80,7 +80,8 @@ pg_options=(-c max_connections=200 -c shared_buffers=256MB
     -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c track_wal_io_timing=on)
 
 release=${CARGO_TARGET_DIR:-target}/release
-out=${CARGO_TARGET_DIR:-target}/bench
+# Absolute: k6 resolves a relative path from the script that opens it.
+out=$(realpath -m "${CARGO_TARGET_DIR:-target}/bench")
 steps=$out/steps
 if $quick; then charts=$out/charts; else charts=bench/charts; fi
 
