@@ -285,7 +285,6 @@ run_load() {
             -e BASE_URL="$base" -e SUMMARY_FILE="$RUN_DIR/$name-summary.json" "k6/$script"
         ;;
     compose)
-        chmod 0777 "$RUN_DIR" # the k6 image runs as an unprivileged user
         local setting environment=()
         for setting in "${dashboard[@]}" K6_WEB_DASHBOARD_EXPORT="/results/$name-report.html"; do
             environment+=(-e "$setting")
@@ -480,6 +479,9 @@ compose_prepare() {
         fail "neither 'docker compose' nor 'docker-compose' is installed" 2
     fi
     info "compose: ${COMPOSE[*]} ($("${COMPOSE[@]}" version --short 2>/dev/null || echo '?'))"
+    # $RUN_DIR is /results in the tools containers, whose images (seed, k6,
+    # verify) run as unprivileged users: the seed writes the tokens there first.
+    chmod 0777 "$RUN_DIR"
     ensure_secrets "" "${COMPOSE_SECRETS[@]}" "${COMPOSE_HA_SECRETS[@]}" # random for this run, unless set
     COMPOSE_HTTP_PORT=$(free_port) || fail "found no free TCP port for the load balancer"
     PROMETHEUS_PORT=$(free_port) || fail "found no free TCP port for Prometheus"
