@@ -471,13 +471,7 @@ compose_command() {
 
 compose_prepare() {
     docker_engine_answers || fail "no Docker engine answers (start dockerd, or use --local)" 2
-    if docker compose version >/dev/null 2>&1; then
-        COMPOSE=(docker compose)
-    elif command -v docker-compose >/dev/null 2>&1; then
-        COMPOSE=(docker-compose)
-    else
-        fail "neither 'docker compose' nor 'docker-compose' is installed" 2
-    fi
+    compose_client || fail "neither 'docker compose' nor 'docker-compose' is installed (see above)" 2
     info "compose: ${COMPOSE[*]} ($("${COMPOSE[@]}" version --short 2>/dev/null || echo '?'))"
     # $RUN_DIR is /results in the tools containers, whose images (seed, k6,
     # verify) run as unprivileged users: the seed writes the tokens there first.

@@ -209,3 +209,30 @@ json.dump({"scenario": name, "ok": not missed,
 PY
     ((${#missed[@]} == 0))
 }
+
+# ------------------------------------------------------------------ attacker
+# The per-address limit of the attacker's services: low enough that one
+# client's flood reaches it in a second, high enough for its other requests.
+# shellcheck disable=SC2034 # used by the scenario files
+readonly ATTACKER_LIMITS=(FLASHBOOK_RATE_PER_ADDRESS=100 FLASHBOOK_BURST_PER_ADDRESS=200)
+# shellcheck source=ci/lib/secrets.sh
+source "$ROOT/ci/lib/secrets.sh"
+
+# attack BASE_URL DATABASE_URL [attacker.py attack options...]: the attacks
+# of faults/attacker.py against a running service (on DATABASE_URL).
+attack() {
+    local base=$1 url=$2; shift 2
+    FLASHBOOK_ADMIN_TOKEN=$ADMIN_TOKEN FLASHBOOK_TOKEN_KEYS=$TOKEN_KEYS \
+        python3 "$FAULTS_DIR/attacker.py" attack --base-url "$base" --psql "psql -XAtq -d $url" "$@"
+}
+
+# attack_compose_file COMPOSE_FILE BASE_URL DATABASE_URL [options...]: attack,
+# also trying COMPOSE_FILE (`config`, no engine needed) without each of its
+# secrets, the others set (random, in this subshell only).
+attack_compose_file() (
+    local file=$1 name options=(); shift
+    compose_client || die "the compose checks need docker compose or docker-compose (scripts/dockerd.sh start installs it)"
+    ensure_secrets "" "${COMPOSE_SECRETS[@]}"
+    for name in "${COMPOSE_SECRETS[@]}"; do options+=(--secret "$name"); done
+    attack "$@" --compose "${COMPOSE[*]} --project-directory $ROOT -f $file" "${options[@]}"
+)

@@ -7,7 +7,7 @@
 # database (verify faults, verify/src/faults.rs). Prints each scenario's figures, a summary
 # table, and exits non-zero when any invariant is violated.
 #
-#   faults/run_all.sh                      every scenario (about 6 min after the build)
+#   faults/run_all.sh                      every scenario (about 8 min after the build)
 #   faults/run_all.sh pg_restart schemathesis   only those
 #   faults/run_all.sh --list               the scenario names
 #
@@ -21,10 +21,10 @@ set -Eeuo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The self-tests first: they prove verify faults load and verify --checkout tell a broken
-# database apart.
-readonly ALL_SCENARIOS=(checker_self_test checkout_checker_self_test pg_restart kill_service pool_exhaustion
-    idempotent_retries malformed_flood schemathesis primary_failover primary_failover_async)
+# The self-tests first: they prove verify faults load, verify --checkout and
+# the attacker (faults/attacker.py) tell a broken database or service apart.
+readonly ALL_SCENARIOS=(checker_self_test checkout_checker_self_test attacker_self_test attacker pg_restart kill_service
+    pool_exhaustion idempotent_retries malformed_flood schemathesis primary_failover primary_failover_async)
 # Each scenario runs as a process of its own under `timeout`, so that one that
 # hangs ends itself (SIGTERM: its EXIT trap stops what it started), not the
 # suite: at least twice its usual time (the total: under 50 min at worst).

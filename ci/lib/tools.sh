@@ -38,6 +38,19 @@ ensure_command() {
     command -v "$1" >/dev/null 2>&1 || apt_install "$2"
 }
 
+# compose_client: sets COMPOSE to the Compose command: docker compose, else
+# docker-compose (installed from Debian's packages when neither is here;
+# `config` needs no engine).
+# shellcheck disable=SC2034 # read by the scripts that source this
+compose_client() {
+    if docker compose version >/dev/null 2>&1; then
+        COMPOSE=(docker compose)
+    else
+        ensure_command docker-compose docker-compose || return 1
+        COMPOSE=(docker-compose)
+    fi
+}
+
 # pip_script NAME: prints NAME's path: on PATH, else where pip puts scripts
 # (a --user install's directory is often not on PATH).
 pip_script() {
