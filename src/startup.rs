@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -325,6 +325,7 @@ fn serve(
     let live_viewers = web::Data::new(ClientSlots::new(shared.limits.live_max_viewers_per_client));
     let metrics_on_api_port = shared.metrics_on_api_port;
     let request_timeout = shared.limits.request_timeout;
+    let access_log = log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
     let mut server = HttpServer::new(move || {
         let observed = metrics.clone();
         let limited = rates.clone();
@@ -338,7 +339,12 @@ fn serve(
             .wrap(from_fn(move |request, next| {
                 http::bound_request_time(request_timeout, request, next)
             }))
-            .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+            // The access log renders each request's line before it knows
+            // whether the logger keeps it: off unless its level is on.
+            .wrap(Condition::new(
+                access_log,
+                Logger::new(r#"%a "%r" %s %b %Dms"#),
+            ))
             .app_data(pool.clone())
             .app_data(sales.clone())
             .app_data(admin_token.clone())

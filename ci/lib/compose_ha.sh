@@ -62,10 +62,13 @@ compose_ha_up() {
 }
 
 # Patroni's REST API refuses an unsafe request without its password (a
-# harmless one: there is no scheduled switchover to cancel), and etcd is not
-# on the API replicas' network.
+# harmless one: there is no scheduled switchover to cancel); etcd is not on
+# the API replicas' network, refuses a request without a user from the
+# nodes' network, and Patroni's user reads Patroni's leader key but may write
+# nothing else. The anonymous check is then shown to catch an etcd without
+# authentication (compose_ha_check_catches_open_etcd).
 compose_ha_check_closed() {
-    local status
+    local status answer
     status=$(compose exec -T db python3 -c 'import urllib.request as r, urllib.error as e
 try: r.urlopen(r.Request("http://127.0.0.1:8008/switchover", method="DELETE"), timeout=5); print(200)
 except e.HTTPError as error: print(error.code)' 2>&1) || true
@@ -73,7 +76,54 @@ except e.HTTPError as error: print(error.code)' 2>&1) || true
     if compose exec -T api bash -c 'exec 3<>/dev/tcp/etcd/2379' >/dev/null 2>&1; then
         fail "an API replica can reach etcd:2379"
     fi
-    info "Patroni's REST API: 401 without its password; etcd unreachable from the API replicas"
+    etcd_refuses_anonymous db etcd:2379 || fail "etcd answered an anonymous etcdctl get --prefix / from db: its authentication is off"
+    # shellcheck disable=SC2016 # expanded by the db container's shell
+    answer=$(compose exec -T db sh -c 'ETCDCTL_USER=$PATRONI_ETCD3_USERNAME ETCDCTL_PASSWORD=$PATRONI_ETCD3_PASSWORD \
+        etcdctl --endpoints=etcd:2379 --command-timeout=5s get --print-value-only /service/flashbook/leader' 2>&1) || true
+    [[ $answer == "$(compose_ha_primary)" ]] ||
+        fail "Patroni's etcd user did not read the leader key as the primary's name: $answer"
+    # shellcheck disable=SC2016 # expanded by the db container's shell
+    answer=$(compose exec -T db sh -c 'ETCDCTL_USER=$PATRONI_ETCD3_USERNAME ETCDCTL_PASSWORD=$PATRONI_ETCD3_PASSWORD \
+        etcdctl --endpoints=etcd:2379 --command-timeout=5s put /intruder 1' 2>&1) &&
+        fail "Patroni's etcd user may write outside Patroni's keys (put /intruder)"
+    [[ $answer == *"permission denied"* ]] || fail "Patroni's etcd user's put /intruder failed, but not for want of rights: $answer"
+    compose_ha_check_catches_open_etcd
+    info "Patroni's REST API: 401 without its password; etcd unreachable from the API replicas, refuses anonymous requests (user name is empty), Patroni's user reads the leader key and is denied other keys"
+}
+
+# etcd_refuses_anonymous SERVICE ENDPOINT: etcdctl without a user, run in
+# SERVICE's container, is refused by the etcd at ENDPOINT for want of a user
+# (status 1 if it is answered; an etcd that cannot be reached fails the run,
+# as it proves nothing).
+etcd_refuses_anonymous() {
+    local answer
+    answer=$(compose exec -T "$1" etcdctl --endpoints="$2" --dial-timeout=3s --command-timeout=5s \
+        get --prefix / --keys-only 2>&1) && return 1
+    [[ $answer == *"user name is empty"* ]] ||
+        fail "an anonymous etcdctl request from $1 to $2 failed, but not for want of a user: $answer"
+}
+
+# The check above against an etcd without authentication, started for it on
+# loopback in the etcd container (the same binary and flags, minus
+# etcd-with-auth.sh) and stopped after it: the check must report the hole.
+readonly OPEN_ETCD_ENDPOINT=127.0.0.1:23799
+compose_ha_check_catches_open_etcd() {
+    compose exec -T -d etcd sh -c "echo \$\$ >/tmp/open-etcd.pid && exec etcd --name=open \
+        --data-dir=/tmp/open-etcd --listen-client-urls=http://$OPEN_ETCD_ENDPOINT \
+        --advertise-client-urls=http://$OPEN_ETCD_ENDPOINT --listen-peer-urls=http://127.0.0.1:23809 \
+        --initial-advertise-peer-urls=http://127.0.0.1:23809 --initial-cluster=open=http://127.0.0.1:23809 \
+        --logger=zap --log-level=error" || fail "could not start an etcd without authentication in the etcd container"
+    wait_until 30 1 open_etcd_answers || fail "the etcd without authentication did not answer within 30 s"
+    local caught=true
+    etcd_refuses_anonymous etcd "$OPEN_ETCD_ENDPOINT" && caught=false
+    # shellcheck disable=SC2016 # expanded by the etcd container's shell
+    compose exec -T etcd sh -c 'kill "$(cat /tmp/open-etcd.pid)" && rm -rf /tmp/open-etcd /tmp/open-etcd.pid' ||
+        fail "could not stop the etcd without authentication"
+    $caught || fail "the anonymous etcd check passed against an etcd without authentication: it catches nothing"
+}
+
+open_etcd_answers() {
+    compose exec -T etcd etcdctl --endpoints="$OPEN_ETCD_ENDPOINT" member list >/dev/null 2>&1
 }
 
 # The load, the kill of the primary's container once HA_KILL_AFTER_RECORDS

@@ -11,6 +11,11 @@
 # other nodes reach it by), PGDATA, POSTGRES_PASSWORD.
 # Defaults are the container's; the host path sets the addresses and paths:
 #   PATRONI_SCOPE (flashbook)            ETCD_HOSTS (etcd:2379)
+#   PATRONI_ETCD3_PASSWORD (none): when set, Patroni logs in to etcd as
+#     PATRONI_ETCD3_USERNAME (patroni) with it (the containers' etcd has
+#     authentication on: etcd-with-auth.sh); the host path's etcd, on
+#     loopback, has none. (Patroni 3.0 itself reads these two variables only
+#     beside another PATRONI_ETCD3_* setting such as HOSTS, hence here.)
 #   PATRONI_RESTAPI_LISTEN (0.0.0.0:8008), PATRONI_RESTAPI_ADDRESS (NAME:8008)
 #   PATRONI_RESTAPI_PASSWORD (none): when set, the REST API's unsafe methods
 #     (POST /switchover, /failover, /restart...) need basic authentication
@@ -55,6 +60,8 @@ ${PATRONI_RESTAPI_PASSWORD:+  authentication:
     password: $PATRONI_RESTAPI_PASSWORD}
 etcd3:
   hosts: ${ETCD_HOSTS:-etcd:2379}
+${PATRONI_ETCD3_PASSWORD:+  username: ${PATRONI_ETCD3_USERNAME:-patroni}
+  password: $PATRONI_ETCD3_PASSWORD}
 bootstrap:
   dcs:
     ttl: ${PATRONI_TTL:-6}

@@ -79,6 +79,10 @@ pub fn configure(cfg: &mut ServiceConfig, metrics_on_api_port: bool) {
     )
     .app_data(web::PathConfig::default().error_handler(path_error))
     .app_data(web::QueryConfig::default().error_handler(query_error))
+    // The router tries routes in this order, each dynamic one by its regex:
+    // a sale's requests come first.
+    .service(bookings::create)
+    .service(holds::create)
     .service(health::health)
     .service(health::ready)
     .service(venues::create)
@@ -103,10 +107,8 @@ pub fn configure(cfg: &mut ServiceConfig, metrics_on_api_port: bool) {
     .service(users::my_bookings)
     .service(users::get)
     .service(users::bookings)
-    .service(bookings::create)
     .service(bookings::get)
     .service(bookings::cancel)
-    .service(holds::create)
     .service(holds::get)
     .service(holds::confirm)
     .service(holds::release)

@@ -529,7 +529,8 @@ async fn two_replicas_agree_on_places_admissions_and_passes() {
     let (a, b) = (replica(&app, "shared").await, replica(&app, "shared").await);
     let event = app.create_sale(100).await;
     let users = app.insert_users(12).await;
-    let opens_at = Utc::now() + chrono::Duration::milliseconds(1500);
+    // Far enough out for 12 joins and 24 ticket reads on a loaded machine.
+    let opens_at = Utc::now() + chrono::Duration::milliseconds(3000);
     // The room turned on through A reaches B's gate within its refresh.
     open_room(&a, event, 4, 60, opens_at).await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
@@ -552,7 +553,13 @@ async fn two_replicas_agree_on_places_admissions_and_passes() {
             ticket(&b, ticket_id).await["position"]
         );
     }
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert!(
+        Utc::now() < opens_at,
+        "the joins and reads outlasted the time before the opening"
+    );
+    // 1.5 s after the opening at 4 a second: about 6 admitted of the 12.
+    let after_opening = (opens_at - Utc::now()).to_std().unwrap() + Duration::from_millis(1500);
+    tokio::time::sleep(after_opening).await;
     // One line, one rate: both count the same admissions (within the
     // instants between two reads), and both give an admitted ticket the
     // same pass.
