@@ -46,7 +46,7 @@ def parse_args():
     for name in ("default-pool", "batch-max", "connections", "crowd", "fair-capacity", "fixed-rate",
                  "fixed-duration", "fixed-vus", "fsync-rate", "users"):
         parser.add_argument(f"--{name}", type=int, required=True)
-    for name in ("crowd-seconds", "step-seconds"):
+    for name in ("crowd-seconds", "step-seconds", "token-verify-us"):
         parser.add_argument(f"--{name}", type=float, required=True)
     for name in ("pg-options", "loadavg"):
         parser.add_argument(f"--{name}", required=True)
@@ -172,6 +172,7 @@ def main():
         "postgres_cpu_us_per_booking": batched[default].us_per("postgres") if default in batched else None,
         "postgres_cpu_us_per_booking_one_per_transaction":
             single[default].us_per("postgres") if default in single else None,
+        "token_verify_us": a.token_verify_us,
         "cpu_us_per_soldout": soldout.us_per("service"),
         "cpu_us_per_health": health.us_per("service"),
         "bookings_per_transaction_batched":
@@ -237,6 +238,9 @@ def main():
     summary["ratios"] = {k: {"value": round(v, 3), "goal": GOALS[k], "met": v >= GOALS[k]}
                          for k, v in ratios.items()}
     summary["ratios"]["batched_vs_pgbench_book_seats"] = round(summary["batched_bookings_per_s"] / pgb.rate, 3)
+    if default in batched:
+        seat_us = batched[default].us_per("service") + batched[default].us_per("postgres")
+        summary["ratios"]["token_verify_share_of_batched_booking_cpu"] = round(a.token_verify_us / seat_us, 4)
     if best_single_vs_pgbench is not None:
         summary["ratios"]["best_pool_bookings_vs_pgbench_same_clients"] = round(best_single_vs_pgbench, 3)
 
@@ -259,6 +263,10 @@ def main():
           "whatever the pool (one connection per hot event)")
     print(f"CPU per booking (service): {fmt(summary['cpu_us_per_booking'])} us batched, "
           f"{fmt(summary['cpu_us_per_booking_one_per_transaction'])} us one per transaction")
+    if "token_verify_share_of_batched_booking_cpu" in summary["ratios"]:
+        share = summary["ratios"]["token_verify_share_of_batched_booking_cpu"]
+        print(f"token verification: {a.token_verify_us:.2f} us a booking (the seed's figure), "
+              f"{100 * share:.1f} % of a batched booking's CPU (service + PostgreSQL; issue 21: < 5 %)")
     print(f"\nsummary: {a.summary}")
     figures = chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd)
     drawn = charts.draw(a.charts, figures)

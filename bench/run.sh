@@ -180,6 +180,9 @@ DATABASE_URL=$database_url FLASHBOOK_STATEMENT_TIMEOUT_MS=600000 FLASHBOOK_TOKEN
     --tokens "$steps/tokens.json" --token-users "$token_users" \
     >"$steps/seed.log" 2>&1 || { cat "$steps/seed.log" >&2; die "seed failed"; }
 info "$(tail -n 1 "$steps/seed.log")"
+# The seed verifies each token it signs as the service does and says how long one took.
+token_verify_us=$(sed -n 's/.*each verified: \([0-9.]*\) us a token.*/\1/p' "$steps/seed.log")
+[[ -n $token_verify_us ]] || die "the seed did not say how long a token takes to verify ($steps/seed.log)"
 # wrk's Lua reads them one a line (line n: user n's).
 python3 -c 'import json, sys; print("\n".join(t["token"] for t in sorted(json.load(open(sys.argv[1])), key=lambda t: t["user_id"])))' \
     "$steps/tokens.json" >"$steps/tokens.txt"
@@ -469,7 +472,7 @@ python3 bench/report.py "$steps" "$out/summary.json" "$($quick && echo quick || 
     --default-pool "$DEFAULT_POOL" --batch-max "$BATCH_MAX" --pools "${pools[*]}" \
     --pgbench-clients "${pgbench_clients[*]}" --explicit-clients "${explicit_clients[*]}" \
     --connections "$connections" --crowd "$crowd" --crowd-seconds "$crowd_seconds" --fair-capacity "$FAIR_CAPACITY" --step-seconds "$step_seconds" --fixed-rate "$fixed_rate" \
-    --fixed-duration "$fixed_duration" --fixed-vus "$FIXED_RATE_VUS" --fsync-rate "$fsync_rate" \
+    --fixed-duration "$fixed_duration" --fixed-vus "$FIXED_RATE_VUS" --fsync-rate "$fsync_rate" --token-verify-us "$token_verify_us" \
     --pg-options "${pg_options[*]}" --loadavg "$load1 $load1_end" --users "$users" \
     --results "$($quick && echo '' || echo "$ROOT/bench/RESULTS.md")" --charts "$charts"
 finished=true

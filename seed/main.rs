@@ -6,7 +6,9 @@
 //! (the checkout proof's event beside the one-shot's). With `--tokens FILE`
 //! it also writes a buyer token for each user, signed with the service's key
 //! (`FLASHBOOK_TOKEN_KEYS`): the seeded users have no password, and the load
-//! scripts need 10,000 tokens without 10,000 password hashes.
+//! scripts need 10,000 tokens without 10,000 password hashes. Each token is
+//! verified as the service would before the file is written, and the summary
+//! says how long one verification took (bench/run.sh's token cost).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -35,7 +37,9 @@ then creates one venue, events with ids 1..=events and users with ids 1..=users.
                        to FILE: buyer tokens signed with the first key of
                        FLASHBOOK_TOKEN_KEYS (which must be set, as the service's),
                        valid FLASHBOOK_TOKEN_TTL_SECS (default 3600). The seeded
-                       users have no password: tokens are how they book
+                       users have no password: tokens are how they book.
+                       Each is verified first; the summary line gives the
+                       microseconds one verification took
   --token-users N      with --tokens: tokens for users 1..=N only (default: every user)
   --add                delete nothing: add the events to the seeded venue (id 1,
                        whose capacity bounds --event-capacity) and create no
@@ -184,12 +188,12 @@ async fn seed(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
     transaction.commit().await?;
     let tokens_written = match tokens {
         Some((path, tokens)) => {
-            write_tokens(
+            let verify_us = write_tokens(
                 path,
                 &tokens,
                 plan.token_users.unwrap_or(plan.users).min(plan.users),
             )?;
-            format!(", their tokens in {path}")
+            format!(", their tokens in {path} (each verified: {verify_us:.2} us a token)")
         }
         None => String::new(),
     };
@@ -205,8 +209,15 @@ async fn seed(plan: &SeedPlan) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// A token for each of users `1..=users` (the seed's ids), as JSON.
-fn write_tokens(path: &str, tokens: &Tokens, users: i32) -> Result<(), Box<dyn std::error::Error>> {
+/// A token for each of users `1..=users` (the seed's ids), as JSON. Each is
+/// verified as the service verifies a buyer's (so a file the service would
+/// refuse is never written); returns the microseconds one verification took
+/// on average, the figure bench/run.sh sets against a booking's CPU.
+fn write_tokens(
+    path: &str,
+    tokens: &Tokens,
+    users: i32,
+) -> Result<f64, Box<dyn std::error::Error>> {
     let all = (1..=i64::from(users))
         .map(|user_id| {
             Ok(UserToken {
@@ -215,9 +226,23 @@ fn write_tokens(path: &str, tokens: &Tokens, users: i32) -> Result<(), Box<dyn s
             })
         })
         .collect::<Result<Vec<_>, flashbook::authentication::tokens::TokenError>>()?;
+    let started = Instant::now();
+    for minted in &all {
+        match tokens.verify(&minted.token) {
+            Ok(user_id) if user_id == minted.user_id => {}
+            outcome => {
+                return Err(format!(
+                    "user {}'s token does not verify as theirs: {outcome:?}",
+                    minted.user_id
+                )
+                .into())
+            }
+        }
+    }
+    let verify_us = started.elapsed().as_secs_f64() * 1e6 / all.len().max(1) as f64;
     let file = std::io::BufWriter::new(std::fs::File::create(path)?);
     serde_json::to_writer(file, &all)?;
-    Ok(())
+    Ok(verify_us)
 }
 
 /// `--add`: events for the venue a previous seed made, nothing deleted.
