@@ -268,7 +268,7 @@ def main():
         print(f"token verification: {a.token_verify_us:.2f} us a booking (the seed's figure), "
               f"{100 * share:.1f} % of a batched booking's CPU (service + PostgreSQL; issue 21: < 5 %)")
     print(f"\nsummary: {a.summary}")
-    figures = chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd)
+    figures = chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis)
     drawn = charts.draw(a.charts, figures)
     print(f"charts: {', '.join(str(a.charts / name) for _, name in drawn)}")
     if a.results:
@@ -294,7 +294,7 @@ def crowd_figures(health, soldout):
     }
 
 
-def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd):
+def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis):
     """The figures bench/charts.py draws, from this run's steps."""
     def lat(label, s):
         return (label, s.raw["p50_ms"], s.raw["p95_ms"], s.raw["p99_ms"])
@@ -303,6 +303,8 @@ def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health,
     latency.append(lat("GET /health", health))
     latency += [lat(f"one per transaction, pool {p}", s) for p, s in single.items()]
     latency += [lat(f"batched, pool {p}", s) for p, s in batched.items()]
+    latency += [lat(KINDS[k], s) for k, s in kinds.items()]
+    latency += [lat(f"Redis Lua, {REDIS[k]}", s) for k, s in redis.items()]
     crowd_health, crowd_soldout = crowd[a.crowd]
     latency += [lat("sold out (409)", soldout), lat(f"GET /health, {a.crowd} conns", crowd_health),
                 lat(f"sold out (409), {a.crowd} conns", crowd_soldout),
@@ -310,6 +312,7 @@ def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health,
                 lat(f"k6 {a.fixed_rate}/s GET /health", fixed_health)]
     cpu = [(f"one per transaction, pool {p}", s) for p, s in single.items()]
     cpu += [(f"batched, pool {p}", s) for p, s in batched.items()]
+    cpu += [(KINDS[k], s) for k, s in kinds.items()]
     cpu += [("sold out (409)", soldout), ("GET /health", health), (f"k6 {a.fixed_rate}/s bookings", fixed)]
     return {
         "throughput": {
