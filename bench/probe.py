@@ -17,11 +17,14 @@
       `verify` on the counter and the rows themselves). 503 (pool wait
       exceeded: overload) is tolerated with a warning, never a failure: a
       slow machine must not fail CI.
-      KIND: health | hot | soldout | pgbench[:SEATS_PER_TRANSACTION] |
-            fixed_rate | fixed_rate_health
+      A hot step whose admission passes ran out gets a warning: its rate is
+      then a lower bound.
+      KIND: health | hot | held | soldout | pgbench[:SEATS_PER_TRANSACTION] |
+            fixed_rate | fixed_rate_health | redis (checked by bench/run.sh)
   collect STEP_DIR NAME TOOL
-      Turns one step's raw files (NAME.wrk, NAME.pgbench + NAME.log.*, or
-      NAME.k6.json; NAME.before/.after snapshots; NAME.db_before/.db_after)
+      Turns one step's raw files (NAME.wrk, NAME.pgbench + NAME.log.*,
+      NAME.k6.json or NAME.redis (redis-benchmark --csv); NAME.before/.after
+      snapshots; NAME.db_before/.db_after)
       into NAME.json: seconds, statuses, latency percentiles, CPU, database,
       WAL flushes (pg_stat_wal; needs track_wal_io_timing=on).
   fairness STEP_DIR NAME CAPACITY
@@ -32,9 +35,14 @@
       count is reported.
   rate STEP_DIR NAME
       Prints a step's answers per second, as an integer: 2xx answers (409
-      for the sold-out step), or pgbench's transactions.
+      for the sold-out step), pgbench's transactions or redis-benchmark's
+      requests.
+  redis-rate
+      Prints the requests per second of the redis-benchmark --csv output
+      on stdin, as an integer.
 """
 
+import csv
 import json
 import os
 import re
@@ -168,9 +176,24 @@ def parse_k6(step_dir, name):
     }
 
 
+def parse_redis(step_dir, name):
+    """NAME.redis: redis-benchmark --csv; NAME.requests: how many it sent (-n)."""
+    directory = Path(step_dir)
+    row = next(csv.DictReader((directory / f"{name}.redis").read_text().splitlines()))
+    requests = int((directory / f"{name}.requests").read_text())
+    return {
+        "transactions": requests,
+        "seconds": requests / float(row["rps"]),
+        "statuses": {},
+        "p50_ms": float(row["p50_latency_ms"]),
+        "p95_ms": float(row["p95_latency_ms"]),
+        "p99_ms": float(row["p99_latency_ms"]),
+    }
+
+
 def collect(step_dir, name, tool):
     directory = Path(step_dir)
-    step = {"wrk": parse_wrk, "pgbench": parse_pgbench, "k6": parse_k6}[tool](step_dir, name)
+    step = {"wrk": parse_wrk, "pgbench": parse_pgbench, "k6": parse_k6, "redis": parse_redis}[tool](step_dir, name)
     step["tool"] = tool
     before = json.loads((directory / f"{name}.before").read_text())
     after = json.loads((directory / f"{name}.after").read_text())
@@ -247,8 +270,8 @@ def load_step(step_dir, name):
 
 
 def good_answers(step):
-    """2xx answers (409s for the sold-out step), or pgbench's transactions."""
-    if step["tool"] == "pgbench":
+    """2xx answers (409s for the sold-out step), pgbench's transactions or redis-benchmark's requests."""
+    if step["tool"] in ("pgbench", "redis"):
         return step["transactions"]
     return (sum(n for status, n in step["statuses"].items() if status.startswith("2"))
             or step["statuses"].get("409", 0))
@@ -262,6 +285,7 @@ def good_rate(step_dir, name):
 ALLOWED = {
     "health": ({"200"}, "200"),
     "hot": ({"201", "503"}, "201"),
+    "held": ({"201", "503"}, "201"),
     "soldout": ({"409", "503"}, "409"),
     "fixed_rate": ({"201", "503"}, "201"),
     "fixed_rate_health": ({"200"}, "200"),
@@ -271,6 +295,10 @@ ALLOWED = {
 def check(step_dir, name, kind, connections):
     step = load_step(step_dir, name)
     problems, warnings = [], []
+    if kind == "redis":
+        return
+    if step.get("passes_ran_out"):
+        warnings.append("every admission pass was used before the step's end: its rate is a lower bound")
     if kind.startswith("pgbench"):
         # KIND pgbench:N: every transaction books N seats.
         per_txn = int(kind.partition(":")[2] or 1)
@@ -299,12 +327,13 @@ def check(step_dir, name, kind, connections):
             warnings.append(f"k6 dropped {step['dropped_iterations']} iterations: "
                             "it could not start requests at the asked rate")
         if "db_after" in step:
-            booked = step["db_after"]["bookings"] - step["db_before"]["bookings"]
+            rows = "holds" if kind == "held" else "bookings"
+            booked = step["db_after"][rows] - step["db_before"][rows]
             created = statuses.get("201", 0)
             # A 201 is sent only after the commit; requests still in flight
             # when the load tool stops may commit without their 201 being counted.
-            if kind in ("hot", "fixed_rate") and not created <= booked <= created + int(connections):
-                problems.append(f"{created} answers were 201 but {booked} bookings were committed")
+            if kind in ("hot", "held", "fixed_rate") and not created <= booked <= created + int(connections):
+                problems.append(f"{created} answers were 201 but {booked} {rows} were committed")
             extra = step["db_after"]["event2_bookings"] - step["db_before"]["event2_bookings"]
             if extra:
                 problems.append(f"{extra} bookings were made on the sold-out event")
@@ -316,6 +345,7 @@ def check(step_dir, name, kind, connections):
 
 
 COMMANDS = {"snapshot": snapshot, "check": check, "collect": collect, "fairness": fairness, "rate": good_rate,
+            "redis-rate": lambda: print(int(float(next(csv.DictReader(sys.stdin))["rps"]))),
             "fsync-rate": lambda directory, seconds: fsync_rate(directory, float(seconds))}
 
 

@@ -22,6 +22,14 @@ GOALS = {  # issue 6: figure / reference >= goal, same run, same machine
 # issue 14, at each connection count (256 and the crowd's 10,000): the
 # sold-out path against GET /health on the same service, one after the other.
 CROWD_GOALS = {"rps_ratio_min": 0.9, "p99_ratio_max": 1.5}
+# issue 22: each kind of request a real sale sends (step name: what it is)
+# against plain batched bookings at the default pool, same run; plain batched
+# against the Redis Lua reference with every write fsynced.
+KINDS = {"keyed": "keyed (Idempotency-Key)", "held": "held (POST /holds)",
+         "admitted": "admitted (pass, room on)"}
+KIND_GOAL = 0.9
+REDIS = {"redis_durable": "appendfsync always", "redis_memory": "no persistence"}
+BATCHED_VS_REDIS_DURABLE_GOAL = 0.65
 BUSY = 0.85  # machine CPU busy fraction from which a step counts as CPU-bound
 KNEE = 0.95  # the knee: the smallest pool within 5 % of the best
 
@@ -132,6 +140,8 @@ def main():
              a.crowd: (step(f"health_{a.crowd}"), step(f"soldout_{a.crowd}"))}
     fairness = json.loads((steps / "fairness.json").read_text())
     default = a.default_pool
+    kinds = {k: step(k) for k in KINDS}
+    redis = {k: step(k) for k in REDIS}
 
     pgbench_tps = pgf[default].rate if default in pgf else max(s.rate for s in pgf.values())
     single_rates = {p: s.rate for p, s in single.items()}
@@ -182,7 +192,8 @@ def main():
         "pgbench_explicit_tps_by_clients": {c: s.rate for c, s in pge.items()},
         "pgbench_batched_bookings_per_s": pgb.rate,
         "wal_by_step": {s.name: s.wal for s in [*pgf.values(), *pge.values(), pgb,
-                                                 *single.values(), *batched.values(), soldout, fixed]},
+                                                 *single.values(), *batched.values(), *kinds.values(),
+                                                 soldout, fixed]},
         "bookings_per_s_by_pool": single_rates,
         "bookings_latency_ms_by_pool": {p: s.latency() for p, s in single.items()},
         "batched_bookings_per_s_by_pool": batched_rates,
@@ -201,7 +212,7 @@ def main():
                                            *crowd[a.crowd]]},
         "statuses": {s.name: s.raw["statuses"] for s in
                      [health, soldout, *crowd[a.crowd], fixed, fixed_health, *single.values(),
-                      *batched.values()]},
+                      *batched.values(), *kinds.values()]},
         "settings": {
             "postgres": pg_settings,
             "postgres_options": a.pg_options,
@@ -211,6 +222,8 @@ def main():
                    f"({a.crowd} connections for {a.crowd_seconds:g} s in the crowd steps), 10 s timeout",
             "pgbench": f"-M prepared, -j min(clients, 2), {a.step_seconds:g} s per step, "
                        "bench/booking_transaction.sql and bench/booking_explicit.sql",
+            "redis": f"redis-benchmark, {a.connections} clients, about {a.step_seconds:g} s per persistence "
+                     "setting, one EVALSHA of bench/redis_booking.lua per request with a random new key",
             "k6": f"constant-arrival-rate {a.fixed_rate}/s for {a.fixed_duration} s, "
                   f"{a.fixed_vus} preAllocatedVUs (bench/fixed_rate.js)",
             "data": f"{a.users} users; event 1 never sells out; event 2 sold out; "
@@ -235,10 +248,11 @@ def main():
     for s in crowd[a.crowd]:
         limits[s.name] = f"{verdict(s)}. {s.usage()}"
     summary["limits"] = limits
+    summary["request_kinds"] = kind_figures(batched[default], kinds, redis)
     a.summary.parent.mkdir(parents=True, exist_ok=True)
     a.summary.write_text(json.dumps(summary, indent=2) + "\n")
 
-    table = main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd)
+    table = main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis)
     goals = goal_lines(summary, default)
     print()
     print(table)
@@ -254,7 +268,7 @@ def main():
         print(f"token verification: {a.token_verify_us:.2f} us a booking (the seed's figure), "
               f"{100 * share:.1f} % of a batched booking's CPU (service + PostgreSQL; issue 21: < 5 %)")
     print(f"\nsummary: {a.summary}")
-    figures = chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd)
+    figures = chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis)
     drawn = charts.draw(a.charts, figures)
     print(f"charts: {', '.join(str(a.charts / name) for _, name in drawn)}")
     if a.results:
@@ -280,7 +294,7 @@ def crowd_figures(health, soldout):
     }
 
 
-def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd):
+def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis):
     """The figures bench/charts.py draws, from this run's steps."""
     def lat(label, s):
         return (label, s.raw["p50_ms"], s.raw["p95_ms"], s.raw["p99_ms"])
@@ -289,6 +303,8 @@ def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health,
     latency.append(lat("GET /health", health))
     latency += [lat(f"one per transaction, pool {p}", s) for p, s in single.items()]
     latency += [lat(f"batched, pool {p}", s) for p, s in batched.items()]
+    latency += [lat(KINDS[k], s) for k, s in kinds.items()]
+    latency += [lat(f"Redis Lua, {REDIS[k]}", s) for k, s in redis.items()]
     crowd_health, crowd_soldout = crowd[a.crowd]
     latency += [lat("sold out (409)", soldout), lat(f"GET /health, {a.crowd} conns", crowd_health),
                 lat(f"sold out (409), {a.crowd} conns", crowd_soldout),
@@ -296,6 +312,7 @@ def chart_figures(a, pgf, single, batched, health, soldout, fixed, fixed_health,
                 lat(f"k6 {a.fixed_rate}/s GET /health", fixed_health)]
     cpu = [(f"one per transaction, pool {p}", s) for p, s in single.items()]
     cpu += [(f"batched, pool {p}", s) for p, s in batched.items()]
+    cpu += [(KINDS[k], s) for k, s in kinds.items()]
     cpu += [("sold out (409)", soldout), ("GET /health", health), (f"k6 {a.fixed_rate}/s bookings", fixed)]
     return {
         "throughput": {
@@ -323,7 +340,7 @@ def fmt(value, digits=0):
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd):
+def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis):
     head = (f"{'step':<46} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
             f"{'svc us':>7} {'pg us':>7} {'busy':>5}")
     rows = [head, "-" * len(head)]
@@ -345,6 +362,10 @@ def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_
         row(f"hot event, one per transaction, pool {p}", s)
     for p, s in batched.items():
         row(f"hot event, batched (max {a.batch_max}), pool {p}", s)
+    for k, s in kinds.items():
+        row(f"hot event, {KINDS[k]}, pool {a.default_pool}", s)
+    for k, s in redis.items():
+        row(f"Redis Lua, {REDIS[k]} (redis-benchmark)", s)
     row(f"sold out (409), pool {a.default_pool}, batched ({a.connections} conns)", soldout)
     crowd_health, crowd_soldout = crowd[a.crowd]
     row(f"wrk GET /health ({a.crowd} conns)", crowd_health)
@@ -353,7 +374,8 @@ def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_
     row(f"k6 fixed rate {a.fixed_rate}/s, GET /health", fixed_health, fixed_health.raw["achieved_rate"])
     rows.append("per s: 2xx answers (sold out: 409s), or pgbench's seats booked, per second; p50..p99:")
     rows.append("latency per request (pgbench: per transaction); svc us / pg us: CPU time of the service /")
-    rows.append("of PostgreSQL per answer or seat; busy: the whole machine's CPU (all processes)")
+    rows.append("of PostgreSQL per answer or seat (Redis: svc us is redis-server's); busy: the whole")
+    rows.append("machine's CPU (all processes)")
     return "\n".join(rows)
 
 
@@ -373,8 +395,38 @@ def goal_lines(summary, default):
         f"p99_ms_fixed_rate {summary['p99_ms_fixed_rate']:.1f} ms at "
         f"{summary['fixed_rate']['asked_per_s']}/s (p50 {summary['p50_ms_fixed_rate']:.1f} ms)",
         *crowd_lines(summary["crowd"]),
+        *kind_lines(summary["request_kinds"]),
         summary["fairness"]["summary"],
     ]
+
+
+def kind_figures(batched, kinds, redis):
+    """Issue 22's ratios: every kind of request, and the Redis reference, against plain batched."""
+    figures = {"batched_per_s": batched.rate}
+    for k, s in kinds.items():
+        ratio = s.rate / batched.rate if batched.rate else 0.0
+        figures[k] = {"per_s": s.rate, "p99_ms": s.raw["p99_ms"], "vs_batched": round(ratio, 3),
+                      "goal": KIND_GOAL, "met": ratio >= KIND_GOAL,
+                      "lower_bound": bool(s.raw.get("passes_ran_out"))}
+    for k, s in redis.items():
+        figures[k] = {"per_s": s.rate, "p50_ms": s.raw["p50_ms"], "p99_ms": s.raw["p99_ms"],
+                      "batched_vs": round(batched.rate / s.rate, 3) if s.rate else None}
+    figures["redis_durable"].update(goal=BATCHED_VS_REDIS_DURABLE_GOAL,
+                                    met=(figures["redis_durable"]["batched_vs"] or 0) >= BATCHED_VS_REDIS_DURABLE_GOAL)
+    return figures
+
+
+def kind_lines(figures):
+    met = lambda ok: "met" if ok else "NOT met"
+    lines = [f"{k} {f['per_s']:,.0f}/s{' (passes ran out: at least)' if f['lower_bound'] else ''} / batched "
+             f"{figures['batched_per_s']:,.0f}/s = {f['vs_batched']:.2f}  (goal >= {f['goal']}: {met(f['met'])})"
+             for k, f in figures.items() if k in KINDS]
+    for k, label in REDIS.items():
+        f = figures[k]
+        goal = f" (goal >= {f['goal']}: {met(f['met'])})" if "goal" in f else ""
+        lines.append(f"batched {figures['batched_per_s']:,.0f}/s / Redis Lua {label} {f['per_s']:,.0f}/s "
+                     f"(p50 {f['p50_ms']:.1f}, p99 {f['p99_ms']:.1f} ms) = {f['batched_vs']:.2f}{goal}")
+    return lines
 
 
 def crowd_lines(crowd):
@@ -488,7 +540,7 @@ def write_results(path, a, summary, table, goals, limits, best_single, knee_sing
                   single, batched, drawn):
     m = summary["machine"]
     batched_low, batched_high = summary["pool_sizes"]["batched_range_per_s"]
-    step_count = len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 5
+    step_count = len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 5 + len(KINDS) + len(REDIS)
     minutes = ((step_count - 2) * (a.step_seconds + 4) + 2 * (a.crowd_seconds + 4)
                + 2 * (a.fixed_duration + 5) + 20 + 60) / 60
     others = max(summary["other_processes_cores_by_step"].values())
@@ -519,6 +571,7 @@ This disk: {m['fdatasync_per_s']:,} sequential 8 kB write+fdatasync per second.
 One throwaway PostgreSQL cluster for every step, real durability: {pg}.
 The service, PostgreSQL, and the load tool (wrk, pgbench or k6) share the same machine and its
 cores. Settings: wrk {settings['wrk']}; pgbench {settings['pgbench']}; k6 {settings['k6']};
+Redis {settings['redis']};
 {settings['data']}.
 
 ## Charts
@@ -528,7 +581,7 @@ cores. Settings: wrk {settings['wrk']}; pgbench {settings['pgbench']}; k6 {setti
 Drawn by `bench/charts.py` with gnuplot from this run's figures; each chart's gnuplot script
 (data inline) is beside it in `{relative}/`.
 
-## Goals (issues 6 and 14)
+## Goals (issues 6, 14 and 22)
 
 ```
 {chr(10).join(goals)}

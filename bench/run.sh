@@ -9,6 +9,12 @@
 #      sells out at pool sizes 4, 8, 16, 32, one transaction per booking and
 #      batched; the crowd: /health and a sold-out event at 256 and 10,000
 #      open connections (issue 14: >= 0.9 x the throughput, p99 <= 1.5 x);
+#      the requests a real sale is made of, batched, at the default pool
+#      (issue 22: >= 0.9 x plain batched): keyed (an Idempotency-Key each),
+#      held (POST /holds) and admitted (an admission pass each, the event
+#      behind its waiting room); the reference: a Redis Lua stock decrement
+#      (bench/redis_booking.lua) with appendfsync always and without
+#      persistence, measured by redis-benchmark;
 #   3. k6: constant-arrival-rate at half the batched maximum (and on /health
 #      as control), and the fairness of the plain flash sale (k6/booking.js:
 #      what share of the first 1,000 requests by send time got a seat).
@@ -114,6 +120,8 @@ ensure_postgres_installed
 ensure_command wrk wrk
 ensure_command gnuplot gnuplot-nox
 ensure_command curl curl
+ensure_command redis-server redis-server
+ensure_command redis-benchmark redis-tools
 ensure_k6 >/dev/null
 pgbench_bin=$(pg_bin_dir)/pgbench
 [[ -x $pgbench_bin ]] || pgbench_bin=$(command -v pgbench) || die "pgbench not found (apt-get install postgresql-contrib or postgresql-client)"
@@ -148,14 +156,18 @@ say "starting the service once to apply the migrations"
 base_url=""
 # The buyers' tokens (users 1..token_users; more than a step books): the seed
 # signs them with the key the service verifies.
-token_keys=bench:$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+random_hex() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+token_keys=bench:$(random_hex)
+admin_token=$(random_hex)
+pass_secret=$(random_hex)
 # wrk and k6 are one address sending what a crowd sends: the per-address
 # rate limit (README, "Abuse limits") would answer most of it 429, so it is
 # raised out of the way; the limiter still runs and costs what it costs.
 start_bench_service() { # POOL_SIZE BATCH_MAX: the knobs a step varies
     service_start "$release/flashbook" "" "$steps/service.log" -u FLASHBOOK_WORKERS -u FLASHBOOK_POOL_WAIT_MS \
         DATABASE_URL="$database_url" FLASHBOOK_POOL_SIZE="$1" FLASHBOOK_BATCH_MAX="$2" RUST_LOG=warn \
-        FLASHBOOK_RATE_PER_ADDRESS=100000000 FLASHBOOK_TOKEN_KEYS="$token_keys" || die "$SERVICE_ERROR"
+        FLASHBOOK_RATE_PER_ADDRESS=100000000 FLASHBOOK_TOKEN_KEYS="$token_keys" \
+        FLASHBOOK_ADMIN_TOKEN="$admin_token" FLASHBOOK_PASS_SECRET="$pass_secret" || die "$SERVICE_ERROR"
     base_url=$SERVICE_URL
 }
 start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
@@ -183,10 +195,10 @@ sql "SELECT name || '=' || current_setting(name) FROM pg_settings
 
 # Every step starts from the same state: no bookings, event 1 with room for
 # every attempt, event 2 sold out (capacity 1, booked by user 1), a fresh
-# checkpoint, the user counter of the pgbench scripts back at 1. CASCADE: holds
-# (and what refers to them) point at bookings; the bench makes none.
+# checkpoint, the user counter of the pgbench scripts back at 1, no holds and
+# no waiting-room tickets (CASCADE: what refers to them).
 reset_sale() {
-    sql "TRUNCATE bookings, idempotency_keys CASCADE;
+    sql "TRUNCATE bookings, holds, queue_tickets, idempotency_keys CASCADE;
          UPDATE events SET booked = 0, capacity = $VENUE_CAPACITY WHERE id = 1;
          UPDATE events SET booked = 1, capacity = 1 WHERE id = 2;
          INSERT INTO bookings (event_id, user_id) VALUES (2, 1);
@@ -195,13 +207,14 @@ reset_sale() {
     sql "CHECKPOINT" >/dev/null
 }
 
-# Event 1's confirmed bookings and the transactions that made them (xmin);
+# Event 1's confirmed bookings and the transactions that made them (xmin), its holds;
 # event 2's confirmed bookings; the cluster's WAL flushes and commits.
 db_state() {
     sql "SELECT json_build_object(
                 'bookings', count(*) FILTER (WHERE event_id = 1),
                 'transactions', count(DISTINCT xmin::text) FILTER (WHERE event_id = 1),
                 'event2_bookings', count(*) FILTER (WHERE event_id = 2),
+                'holds', (SELECT count(*) FROM holds WHERE event_id = 1),
                 'wal_sync', (SELECT wal_sync FROM pg_stat_wal),
                 'wal_sync_ms', (SELECT wal_sync_time FROM pg_stat_wal),
                 'wal_bytes', (SELECT wal_bytes FROM pg_stat_wal),
@@ -216,7 +229,7 @@ snapshot() { python3 bench/probe.py snapshot "${SERVICE_PID:-0}" "$postmaster_pi
 # overhead guess) scaled by how long the steps so far really took.
 readonly STEP_OVERHEAD_S=5 # reset, checkpoint, statistics wait, verify, service start
 readonly FAIR_NOMINAL_S=15 # the fairness sale: 10,000 attempts, a few seconds here
-step_total=$((${#pgbench_clients[@]} + ${#explicit_clients[@]} + 1 + 2 * ${#pools[@]} + 4 + 2 + 1))
+step_total=$((${#pgbench_clients[@]} + ${#explicit_clients[@]} + 1 + 2 * ${#pools[@]} + 3 + 2 + 4 + 2 + 1))
 nominal_total=$(((step_total - 5) * (step_seconds + STEP_OVERHEAD_S) + 2 * (crowd_seconds + STEP_OVERHEAD_S) +
     2 * (fixed_duration + STEP_OVERHEAD_S) + FAIR_NOMINAL_S + STEP_OVERHEAD_S))
 step_index=0
@@ -323,6 +336,78 @@ for pool in "${pools[@]}"; do
         stop_service
     done
 done
+
+# ---------------------------------------------------------------- 3b. request kinds
+# Issue 22: the requests a real sale is made of, each on a fresh sale and a
+# fresh service at the defaults, against plain batched_$DEFAULT_POOL: keyed,
+# held, and admitted: event 1 behind its waiting room, admitting every place
+# at once, and the buyers' passes fetched (each buyer's one join answers
+# with it) before the timed step, which books with them.
+admin() { # METHOD PATH [BODY]: an admin request; fails on a non-2xx answer
+    curl -fsS -o /dev/null -X "$1" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+        ${3:+-d "$3"} "$base_url$2"
+}
+fetch_passes() { # EVENT_ID: its room on; buyers join for twice the step's length; steps/passes.txt
+    admin PUT "/events/$1/waiting-room" \
+        "{\"admission_per_second\":100000,\"pass_seconds\":86400,\"opens_at\":\"$(date -u -d '1 hour ago' +%FT%TZ)\"}" ||
+        die "PUT /events/$1/waiting-room failed"
+    rm -f "$steps/passes.txt"
+    timeout -k 5 $((2 * step_seconds + STEP_GRACE_S)) env TOKENS_TXT="$steps/tokens.txt" EVENT_ID="$1" \
+        JOIN_PASSES_TXT="$steps/passes.txt" wrk -t1 -c"$connections" -d"$((2 * step_seconds))s" --timeout 10s \
+        -s bench/wrk.lua "$base_url/" >"$steps/admitted_join.wrk" 2>&1 || die "wrk failed joining the waiting room"
+    [[ -s $steps/passes.txt ]] || die "no admission passes (see $steps/admitted_join.wrk)"
+    info "$(wc -l <"$steps/passes.txt") buyers admitted, each with a pass"
+}
+for kind in keyed held admitted; do
+    reset_sale
+    start_bench_service "$DEFAULT_POOL" "$BATCH_MAX"
+    say "wrk: hot event, $kind, batched (FLASHBOOK_BATCH_MAX=$BATCH_MAX), pool $DEFAULT_POOL, ${step_seconds} s"
+    case $kind in
+    keyed) wrk_step keyed hot bench/wrk.lua /bookings EVENT_ID=1 KEYED=1 ;;
+    held) wrk_step held held bench/wrk.lua /holds EVENT_ID=1 ;;
+    admitted)
+        fetch_passes 1
+        wrk_step admitted hot bench/wrk.lua /bookings EVENT_ID=1 PASSES_TXT="$steps/passes.txt"
+        admin DELETE /events/1/waiting-room || die "DELETE /events/1/waiting-room failed"
+        ;;
+    esac
+    info "$(rate_of "$kind") $([[ $kind == held ]] && echo holds || echo bookings)/s"
+    stop_service
+done
+
+# ---------------------------------------------------------------- 3c. Redis
+# The reference (issue 22): bench/redis_booking.lua in a throwaway
+# redis-server (loopback, its files in the step directory, no snapshots,
+# stopped by its PID)
+# with every write fsynced before the answer, then with no persistence at
+# all; redis-benchmark with $connections clients, each request a random new
+# idempotency key, as many requests as about one step's length (from a short
+# calibration run). The step's service CPU is redis-server's. After the step
+# every key stored must have taken one seat off the stock.
+redis_step() { # NAME redis-server OPTION...
+    local name=$1 dir port rate stock=$VENUE_CAPACITY
+    shift
+    dir=$steps/$name.redis-data
+    port=$(free_port)
+    mkdir -p "$dir"
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' --daemonize no "$@" >"$steps/$name.redis.log" 2>&1 &
+    SERVICE_PID=$! # stop_service stops it, on exit too
+    local cli=(redis-cli -p "$port")
+    wait_until 10 0.1 "${cli[@]}" ping >/dev/null 2>&1 || die "redis-server did not start (see $steps/$name.redis.log)"
+    "${cli[@]}" SET stock "$stock" >/dev/null
+    local load=(redis-benchmark -p "$port" -c "$connections" -r 1000000000 --csv)
+    local script=(EVALSHA "$("${cli[@]}" SCRIPT LOAD "$(cat bench/redis_booking.lua)")" 2 stock 'key:__rand_int__')
+    rate=$("${load[@]}" -n 10000 "${script[@]}" | python3 bench/probe.py redis-rate)
+    say "redis-benchmark: bench/redis_booking.lua, $* ($connections clients, $((rate * step_seconds)) requests)"
+    echo $((rate * step_seconds)) >"$steps/$name.requests"
+    run_step "$name" redis redis "$step_seconds" "${load[@]}" -n "$((rate * step_seconds))" "${script[@]}"
+    (($("${cli[@]}" DBSIZE) - 1 == stock - $("${cli[@]}" GET stock))) || die "$name: the stock and the stored keys disagree"
+    info "$(rate_of "$name") requests/s"
+    stop_service
+    rm -rf "$dir"
+}
+redis_step redis_durable --appendonly yes --appendfsync always
+redis_step redis_memory --appendonly no
 
 # ---------------------------------------------------------------- 4-5. defaults
 # The crowd: /health and the sold-out path one after the other on one service,

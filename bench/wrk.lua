@@ -1,53 +1,106 @@
 -- wrk script for bench/run.sh, counting the statuses of every response.
--- With EVENT_ID set: POST /bookings for that event, each request by a
--- distinct user (USER_OFFSET+1, +2, ...; run it with one wrk thread), with
--- the user's token: line n of TOKENS_TXT is user n's (after the last line,
--- the users start again from 1).
--- Without: wrk's own request to the URL given (GET /health).
+-- With EVENT_ID set: POST to the URL's path (/bookings, or /holds) for that event,
+-- each request by a distinct user (USER_OFFSET+1, +2, ...; run it with one
+-- wrk thread), with the user's token: line n of TOKENS_TXT is user n's
+-- (after the last line, the users start again from 1). KEYED=1: each
+-- request with its own Idempotency-Key. PASSES_TXT: the users are those of
+-- its lines (`user_id pass`), each booking with its Admission-Pass; when
+-- they are used up the thread stops and RESULT says "passes_ran_out".
+-- JOIN_PASSES_TXT: instead, each user joins the event's waiting room
+-- (POST /events/EVENT_ID/queue); the passes of the 201s are appended there.
+-- Without EVENT_ID: wrk's own request to the URL given (GET /health).
 local event_id = tonumber(os.getenv("EVENT_ID") or "")
 local next_user = tonumber(os.getenv("USER_OFFSET") or "0")
-local tokens = {}
+local keyed = os.getenv("KEYED") == "1"
+local join_file = os.getenv("JOIN_PASSES_TXT")
+local tokens, passes = {}, nil
 if event_id then
     for line in io.lines(os.getenv("TOKENS_TXT")) do
         tokens[#tokens + 1] = line
     end
 end
+if os.getenv("PASSES_TXT") then
+    passes = {}
+    for line in io.lines(os.getenv("PASSES_TXT")) do
+        local user, pass = line:match("^(%d+) (%S+)$")
+        passes[#passes + 1] = { tonumber(user), pass }
+    end
+end
 -- Per-thread state; done() runs in another Lua state and reads it through
 -- the thread handles saved in setup().
 statuses = {}
+passes_ran_out = false
 local threads = {}
 setup = function(thread)
     threads[#threads + 1] = thread
 end
 
-if event_id then
+local function post(path, token, extra, body)
+    local headers = { ["Authorization"] = "Bearer " .. token }
+    headers["Content-Type"] = body and "application/json" or nil
+    for name, value in pairs(extra) do
+        headers[name] = value
+    end
+    return wrk.format("POST", path, headers, body)
+end
+
+if join_file then
+    local out = assert(io.open(join_file, "a"))
     request = function()
         next_user = next_user % #tokens + 1
-        return wrk.format("POST", "/bookings",
-            { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[next_user] },
-            string.format('{"event_id":%d}', event_id))
+        return post(string.format("/events/%d/queue", event_id), tokens[next_user], {}, nil)
+    end
+    response = function(status, _, body)
+        statuses[status] = (statuses[status] or 0) + 1
+        if status == 201 then
+            out:write(body:match('"user_id":(%d+)'), " ", body:match('"pass":"([^"]+)"'), "\n")
+            out:flush()
+        end
+    end
+elseif event_id then
+    local sent = 0
+    request = function()
+        sent = sent + 1
+        local body = string.format('{"event_id":%d}', event_id)
+        if passes then
+            if sent > #passes then
+                passes_ran_out = true
+                wrk.thread:stop()
+                -- wrk still writes what this returns; the stopped thread
+                -- reads no answer any more.
+                return wrk.format("GET", "/health")
+            end
+            local user, pass = passes[sent][1], passes[sent][2]
+            return post(wrk.path, tokens[user], { ["Admission-Pass"] = pass }, body)
+        end
+        next_user = next_user % #tokens + 1
+        local extra = keyed and { ["Idempotency-Key"] = string.format("bench-%d", sent) } or {}
+        return post(wrk.path, tokens[next_user], extra, body)
     end
 end
 
-response = function(status)
-    statuses[status] = (statuses[status] or 0) + 1
+if not join_file then
+    response = function(status)
+        statuses[status] = (statuses[status] or 0) + 1
+    end
 end
 
 done = function(summary, latency)
-    local totals = {}
+    local totals, ran_out = {}, false
     for _, thread in ipairs(threads) do
         for status, count in pairs(thread:get("statuses")) do
             totals[status] = (totals[status] or 0) + count
         end
+        ran_out = ran_out or thread:get("passes_ran_out")
     end
     local parts = {}
     for status, count in pairs(totals) do
         parts[#parts + 1] = string.format('"%d":%d', status, count)
     end
     io.write(string.format(
-        'RESULT {"requests":%d,"seconds":%.3f,"socket_errors":%d,"p50_ms":%.2f,"p95_ms":%.2f,"p99_ms":%.2f,"statuses":{%s}}\n',
+        'RESULT {"requests":%d,"seconds":%.3f,"socket_errors":%d,"p50_ms":%.2f,"p95_ms":%.2f,"p99_ms":%.2f,"passes_ran_out":%s,"statuses":{%s}}\n',
         summary.requests, summary.duration / 1e6,
         summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
         latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-        table.concat(parts, ",")))
+        tostring(ran_out), table.concat(parts, ",")))
 end
