@@ -19,6 +19,35 @@ async fn ready_answers_ok_while_the_database_answers() {
     assert_eq!(app.get("/ready").await.status(), 200);
 }
 
+/// Ends every session of `dbname` that started before this call and waits
+/// until none is left (bounded). A setting just changed on a database reaches
+/// only the sessions that start after it, and `pg_terminate_backend` misses
+/// a session the app was opening as the change ran: it shows up a moment
+/// later, still with the old setting.
+async fn end_earlier_sessions(admin: &tokio_postgres::Client, dbname: &str) {
+    let since: chrono::DateTime<chrono::Utc> = admin
+        .query_one("SELECT clock_timestamp()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    for _ in 0..50 {
+        let left: i64 = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
+                  WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_start < $2",
+                &[&dbname, &since],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("sessions of {dbname} started before {since} outlived 50 rounds of termination");
+}
+
 #[tokio::test]
 async fn ready_is_503_with_retry_after_when_the_database_refuses_connections() {
     let app = spawn_app().await;
@@ -28,23 +57,7 @@ async fn ready_is_503_with_retry_after_when_the_database_refuses_connections() {
         .batch_execute(&format!("ALTER DATABASE {dbname} ALLOW_CONNECTIONS false"))
         .await
         .unwrap();
-    // A connection the app was opening as the ALTER ran may pass its check
-    // and show up a moment later: terminate until none is left.
-    for _ in 0..50 {
-        let left: i64 = admin
-            .query_one(
-                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
-                  WHERE datname = $1 AND pid <> pg_backend_pid()",
-                &[&dbname],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    end_earlier_sessions(&admin, &dbname).await;
     let response = app.get("/ready").await;
     assert!(response.headers().contains_key("retry-after"));
     assert_problem(response, 503, "database_unavailable").await;
@@ -120,16 +133,13 @@ async fn a_read_only_database_is_not_ready_and_bookings_are_503() {
     let user = app.create_user("standby@example.com").await;
     let dbname = app.database_url.rsplit('/').next().unwrap().to_owned();
     let admin = app.admin_db().await;
-    let reconnect_all = format!(
-        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
-          WHERE datname = '{dbname}' AND pid <> pg_backend_pid();"
-    );
     admin
         .batch_execute(&format!(
-            "ALTER DATABASE {dbname} SET default_transaction_read_only = on; {reconnect_all}"
+            "ALTER DATABASE {dbname} SET default_transaction_read_only = on"
         ))
         .await
         .unwrap();
+    end_earlier_sessions(&admin, &dbname).await;
 
     let response = app.get("/ready").await;
     assert!(response.headers().contains_key("retry-after"));
@@ -140,10 +150,11 @@ async fn a_read_only_database_is_not_ready_and_bookings_are_503() {
 
     admin
         .batch_execute(&format!(
-            "ALTER DATABASE {dbname} RESET default_transaction_read_only; {reconnect_all}"
+            "ALTER DATABASE {dbname} RESET default_transaction_read_only"
         ))
         .await
         .unwrap();
+    end_earlier_sessions(&admin, &dbname).await;
     // The terminated sessions are replaced on checkout (the first answers
     // may still be 503 while that happens).
     let mut status = 0;
