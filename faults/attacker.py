@@ -26,7 +26,8 @@ any-token (any bearer token is taken at its word: its claims unverified,
 user 1 when it has none), any-owner (a by-id read and an admission pass act
 as the row's owner), buyer-is-admin (a buyer token opens the admin routes),
 everyones-lists (GET /me/bookings lists every booking), reveal-emails
-(sign-up answers 409 email_taken for a known email).
+(sign-up answers 409 email_taken for a known email), global-keys (an
+Idempotency-Key acts for the buyer who sent it first).
 """
 
 import argparse
@@ -294,6 +295,21 @@ class Attack:
                 answer = self.http.call("GET", "/me", token)
                 self.record(name, answer.status == 401, str(answer))
 
+    def idempotency_keys(self):
+        name = "idempotency key: another buyer's key books for the buyer, no replay of theirs"
+        if not self.wanted(name):
+            return
+        key = {"Idempotency-Key": f"order-{uuid.uuid4().hex[:8]}"}
+        first = self.must(self.http.call("POST", "/bookings", self.a["token"], {"event_id": self.open_sale}, key),
+                          201, "A books with a key")
+        self.sold.append((self.a["token"], first["id"]))
+        d = self.buyer("d")
+        second = self.http.call("POST", "/bookings", d["token"], {"event_id": self.open_sale}, key)
+        own = second.status == 201 and second.json.get("user_id") == d["id"] and second.json["id"] != first["id"]
+        if own:
+            self.sold.append((d["token"], second.json["id"]))
+        self.record(name, own, f"A's booking {first['id']}; D with A's key: {second}")
+
     def book_open_sale(self, client):
         booked = client.call("POST", "/bookings", self.b["token"], {"event_id": self.open_sale})
         if booked.status == 201:
@@ -377,7 +393,8 @@ class Attack:
             return 2
         print(f"attacker: buyers A={self.a['id']} B={self.b['id']} C={self.c['id']}, events {self.events}, "
               f"A's booking {self.booking}, hold {self.hold}, entry {self.entry}, ticket {self.ticket}", flush=True)
-        for check in (self.as_other_buyer, self.lists, self.tokens, self.sign_up, self.compose_secrets, self.floods):
+        for check in (self.as_other_buyer, self.lists, self.tokens, self.sign_up, self.idempotency_keys,
+                      self.compose_secrets, self.floods):
             try:
                 check()
             except (RuntimeError, OSError, http.client.HTTPException) as error:
@@ -409,6 +426,8 @@ def stand_in(args):
     psql = shlex.split(args.psql)
     admin = os.environ["FLASHBOOK_ADMIN_TOKEN"]
     kid, secret = signing_key()
+
+    first_keyholder = {}  # global-keys: each key acts for the buyer who sent it first
 
     def as_user(user):
         return f"Bearer {mint(kid, secret, claims(int(user)))}"
@@ -447,6 +466,8 @@ def stand_in(args):
             elif args.mode == "everyones-lists" and buyer and path == "/me/bookings":
                 rows = sql(psql, "SELECT coalesce(json_agg(json_build_object('id', id, 'user_id', user_id)), '[]') FROM bookings")
                 return self.answer(200, {"items": json.loads(rows), "next_after_id": None})
+            elif args.mode == "global-keys" and buyer and (key := headers.get("Idempotency-Key")):
+                headers["Authorization"] = first_keyholder.setdefault(key, headers["Authorization"])
             elif args.mode == "reveal-emails" and path == "/users" and self.command == "POST":
                 email = str(json.loads(body or b"{}").get("email", "")).replace("'", "''")
                 if sql(psql, f"SELECT 1 FROM users WHERE email = '{email}'"):
@@ -486,7 +507,8 @@ def main():
     attack.add_argument("--result")
     attack.add_argument("--scenario", default="attacker")
     hole = commands.add_parser("stand-in")
-    hole.add_argument("mode", choices=["any-token", "any-owner", "buyer-is-admin", "everyones-lists", "reveal-emails"])
+    hole.add_argument("mode", choices=["any-token", "any-owner", "buyer-is-admin", "everyones-lists", "reveal-emails",
+                                       "global-keys"])
     hole.add_argument("--upstream", required=True)
     hole.add_argument("--port", type=int, required=True)
     hole.add_argument("--psql", required=True)

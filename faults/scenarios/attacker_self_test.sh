@@ -11,7 +11,7 @@
 #     check holding (the attacker passes), and the stand-in removes both;
 #   - stand-in:MODE  for the checks written in Rust (token verification,
 #     the by-id reads' and lists' owner condition, the admin check, sign-up's
-#     silence, the pass's holder) a patched build does not fit the time:
+#     silence, the pass's holder, keys per buyer) a patched build does not fit the time:
 #     `attacker.py stand-in MODE`, a proxy in front of the service, puts the
 #     hole in front of it instead (the modes: attacker.py's header);
 #   - limits  the service started with its rate limits raised by config;
@@ -45,6 +45,7 @@ scenario_attacker_self_test() {
         "tokens unverified: expired||$token|FAIL  token: expired" \
         "tokens unverified: unknown kid||$token|FAIL  token: unknown kid" \
         "sign-up tells taken emails||stand-in:reveal-emails sign-up:|FAIL  sign-up: a taken email" \
+        "idempotency keys shared by all buyers||stand-in:global-keys idempotency key:|FAIL  idempotency key:" \
         "token rate limit raised||limits flood:|FAIL  flood: one token" \
         "address rate limit raised||limits flood:|FAIL  flood: one address" \
         "compose secret with a default||compose compose:|FAIL  compose: refuses to start without FLASHBOOK_PASS_SECRET"
