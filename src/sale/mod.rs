@@ -3,13 +3,15 @@
 //! one call and its answer back into a response.
 //!
 //! **One choice.** [`Sales::book`] chooses how a booking reaches the
-//! database in one `match`: with an admission pass or not, with an
-//! `Idempotency-Key` or not, refused from the sold-out memory
-//! (`crate::sold_out`), or batched with the event's other requests
-//! (`crate::booking`) or booked in a transaction of its own.
+//! database: a plain booking of a sold-out event is refused from the
+//! sold-out memory (`crate::sold_out`) at once; every other one in one
+//! `match`: with an admission pass or not, with an `Idempotency-Key` or not,
+//! or batched with the event's other requests (`crate::booking`) or booked
+//! in a transaction of its own.
 //!
-//! **Counted once, where it committed.** Each call runs in a task of its
-//! own and counts what it did there, after the commit: the outcome, the
+//! **Counted once, where it committed.** Each call that reaches the
+//! database runs in a task of its own and counts what it did there, after
+//! the commit: the outcome, the
 //! seats booked or cancelled, the holds and offers made or ended
 //! (`crate::metrics`). The request's future can be dropped at any await
 //! (`bound_request_time` drops it at the request timeout, a client can
@@ -169,6 +171,14 @@ impl Sales {
         pass: Option<String>,
         key: Option<IdempotencyKey>,
     ) -> Result<Answer<Booking>, SaleError> {
+        // A plain booking for a sold-out event is answered from memory here:
+        // nothing of it can outlive its caller, so it needs no task of its
+        // own (a spawn was 3 % of the sold-out answer's CPU).
+        if pass.is_none() && key.is_none() && self.0.sold_out.is_sold_out(request.event_id) {
+            let refused = Err(BookingRefusal::SoldOut);
+            self.count_booking(request.event_id, Counted::decided(&refused));
+            return Ok(Answer::Decided(Success::Made, refused));
+        }
         let (caller, _waiting) = Caller::new();
         self.in_own_task(move |sales| async move {
             let (answer, counted) = sales.book_now(request, pass, key, caller).await;
@@ -236,7 +246,6 @@ impl Sales {
                 );
                 return Counted::keyed(keyed.await);
             }
-            (None, None, _) if sold_out.is_sold_out(event_id) => Ok(Err(BookingRefusal::SoldOut)),
             (None, None, Some(batcher)) => {
                 let ticket = sold_out.ticket();
                 let booked = batcher.book(request, caller);
