@@ -11,9 +11,8 @@
 //!
 //! **Counted once, where it committed.** Each call that reaches the
 //! database runs in a task of its own and counts what it did there, after
-//! the commit: the outcome, the
-//! seats booked or cancelled, the holds and offers made or ended
-//! (`crate::metrics`). The request's future can be dropped at any await
+//! the commit: the outcome, the seats booked or cancelled, the holds and
+//! offers made or ended (`crate::metrics`). The request's future can be dropped at any await
 //! (`bound_request_time` drops it at the request timeout, a client can
 //! disconnect); a spawned task is not, so a seat booked is a seat counted.
 //! The caller's being gone still matters in one place: a batched request
