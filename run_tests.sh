@@ -77,7 +77,9 @@ readonly CHECKOUT_VUS=1000 CHECKOUT_MAX_PER_USER=4
 readonly CHECKOUT_HOLD_S=5 CHECKOUT_OFFER_S=5 # a hold, an offer stays open this long
 readonly CHECKOUT_SALE_S=180 CHECKOUT_TIMEOUT_S=300 # the buyers' bound; the k6 stage's
 readonly QUEUE_BUYERS=10000 QUEUE_VUS=200 # each VU drives QUEUE_BUYERS / QUEUE_VUS buyers
-readonly QUEUE_RATE=200 QUEUE_PASS_S=30  # admissions a second; a pass's lifetime
+# Admissions a second; a pass's lifetime, over twice a VU's slowest round (a
+# join, a poll, a booking batch: 10 s each; 30 s expired in one CI run).
+readonly QUEUE_RATE=200 QUEUE_PASS_S=60
 readonly QUEUE_OPEN_IN_S=10              # the room opens this long after the load starts
 readonly QUEUE_SALE_S=120 QUEUE_TIMEOUT_S=200 # the buyers' bound; the k6 stage's
 

@@ -14,7 +14,10 @@
 // A 503 (the database busy; nothing was done) is retried after its
 // Retry-After, as a client should: a booking's pass is still unused then.
 // A join or poll without an answer is retried too (both are safe to repeat);
-// a booking without one is counted unexpected.
+// so is a booking: each buyer's booking carries an Idempotency-Key, so a
+// repeat after a lost answer replays the first one's answer if it was
+// decided, and books if it never arrived. (The key also lets k6's HTTP
+// client resend a POST the balancer closed its idle connection under.)
 // At SALE_SECONDS after the start the buyers stop; a buyer still in line
 // then ends with its last position. Every buyer ends with a final answer:
 // a seat, sold out, or still queued with a position; a 403, an expired pass,
@@ -60,7 +63,7 @@ const TICK_SECONDS = 0.25;
 const { count, zero } = counters([
   'join_201', 'join_200', 'join_503', 'join_no_answer', 'join_other',
   'poll_200', 'poll_503', 'poll_no_answer', 'poll_other',
-  'book_201', 'book_409_sold_out', 'book_503', 'book_403', 'book_409_other_code', 'book_other',
+  'book_201', 'book_409_sold_out', 'book_503', 'book_no_answer', 'book_403', 'book_409_other_code', 'book_other',
   'buyers', 'buyers_booked', 'buyers_sold_out', 'buyers_still_queued', 'buyers_pass_lost',
   'buyers_without_answer',
 ]);
@@ -209,14 +212,15 @@ function book(buyers) {
     params: buyerParams('POST /bookings', buyer.user, {
       'Content-Type': 'application/json',
       'Admission-Pass': buyer.pass,
+      'Idempotency-Key': `queue-${EVENT_ID}-buyer-${buyer.user}`,
     }),
   })));
   answers.forEach((res, i) => {
     const buyer = buyers[i];
-    if (res.status === 503 || res.status === 408) {
-      // Nothing committed (503), or the request was never read (408): the
-      // pass is still unused, book again.
-      count('book_503');
+    if (res.status === 503 || noAnswer(res)) {
+      // Nothing committed (503), or no answer: book again with the same
+      // key, which answers what the first attempt decided, if it did.
+      count(res.status === 503 ? 'book_503' : 'book_no_answer');
       return;
     }
     if (res.status === 201) {
@@ -230,7 +234,7 @@ function book(buyers) {
     } else {
       count(res.status === 403 ? 'book_403' : res.status === 409 ? 'book_409_other_code' : 'book_other');
       console.warn(`POST /bookings: unexpected ${res.status} ${res.body}`);
-      // A pass refused, or no answer: this buyer has no seat and no pass.
+      // A pass refused: this buyer has no seat and no pass.
       buyer.state = 'pass_lost';
       unexpected.add(true);
     }
@@ -298,6 +302,7 @@ export function handleSummary(data) {
     ['GET /queue/{ticket}', `200 ${n('poll_200')}, 503 (retried) ${n('poll_503')}, ` +
       `no answer (retried) ${n('poll_no_answer')}, other ${n('poll_other')}`],
     ['POST /bookings (with pass)', `201 ${n('book_201')}, 409 sold_out ${n('book_409_sold_out')}, 503 (retried) ${n('book_503')}, ` +
+      `no answer (retried) ${n('book_no_answer')}, ` +
       `403 ${n('book_403')}, 409 other ${n('book_409_other_code')}, other ${n('book_other')}`],
     ['buyers', `${n('buyers')}: booked ${n('buyers_booked')}, sold out ${n('buyers_sold_out')}, ` +
       `still queued ${n('buyers_still_queued')}, pass lost ${n('buyers_pass_lost')}, ` +
