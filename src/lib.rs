@@ -8,14 +8,15 @@
 //!   extractors, the metrics middleware and `GET /metrics`, the OpenAPI
 //!   document. With `startup` (which builds the server and starts the
 //!   background tasks) and `main`, the only code that knows actix-web.
-//! - the services a route calls: `booking` (one transaction per request, or
-//!   batched per event), `idempotency` (a keyed request runs once),
+//! - the services a route calls: `sale` (every seat change, one transaction
+//!   per request or batched per event in `sale::booking`), `idempotency` (a
+//!   keyed request runs once),
 //!   `sold_out` (the sold-out memory), `waiting_room` (which events have one
 //!   and the pass gate), `live` (the live views); each with its own error
 //!   enum, none knowing HTTP.
 //! - `metrics`: the Prometheus registry and its figures (it reads the pool).
-//! - `db`: one module per table family, each with its SQL (the booking
-//!   transaction is `db::bookings`); it returns `db::DbError`.
+//! - `db`: one module per table family, each with its SQL (the seat-taking
+//!   call is `db::seats`); it returns `db::DbError`.
 //! - the ground floor: `domain` (the vocabulary and its rules),
 //!   `configuration`, `authentication` (the admin token, buyer tokens and
 //!   passwords), `admission` (the admission pass), `telemetry` (logging).
@@ -24,7 +25,6 @@
 
 pub mod admission;
 pub mod authentication;
-pub mod booking;
 pub mod configuration;
 pub mod db;
 pub mod domain;

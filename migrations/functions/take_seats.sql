@@ -1,6 +1,6 @@
 -- take_seats_ungated behind the waiting room's gate, which the database
 -- keeps: while the event's room is active, every request without a pass is
--- answered admission_required (a pass goes through take_seats_with_pass,
+-- answered admission_required (a pass goes through take_seats_batch,
 -- which checks it and calls take_seats_ungated). Each replica also keeps the
 -- set of active rooms in memory and answers from it without a round trip,
 -- but reloads it only every second and keeps the old set when a reload

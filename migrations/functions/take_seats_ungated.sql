@@ -11,7 +11,7 @@
 -- (the counter was true when read: the request is ordered after the booking
 -- that filled the event).
 -- Past the waiting room's gate only: take_seats (the gate) and
--- take_seats_with_pass (a checked pass) are its only callers.
+-- take_seats_batch (checked passes, mixed kinds) are its only callers.
 CREATE OR REPLACE FUNCTION take_seats_ungated(p_event_id BIGINT, p_user_ids BIGINT[], p_quantities INTEGER[], p_kind TEXT)
 RETURNS TABLE (ordinal INTEGER, outcome TEXT, detail INTEGER, id BIGINT,
                created_at TIMESTAMPTZ, expires_at TIMESTAMPTZ)

@@ -1,22 +1,14 @@
-//! Bookings: taking seats, cancelling, reading.
-//!
-//! Booking runs as one call of `take_seats` (migrations/functions/take_seats.sql,
-//! through `super::seats`), for one request or a batch: it takes `SELECT ...
-//! FOR UPDATE` on the event row, judges each request against the capacity,
-//! the unexpired holds, the waiting list and the buyer's limit under that
-//! lock, inserts, and bumps the counter. Called on its own, the call is its
-//! own implicit transaction and the lock is held for that one round trip
-//! plus the commit. Called inside an idempotent request's transaction
-//! (`crate::idempotency`), the lock is held until that transaction commits:
-//! two more round trips (storing the response, COMMIT). V6's header comment
-//! explains why no interleaving can oversell.
+//! Bookings: cancelling and reading them. Taking seats, for bookings and
+//! holds alike, one request or a batch, is `super::seats`: one call of the
+//! seat functions under the event row's `SELECT ... FOR UPDATE`, in its own
+//! implicit transaction or a keyed batch's. V6's header comment explains
+//! why no interleaving can oversell.
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::seats::{self, Kind};
 use super::{column, DbError};
-use crate::domain::{Booking, BookingStatus, Outcome, PageRequest, Resource, SeatRequest};
+use crate::domain::{Booking, BookingStatus, PageRequest, Resource};
 
 /// Locks the event row, then the booking row, until the implicit commit;
 /// offers the freed seats to the waiting list in the same transaction.
@@ -27,45 +19,6 @@ const CANCEL_BOOKING: &str = "
 
 const BOOKING_COLUMNS: &str =
     "SELECT id, event_id, user_id, quantity, status, created_at, cancelled_at FROM bookings";
-
-/// Books one request in its own transaction (or the caller's).
-pub async fn book(
-    client: &impl GenericClient,
-    request: SeatRequest,
-) -> Result<Outcome<Booking>, DbError> {
-    let mut outcomes = book_batch(
-        client,
-        request.event_id,
-        &[(request.user_id, request.quantity)],
-    )
-    .await?;
-    Ok(outcomes.remove(0))
-}
-
-/// Books a batch of `(user_id, quantity)` for one event in one transaction;
-/// outcomes in request order.
-pub async fn book_batch(
-    client: &impl GenericClient,
-    event_id: i64,
-    requests: &[(i64, i32)],
-) -> Result<Vec<Outcome<Booking>>, DbError> {
-    let taken = seats::take(client, event_id, requests, Kind::Booking).await?;
-    Ok(taken
-        .into_iter()
-        .zip(requests)
-        .map(|(taken, &(user_id, quantity))| {
-            taken.map(|taken| Booking {
-                id: taken.id,
-                event_id,
-                user_id,
-                quantity,
-                status: BookingStatus::Confirmed,
-                created_at: taken.created_at,
-                cancelled_at: None,
-            })
-        })
-        .collect())
-}
 
 /// Cancels user `user_id`'s booking; cancelling a cancelled booking returns
 /// it unchanged.

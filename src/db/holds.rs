@@ -7,11 +7,10 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::changes::{self, Held};
-use super::seats::{self, refusal_from_row, Kind};
+use super::seats::refusal_from_row;
 use super::{bookings, column, DbError};
 use crate::domain::{
-    Booking, Hold, HoldStatus, NewWaitlistEntry, Outcome, Resource, SeatRequest, WaitlistEntry,
-    WaitlistStatus,
+    Booking, Hold, HoldStatus, NewWaitlistEntry, Outcome, Resource, WaitlistEntry, WaitlistStatus,
 };
 
 /// Locks the event row, then the hold's, until the transaction commits.
@@ -45,31 +44,6 @@ const EXPIRE_HOLDS: &str = "SELECT expire_holds($1)";
 const EVENTS_WITH_EXPIRED_HOLDS: &str = "
     SELECT DISTINCT event_id FROM holds
      WHERE status = 'held' AND expires_at <= clock_timestamp()";
-
-pub async fn create(
-    client: &impl GenericClient,
-    request: SeatRequest,
-) -> Result<Outcome<Hold>, DbError> {
-    let requests = [(request.user_id, request.quantity)];
-    let mut taken = seats::take(client, request.event_id, &requests, Kind::Hold).await?;
-    let taken = match taken.remove(0) {
-        Ok(taken) => taken,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
-    let expires_at = taken
-        .expires_at
-        .ok_or_else(|| DbError::unexpected("take_seats made a hold without expires_at"))?;
-    Ok(Ok(Hold {
-        id: taken.id,
-        event_id: request.event_id,
-        user_id: request.user_id,
-        quantity: request.quantity,
-        status: HoldStatus::Held,
-        expires_at,
-        created_at: taken.created_at,
-        booking_id: None,
-    }))
-}
 
 /// User `user_id`'s hold's seats become a booking.
 pub async fn confirm(

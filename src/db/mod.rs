@@ -7,7 +7,7 @@ pub mod changes;
 pub mod events;
 pub mod holds;
 mod migrations;
-mod seats;
+pub mod seats;
 pub mod users;
 pub mod venues;
 pub mod waiting_room;

@@ -1,17 +1,13 @@
 //! The waiting room's rows (migrations/V7__waiting_room.sql) and the calls
 //! of its functions (migrations/functions/): the admin's settings, joining the
-//! line, a ticket's standing, and seats taken with an admission pass.
+//! line and a ticket's standing (seats taken with a pass: `super::seats`).
 
 use std::collections::HashSet;
 
 use deadpool_postgres::GenericClient;
 
-use super::seats::{refusal_from_row, Kind, Taken};
 use super::{column, DbError};
-use crate::domain::{
-    Booking, BookingRefusal, BookingStatus, Hold, HoldStatus, Outcome, PassRefusal, Resource,
-    SeatRequest, WaitingRoom, WaitingRoomSettings,
-};
+use crate::domain::{BookingRefusal, Outcome, Resource, WaitingRoom, WaitingRoomSettings};
 
 /// Turns the room on with these settings, or changes them; counts and
 /// tickets stay. Locks the room row until the implicit commit.
@@ -58,11 +54,6 @@ const TICKET_STATUS: &str = "
     SELECT out_event_id AS event_id, out_user_id AS user_id, out_status AS status,
            out_position AS position, out_rate AS rate, out_pass_expires_at AS pass_expires_at
       FROM queue_ticket_status($1, $2)";
-
-/// Locks the ticket row, then the event row, until the transaction commits.
-const TAKE_SEATS_WITH_PASS: &str = "
-    SELECT ordinal, outcome, detail, id, created_at, expires_at
-      FROM take_seats_with_pass($1, $2, $3, $4, $5)";
 
 /// A ticket's standing as the database computed it.
 #[derive(Debug, Clone)]
@@ -203,84 +194,4 @@ pub async fn standing(
         rate: column(&row, "rate")?,
         pass_expires_at: column(&row, "pass_expires_at")?,
     })
-}
-
-/// Books with an admission pass: `take_seats_with_pass` for a booking.
-pub async fn book(
-    client: &impl GenericClient,
-    request: SeatRequest,
-    ticket: &str,
-) -> Result<Outcome<Booking>, DbError> {
-    let taken = take_with_pass(client, request, Kind::Booking, ticket).await?;
-    Ok(taken.map(|taken| Booking {
-        id: taken.id,
-        event_id: request.event_id,
-        user_id: request.user_id,
-        quantity: request.quantity,
-        status: BookingStatus::Confirmed,
-        created_at: taken.created_at,
-        cancelled_at: None,
-    }))
-}
-
-/// Holds with an admission pass: `take_seats_with_pass` for a hold.
-pub async fn hold(
-    client: &impl GenericClient,
-    request: SeatRequest,
-    ticket: &str,
-) -> Result<Outcome<Hold>, DbError> {
-    match take_with_pass(client, request, Kind::Hold, ticket).await? {
-        Ok(taken) => Ok(Ok(Hold {
-            id: taken.id,
-            event_id: request.event_id,
-            user_id: request.user_id,
-            quantity: request.quantity,
-            status: HoldStatus::Held,
-            expires_at: taken.expires_at.ok_or_else(|| {
-                DbError::unexpected("take_seats_with_pass made a hold without expires_at")
-            })?,
-            created_at: taken.created_at,
-            booking_id: None,
-        })),
-        Err(refusal) => Ok(Err(refusal)),
-    }
-}
-
-/// Takes seats for one request with its pass's ticket, and uses the pass, in
-/// one statement (its own transaction, or the caller's).
-async fn take_with_pass(
-    client: &impl GenericClient,
-    request: SeatRequest,
-    kind: Kind,
-    ticket: &str,
-) -> Result<Outcome<Taken>, DbError> {
-    let kind = match kind {
-        Kind::Booking => "booking",
-        Kind::Hold => "hold",
-    };
-    let statement = client.prepare_cached(TAKE_SEATS_WITH_PASS).await?;
-    let row = client
-        .query_one(
-            &statement,
-            &[
-                &request.event_id,
-                &request.user_id,
-                &request.quantity,
-                &kind,
-                &ticket,
-            ],
-        )
-        .await?;
-    let refusal = |reason| Ok(Err(BookingRefusal::AdmissionRequired(reason)));
-    match column::<&str>(&row, "outcome")? {
-        "booked" | "held" => Ok(Ok(Taken {
-            id: column(&row, "id")?,
-            created_at: column(&row, "created_at")?,
-            expires_at: column(&row, "expires_at")?,
-        })),
-        "pass_invalid" => refusal(PassRefusal::WrongHolder),
-        "pass_used" => refusal(PassRefusal::Used),
-        "pass_expired" => refusal(PassRefusal::Expired),
-        other => Ok(Err(refusal_from_row(other, &row)?)),
-    }
 }

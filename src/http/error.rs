@@ -13,11 +13,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::authentication::tokens::TokenRefusal;
-use crate::booking::BookingError;
 use crate::db::DbError;
 use crate::domain::{BookingRefusal, InvalidInput, PassRefusal, Resource};
 use crate::idempotency::IdempotencyError;
 use crate::live::LiveError;
+use crate::sale::booking::BookingError;
 use crate::sale::SaleError;
 use crate::telemetry::error_chain;
 
@@ -61,7 +61,7 @@ pub enum ApiError {
     #[error("{0}: retry")]
     BookingNotAttempted(BookingError),
     /// The event's booking queue would not reach this request within its
-    /// budget (`crate::booking::batch`): refused at once, nothing booked.
+    /// budget (`crate::sale::booking::batch`): refused at once, nothing booked.
     #[error("{0}")]
     TooBusy(BookingError),
     /// The replica's bound on open live views (`FLASHBOOK_LIVE_MAX_VIEWERS`).

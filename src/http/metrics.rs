@@ -15,9 +15,9 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::error::ApiError;
 use super::AllowedMethods;
-use crate::booking::BookingError;
 use crate::db::DbError;
 use crate::metrics::Metrics;
+use crate::sale::booking::BookingError;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -28,7 +28,7 @@ use deadpool_postgres::Transaction;
 use crate::db::{self, DbError, Pool};
 
 pub use key::{IdempotencyKey, HEADER};
-pub use persistence::delete_expired;
+pub use persistence::{claim_all, delete_expired, save_all, Claim, KeyedRequest};
 
 /// Why a keyed request was not run (nothing was done, nothing stored).
 #[derive(Debug, thiserror::Error)]
@@ -83,16 +83,22 @@ where
 {
     let mut client = db::client(pool).await.map_err(failed)?;
     let transaction = client.transaction().await.map_err(failed)?;
-    let claim = persistence::claim(&transaction, owner, key, fingerprint, ttl)
+    let request = KeyedRequest {
+        owner,
+        key,
+        fingerprint,
+    };
+    let claim = claim_all(&transaction, &[request], ttl)
         .await
-        .map_err(failed)?;
+        .map_err(failed)?
+        .remove(0);
     let answer = match claim {
-        persistence::Claim::InProgress => Err(IdempotencyError::InProgress.into()),
-        persistence::Claim::Reused => Err(IdempotencyError::KeyReused.into()),
-        persistence::Claim::Replay(stored) => Ok(stored),
-        persistence::Claim::Claimed => {
+        Claim::InProgress => Err(IdempotencyError::InProgress.into()),
+        Claim::Reused => Err(IdempotencyError::KeyReused.into()),
+        Claim::Replay(stored) => Ok(stored),
+        Claim::Claimed => {
             let stored = work(&transaction).await?;
-            persistence::save(&transaction, owner, key, fingerprint, &stored)
+            save_all(&transaction, &[(request, &stored)])
                 .await
                 .map_err(failed)?;
             transaction.commit().await.map_err(failed)?;

@@ -1,24 +1,20 @@
 use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 
 use super::{IdempotencyKey, StoredResponse};
 use crate::db::{column, DbError, Pool};
 
-/// Holds the user's key until the transaction ends (the hash is seeded with
-/// the user, so another user's same key is another lock); fails at once when
-/// another transaction holds it (the first request is still in flight).
-const TRY_LOCK_KEY: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended($2, $1))";
-
-const SELECT_STORED: &str = "
-    SELECT request_fingerprint, response_status, response_body
-      FROM idempotency_keys
-     WHERE user_id = $1 AND key = $2 AND created_at > now() - make_interval(secs => $3)";
+/// Holds each claimed key until the transaction ends
+/// (migrations/functions/claim_idempotency_keys.sql).
+const CLAIM: &str = "
+    SELECT ordinal, claim, response_status, response_body
+      FROM claim_idempotency_keys($1, $2, $3, $4)";
 
 /// An expired row with the same key is replaced.
 const STORE: &str = "
     INSERT INTO idempotency_keys (user_id, key, request_fingerprint, response_status, response_body)
-    VALUES ($1, $2, $3, $4, $5)
+    SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::SMALLINT[], $5::TEXT[])
     ON CONFLICT (user_id, key) DO UPDATE
        SET request_fingerprint = EXCLUDED.request_fingerprint,
            response_status = EXCLUDED.response_status,
@@ -32,61 +28,109 @@ const DELETE_EXPIRED: &str = "
                                WHERE created_at <= now() - make_interval(secs => $1)
                                LIMIT 1000)";
 
+/// What a key's claim found.
+#[derive(Debug)]
 pub enum Claim {
+    /// No answer yet: the key is this transaction's until it ends.
     Claimed,
+    /// Another transaction holds the key (or an earlier request of the same
+    /// batch): the first request is still in flight.
     InProgress,
+    /// The stored answer is for a different request.
     Reused,
     Replay(StoredResponse),
 }
 
-pub async fn claim(
-    transaction: &Transaction<'_>,
-    owner: i64,
-    key: &IdempotencyKey,
-    fingerprint: &str,
-    ttl: Duration,
-) -> Result<Claim, DbError> {
-    let statement = transaction.prepare_cached(TRY_LOCK_KEY).await?;
-    let row = transaction
-        .query_one(&statement, &[&owner, &key.as_str()])
-        .await?;
-    let locked: bool = column(&row, "pg_try_advisory_xact_lock")?;
-    if !locked {
-        return Ok(Claim::InProgress);
-    }
-    let statement = transaction.prepare_cached(SELECT_STORED).await?;
-    let ttl_seconds = ttl.as_secs_f64();
-    let Some(row) = transaction
-        .query_opt(&statement, &[&owner, &key.as_str(), &ttl_seconds])
-        .await?
-    else {
-        return Ok(Claim::Claimed);
-    };
-    let stored_fingerprint: &str = column(&row, "request_fingerprint")?;
-    if stored_fingerprint != fingerprint {
-        return Ok(Claim::Reused);
-    }
-    let status: i16 = column(&row, "response_status")?;
-    Ok(Claim::Replay(StoredResponse {
-        status: status as u16,
-        body: column(&row, "response_body")?,
-        replayed: true,
-    }))
+/// One keyed request: its buyer, key and fingerprint.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyedRequest<'a> {
+    pub owner: i64,
+    pub key: &'a IdempotencyKey,
+    pub fingerprint: &'a str,
 }
 
-pub async fn save(
-    transaction: &Transaction<'_>,
-    owner: i64,
-    key: &IdempotencyKey,
-    fingerprint: &str,
-    response: &StoredResponse,
+/// Claims every request's key in `client`'s transaction, in one statement;
+/// one claim per request, in order.
+pub async fn claim_all(
+    client: &impl GenericClient,
+    requests: &[KeyedRequest<'_>],
+    ttl: Duration,
+) -> Result<Vec<Claim>, DbError> {
+    let owners: Vec<i64> = requests.iter().map(|request| request.owner).collect();
+    let keys: Vec<&str> = requests
+        .iter()
+        .map(|request| request.key.as_str())
+        .collect();
+    let fingerprints: Vec<&str> = requests.iter().map(|request| request.fingerprint).collect();
+    let statement = client.prepare_cached(CLAIM).await?;
+    let rows = client
+        .query(
+            &statement,
+            &[&owners, &keys, &fingerprints, &ttl.as_secs_f64()],
+        )
+        .await?;
+    let mut claims = rows
+        .iter()
+        .map(|row| {
+            let claim = match column::<&str>(row, "claim")? {
+                "claimed" => Claim::Claimed,
+                "in_progress" => Claim::InProgress,
+                "reused" => Claim::Reused,
+                "replay" => Claim::Replay(StoredResponse {
+                    status: column::<i16>(row, "response_status")? as u16,
+                    body: column(row, "response_body")?,
+                    replayed: true,
+                }),
+                other => {
+                    return Err(DbError::unexpected(format!(
+                        "claim_idempotency_keys answered {other:?}"
+                    )))
+                }
+            };
+            Ok((column::<i32>(row, "ordinal")?, claim))
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    if claims.len() != requests.len() {
+        return Err(DbError::unexpected(format!(
+            "claim_idempotency_keys answered {} of {} keys",
+            claims.len(),
+            requests.len()
+        )));
+    }
+    claims.sort_by_key(|(ordinal, _)| *ordinal);
+    Ok(claims.into_iter().map(|(_, claim)| claim).collect())
+}
+
+/// Stores each claimed request's answer, in one statement.
+pub async fn save_all(
+    client: &impl GenericClient,
+    answers: &[(KeyedRequest<'_>, &StoredResponse)],
 ) -> Result<(), DbError> {
-    let statement = transaction.prepare_cached(STORE).await?;
-    let status = response.status as i16;
-    transaction
+    if answers.is_empty() {
+        return Ok(());
+    }
+    let owners: Vec<i64> = answers.iter().map(|(request, _)| request.owner).collect();
+    let keys: Vec<&str> = answers
+        .iter()
+        .map(|(request, _)| request.key.as_str())
+        .collect();
+    let fingerprints: Vec<&str> = answers
+        .iter()
+        .map(|(request, _)| request.fingerprint)
+        .collect();
+    let statuses: Vec<i16> = answers
+        .iter()
+        .map(|(_, answer)| answer.status as i16)
+        .collect();
+    let bodies: Vec<&str> = answers
+        .iter()
+        .map(|(_, answer)| answer.body.as_str())
+        .collect();
+    let statement = client.prepare_cached(STORE).await?;
+    client
         .execute(
             &statement,
-            &[&owner, &key.as_str(), &fingerprint, &status, &response.body],
+            &[&owners, &keys, &fingerprints, &statuses, &bodies],
         )
         .await?;
     Ok(())

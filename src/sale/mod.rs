@@ -6,7 +6,7 @@
 //! database: a plain booking of a sold-out event is refused from the
 //! sold-out memory (`crate::sold_out`) at once; every other one in one
 //! `match`: with an admission pass or not, with an `Idempotency-Key` or not,
-//! or batched with the event's other requests (`crate::booking`) or booked
+//! or batched with the event's other requests (`booking`) or booked
 //! in a transaction of its own.
 //!
 //! **Counted once, where it committed.** Each call that reaches the
@@ -27,6 +27,7 @@
 //! Background work (batch workers, the sweeper, the sold-out listener, the
 //! waiting-room refresh) starts in one place: [`Workers::start`].
 
+pub mod booking;
 pub mod workers;
 
 use std::future::Future;
@@ -36,8 +37,8 @@ use std::time::Duration;
 use deadpool_postgres::Transaction;
 use serde::Serialize;
 
-use crate::booking::{Batcher, BookingError, Caller};
 use crate::db::changes::{self, Changes, Held};
+use crate::db::seats::{Kind, Made, SeatAsk};
 use crate::db::{self, DbError, Pool};
 use crate::domain::{
     Booking, BookingRefusal, Event, EventChanges, Hold, NewWaitlistEntry, Outcome, SeatRequest,
@@ -47,6 +48,7 @@ use crate::idempotency::{self, IdempotencyError, IdempotencyKey, StoredResponse}
 use crate::live::LiveHub;
 use crate::metrics::{HoldChange, Metrics};
 use crate::sold_out::SoldOut;
+use booking::{BatchAnswer, BatchRequest, Batcher, BookingError, Caller};
 
 pub use workers::Workers;
 
@@ -149,6 +151,8 @@ impl Sales {
                 settings.batch_max,
                 metrics.bookings.clone(),
                 settings.queue_budget,
+                Arc::clone(&wording),
+                settings.idempotency_ttl,
             ))
         });
         Self(Arc::new(Inner {
@@ -187,7 +191,7 @@ impl Sales {
         .await
     }
 
-    /// The one choice of path, and what the request counts.
+    /// What a booking request counts, beside its answer.
     async fn book_now(
         &self,
         request: SeatRequest,
@@ -195,6 +199,33 @@ impl Sales {
         key: Option<IdempotencyKey>,
         caller: Caller,
     ) -> (Result<Answer<Booking>, SaleError>, Counted) {
+        let (answer, decided) = self
+            .take_now(
+                Kind::Booking,
+                request,
+                pass,
+                key,
+                caller,
+                Made::into_booking,
+            )
+            .await;
+        let counted = Counted::of(&answer, decided.as_ref());
+        (answer, counted)
+    }
+
+    /// The one choice of path for a booking or a hold: the event's batch for
+    /// every request when batching is on, else a transaction of its own (the
+    /// key's, when it has one). Returns the answer and, when this request
+    /// decided it now, its outcome (`None`: a replay, or no decision).
+    async fn take_now<T: Serialize + Clone>(
+        &self,
+        kind: Kind,
+        request: SeatRequest,
+        pass: Option<String>,
+        key: Option<IdempotencyKey>,
+        caller: Caller,
+        made_into: fn(Made) -> Result<Outcome<T>, DbError>,
+    ) -> (Result<Answer<T>, SaleError>, Option<Outcome<T>>) {
         let Inner {
             pool,
             batcher,
@@ -202,69 +233,72 @@ impl Sales {
             ..
         } = &*self.0;
         let event_id = request.event_id;
-        let decided = match (pass, key, batcher) {
-            // The pass is used with the seats, in one transaction, never
-            // answered from memory.
-            (Some(ticket), Some(key), _) => {
-                let fingerprint = format!(
-                    "POST /bookings event_id={} user_id={} quantity={} ticket={ticket}",
-                    request.event_id, request.user_id, request.quantity
-                );
-                let keyed = self.keyed(
-                    request.user_id,
-                    &key,
-                    &fingerprint,
-                    Success::Made,
-                    async |tx| {
-                        let outcome = db::waiting_room::book(tx, request, &ticket).await?;
-                        let counted = Counted::decided(&outcome);
-                        Ok((outcome, counted))
-                    },
-                );
-                return Counted::keyed(keyed.await);
-            }
-            (Some(ticket), None, _) => {
-                async {
-                    let client = db::client(pool).await?;
-                    Ok(db::waiting_room::book(&client, request, &ticket).await?)
-                }
-                .await
-            }
-            (None, Some(key), _) => {
-                let fingerprint = booking_fingerprint(request);
-                let keyed = self.keyed(
-                    request.user_id,
-                    &key,
-                    &fingerprint,
-                    Success::Made,
-                    async |tx| {
-                        let outcome = db::bookings::book(tx, request).await?;
-                        let counted = Counted::decided(&outcome);
-                        Ok((outcome, counted))
-                    },
-                );
-                return Counted::keyed(keyed.await);
-            }
-            (None, None, Some(batcher)) => {
-                let ticket = sold_out.ticket();
-                let booked = batcher.book(request, caller);
-                sold_out.learn(event_id, ticket, booked).await
-            }
-            (None, None, None) => {
-                let ticket = sold_out.ticket();
-                let booked = async {
-                    let client = db::client(pool).await?;
-                    db::bookings::book(&client, request).await
+        let route = match kind {
+            Kind::Booking => "POST /bookings",
+            Kind::Hold => "POST /holds",
+        };
+        let fingerprint = seat_fingerprint(route, request, pass.as_deref());
+        let Some(key) = key else {
+            // Decided now; a sold-out answer is remembered.
+            let ticket = sold_out.ticket();
+            let decided = async {
+                let made = match batcher {
+                    Some(batcher) => {
+                        let ask = SeatAsk::new(request, kind, pass);
+                        let request = BatchRequest { ask, key: None };
+                        match batcher.decide(event_id, request, caller).await? {
+                            BatchAnswer::Decided(made) => made,
+                            BatchAnswer::Stored { .. } => {
+                                return Err(SaleError::from(DbError::unexpected(
+                                    "a request without a key was answered with a stored answer",
+                                )))
+                            }
+                        }
+                    }
+                    None => {
+                        let client = db::client(pool).await?;
+                        db::seats::take_one(&client, request, kind, pass).await?
+                    }
                 };
-                sold_out
-                    .learn(event_id, ticket, booked)
-                    .await
-                    .map_err(BookingError::from)
+                Ok(made_into(made)?)
+            };
+            return match sold_out.learn(event_id, ticket, decided).await {
+                Ok(outcome) => (
+                    Ok(Answer::Decided(Success::Made, outcome.clone())),
+                    Some(outcome),
+                ),
+                Err(error) => (Err(error), None),
+            };
+        };
+        let Some(batcher) = batcher else {
+            let user_id = request.user_id;
+            return self
+                .keyed(user_id, &key, &fingerprint, Success::Made, async |tx| {
+                    let made = db::seats::take_one(tx, request, kind, pass).await?;
+                    let outcome = made_into(made)?;
+                    Ok((outcome.clone(), outcome))
+                })
+                .await;
+        };
+        let answered = async {
+            let ask = SeatAsk::new(request, kind, pass);
+            let request = BatchRequest {
+                ask,
+                key: Some((key, fingerprint)),
+            };
+            match batcher.decide(event_id, request, caller).await? {
+                BatchAnswer::Stored { stored, made } => {
+                    Ok((Answer::Stored(stored), made.map(made_into).transpose()?))
+                }
+                BatchAnswer::Decided(_) => Err(SaleError::from(DbError::unexpected(
+                    "a keyed request was answered without its stored answer",
+                ))),
             }
         };
-        let counted = Counted::of(&decided);
-        let answer = decided.map(|outcome| Answer::Decided(Success::Made, outcome));
-        (answer.map_err(SaleError::from), counted)
+        match answered.await {
+            Ok((answer, decided)) => (Ok(answer), decided),
+            Err(error) => (Err(error), None),
+        }
     }
 
     /// Counts one answered booking request: its outcome and seats, or its
@@ -293,9 +327,15 @@ impl Sales {
         pass: Option<String>,
         key: Option<IdempotencyKey>,
     ) -> Result<Answer<Hold>, SaleError> {
+        if pass.is_none() && key.is_none() && self.0.sold_out.is_sold_out(request.event_id) {
+            return Ok(Answer::Decided(Success::Made, Err(BookingRefusal::SoldOut)));
+        }
+        let (caller, _waiting) = Caller::new();
         self.in_own_task(move |sales| async move {
-            let (answer, created) = sales.hold_now(request, pass, key).await;
-            if let Some(Ok(hold)) = created {
+            let (answer, decided) = sales
+                .take_now(Kind::Hold, request, pass, key, caller, Made::into_hold)
+                .await;
+            if let Some(Ok(hold)) = decided {
                 let held = Held {
                     holds: 1,
                     seats: seats(hold.quantity),
@@ -305,81 +345,6 @@ impl Sales {
             answer
         })
         .await
-    }
-
-    async fn hold_now(
-        &self,
-        request: SeatRequest,
-        pass: Option<String>,
-        key: Option<IdempotencyKey>,
-    ) -> (Result<Answer<Hold>, SaleError>, Option<Outcome<Hold>>) {
-        let Inner { pool, sold_out, .. } = &*self.0;
-        let event_id = request.event_id;
-        let fingerprint = match &pass {
-            Some(ticket) => format!(
-                "POST /holds event_id={} user_id={} quantity={} ticket={ticket}",
-                request.event_id, request.user_id, request.quantity
-            ),
-            None => format!(
-                "POST /holds event_id={} user_id={} quantity={}",
-                request.event_id, request.user_id, request.quantity
-            ),
-        };
-        let decided = match (pass, key) {
-            (Some(ticket), Some(key)) => {
-                return self
-                    .keyed(
-                        request.user_id,
-                        &key,
-                        &fingerprint,
-                        Success::Made,
-                        async |tx| {
-                            let outcome = db::waiting_room::hold(tx, request, &ticket).await?;
-                            Ok((outcome.clone(), outcome))
-                        },
-                    )
-                    .await;
-            }
-            (Some(ticket), None) => {
-                async {
-                    let client = db::client(pool).await?;
-                    db::waiting_room::hold(&client, request, &ticket).await
-                }
-                .await
-            }
-            (None, Some(key)) => {
-                let ticket = sold_out.ticket();
-                return self
-                    .keyed(
-                        request.user_id,
-                        &key,
-                        &fingerprint,
-                        Success::Made,
-                        async |tx| {
-                            let held = db::holds::create(tx, request);
-                            let outcome = sold_out.learn(event_id, ticket, held).await?;
-                            Ok((outcome.clone(), outcome))
-                        },
-                    )
-                    .await;
-            }
-            (None, None) if sold_out.is_sold_out(event_id) => Ok(Err(BookingRefusal::SoldOut)),
-            (None, None) => {
-                let ticket = sold_out.ticket();
-                let held = async {
-                    let client = db::client(pool).await?;
-                    db::holds::create(&client, request).await
-                };
-                sold_out.learn(event_id, ticket, held).await
-            }
-        };
-        match decided {
-            Ok(outcome) => (
-                Ok(Answer::Decided(Success::Made, outcome.clone())),
-                Some(outcome),
-            ),
-            Err(error) => (Err(error.into()), None),
-        }
     }
 
     /// Turns buyer `user_id`'s hold `id`'s seats into a booking.
@@ -658,13 +623,7 @@ impl Sales {
         let stored = idempotency::run_once(pool, user_id, key, fingerprint, *idempotency_ttl, {
             async |transaction| {
                 let (outcome, count) = call(transaction).await?;
-                let answer = match outcome {
-                    Ok(value) => {
-                        let body = serde_json::to_string(&value).map_err(SaleError::Answer)?;
-                        wording.success(success, body)
-                    }
-                    Err(refusal) => wording.refusal(refusal).map_err(SaleError::Answer)?,
-                };
+                let answer = word(&**wording, success, &outcome).map_err(SaleError::Answer)?;
                 counted = Some(count);
                 Ok::<_, SaleError>(answer)
             }
@@ -690,10 +649,13 @@ enum Counted {
 }
 
 impl Counted {
-    fn of(result: &Result<Outcome<Booking>, BookingError>) -> Self {
-        match result {
-            Ok(outcome) => Self::decided(outcome),
-            Err(error) => Counted::Outcome {
+    /// A request's count: what it decided now (`decided`), else a replay of
+    /// a stored answer, or the label of the error that decided nothing.
+    fn of(answer: &Result<Answer<Booking>, SaleError>, decided: Option<&Outcome<Booking>>) -> Self {
+        match (answer, decided) {
+            (_, Some(outcome)) => Self::decided(outcome),
+            (Ok(_), None) => Counted::Replayed,
+            (Err(error), None) => Counted::Outcome {
                 outcome: error.label(),
                 seats: 0,
             },
@@ -712,21 +674,6 @@ impl Counted {
             },
         }
     }
-
-    /// A keyed request: counted if it committed now, a replay, or refused.
-    fn keyed(
-        (answer, counted): (Result<Answer<Booking>, SaleError>, Option<Counted>),
-    ) -> (Result<Answer<Booking>, SaleError>, Counted) {
-        let counted = match (&answer, counted) {
-            (Ok(_), Some(counted)) => counted,
-            (Ok(_), None) => Counted::Replayed,
-            (Err(error), _) => Counted::Outcome {
-                outcome: error.label(),
-                seats: 0,
-            },
-        };
-        (answer, counted)
-    }
 }
 
 impl SaleError {
@@ -743,18 +690,32 @@ impl SaleError {
     }
 }
 
-/// The fingerprint of a keyed booking. A request without `quantity` keeps the
-/// one it had before quantities existed, so keys stored then still replay.
-fn booking_fingerprint(request: SeatRequest) -> String {
-    match request.quantity {
-        1 => format!(
-            "POST /bookings event_id={} user_id={}",
-            request.event_id, request.user_id
-        ),
-        quantity => format!(
-            "POST /bookings event_id={} user_id={} quantity={quantity}",
-            request.event_id, request.user_id
-        ),
+/// An answer as its client is told it, to store with its key.
+pub fn word<T: Serialize>(
+    wording: &dyn Wording,
+    success: Success,
+    outcome: &Outcome<T>,
+) -> Result<StoredResponse, serde_json::Error> {
+    match outcome {
+        Ok(value) => Ok(wording.success(success, serde_json::to_string(value)?)),
+        Err(refusal) => wording.refusal(*refusal),
+    }
+}
+
+/// The fingerprint of a keyed booking or hold (`route`). A booking of one
+/// seat without a pass keeps the one it had before quantities existed, so
+/// keys stored then still replay.
+fn seat_fingerprint(route: &str, request: SeatRequest, pass: Option<&str>) -> String {
+    let SeatRequest {
+        event_id,
+        user_id,
+        quantity,
+    } = request;
+    let named = format!("{route} event_id={event_id} user_id={user_id}");
+    match (route, quantity, pass) {
+        ("POST /bookings", 1, None) => named,
+        (_, _, None) => format!("{named} quantity={quantity}"),
+        (_, _, Some(ticket)) => format!("{named} quantity={quantity} ticket={ticket}"),
     }
 }
 

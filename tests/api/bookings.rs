@@ -2,10 +2,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use flashbook::booking::test_hooks::PANICKING_USER_ID;
+use flashbook::sale::booking::test_hooks::PANICKING_USER_ID;
 use futures_util::future::join_all;
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with, AppOptions, TestApp};
+use crate::helpers::{
+    assert_problem, lock_event_row, spawn_app, spawn_app_with, AppOptions, TestApp,
+};
 
 #[tokio::test]
 async fn a_booking_is_created_read_back_and_counted() {
@@ -407,19 +409,6 @@ async fn a_batch_worker_that_fails_does_not_wedge_its_event() {
     );
     let state = app.sale_state(event).await;
     assert_eq!((state.confirmed, state.counter), (2, 2));
-}
-
-/// Holds the event row's lock, as a long booking transaction would, until the
-/// returned transaction ends.
-async fn lock_event_row(
-    client: &mut tokio_postgres::Client,
-    event: i64,
-) -> tokio_postgres::Transaction<'_> {
-    let lock = client.transaction().await.unwrap();
-    lock.execute("SELECT 1 FROM events WHERE id = $1 FOR UPDATE", &[&event])
-        .await
-        .unwrap();
-    lock
 }
 
 /// Books `users[0]`, and 100 ms later `users[1]`, concurrently.

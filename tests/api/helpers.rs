@@ -569,3 +569,41 @@ fn start_throwaway_cluster() -> String {
         .trim()
         .to_owned()
 }
+
+/// Holds the event row's lock, as a long booking transaction would, until the
+/// returned transaction ends.
+pub async fn lock_event_row(
+    client: &mut tokio_postgres::Client,
+    event: i64,
+) -> tokio_postgres::Transaction<'_> {
+    let lock = client.transaction().await.unwrap();
+    lock.execute("SELECT 1 FROM events WHERE id = $1 FOR UPDATE", &[&event])
+        .await
+        .unwrap();
+    lock
+}
+
+/// Sends `requests` in order, 100 ms apart, while the event row's lock is
+/// held, and then releases it: the first waits on the lock in a batch of its
+/// own, and the others queue behind it and are decided together in the next
+/// batch (when the app batches). Their answers, in order.
+pub async fn behind_the_event_lock(
+    app: &TestApp,
+    event: i64,
+    requests: Vec<reqwest::RequestBuilder>,
+) -> Vec<Response> {
+    let mut blocker = app.db().await;
+    let lock = lock_event_row(&mut blocker, event).await;
+    let count = requests.len() as u64;
+    let answers = futures_util::future::join_all(requests.into_iter().enumerate().map(
+        |(place, request)| async move {
+            tokio::time::sleep(Duration::from_millis(100 * place as u64)).await;
+            request.send().await.expect("request sent")
+        },
+    ));
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(100 * count + 400)).await;
+        lock.rollback().await.unwrap();
+    };
+    tokio::join!(answers, release).0
+}

@@ -2,6 +2,7 @@
 //! fresh PostgreSQL database of its own.
 
 mod accounts;
+mod batch;
 mod bookings;
 mod catalogue;
 mod checkout;

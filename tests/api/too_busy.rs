@@ -1,4 +1,4 @@
-//! No request waits in vain (`flashbook::booking`'s batcher): a booking
+//! No request waits in vain (`flashbook::sale::booking`'s batcher): a booking
 //! whose event queue cannot be booked within its time budget, at the
 //! measured batch speed, is answered `503 too_busy` at once.
 

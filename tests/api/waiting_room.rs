@@ -11,7 +11,9 @@ use flashbook::startup::Application;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, settings_for, spawn_app, TestApp, ADMIN_TOKEN};
+use crate::helpers::{
+    assert_problem, behind_the_event_lock, settings_for, spawn_app, TestApp, ADMIN_TOKEN,
+};
 
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -487,6 +489,88 @@ async fn each_pass_is_used_once_even_by_concurrent_requests_and_by_a_sold_out_an
     assert_eq!(recorded.get::<_, &str>(0), "sold_out");
     assert!(!recorded.get::<_, bool>(1));
     assert_eq!(app.event(event).await["booked"], 1);
+}
+
+/// Passes in a batch beside keyed requests and holds: each is checked and
+/// used in the batch's transaction, in arrival order; a pass sent twice in
+/// one batch is used once; a sold-out answer uses its pass too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_are_checked_and_used_inside_a_mixed_batch() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(4, json!({"max_per_user": 2})).await;
+    let users = app.insert_users(5).await;
+    open_room(&app, event, 1000, 60, long_ago()).await;
+    let mut passes = Vec::new();
+    for &user in &users {
+        passes.push(admitted_pass(&app, event, user).await);
+    }
+    let pass = |n: usize| passes[n].1.as_str();
+    let with_pass = |path: &str, n: usize| {
+        app.as_buyer(Method::POST, users[n], path)
+            .header("Admission-Pass", pass(n))
+            .json(&json!({"event_id": event}))
+    };
+    // users[3]'s pass is spent before the batch.
+    assert_eq!(
+        take_with_pass(&app, "/bookings", event, users[3], pass(3))
+            .await
+            .status(),
+        201
+    );
+
+    let answers = behind_the_event_lock(
+        &app,
+        event,
+        vec![
+            with_pass("/bookings", 0),
+            with_pass("/holds", 1).header("Idempotency-Key", "hold-1"),
+            with_pass("/bookings", 3),
+            with_pass("/bookings", 4),
+            with_pass("/bookings", 4),
+            with_pass("/bookings", 2),
+        ],
+    )
+    .await;
+    let [booked, keyed_hold, spent, seat_4, pass_reused, sold_out] =
+        <[Response; 6]>::try_from(answers).unwrap();
+    assert_eq!(booked.status(), 201);
+    assert_eq!(keyed_hold.status(), 201);
+    refused(spent, "used").await;
+    assert_eq!(seat_4.status(), 201);
+    refused(pass_reused, "used").await;
+    assert_problem(sold_out, 409, "sold_out").await;
+
+    let outcomes: Vec<(i64, String, bool)> = app
+        .db()
+        .await
+        .query(
+            "SELECT user_id, pass_outcome, coalesce(booking_id, hold_id) IS NOT NULL
+               FROM queue_tickets WHERE event_id = $1 ORDER BY user_id",
+            &[&event],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    let expected = [
+        ("booked", true),
+        ("held", true),
+        ("sold_out", false),
+        ("booked", true),
+        ("booked", true),
+    ];
+    let expected: Vec<(i64, String, bool)> = users
+        .iter()
+        .zip(expected)
+        .map(|(&user, (outcome, made))| (user, outcome.to_owned(), made))
+        .collect();
+    assert_eq!(outcomes, expected);
+    let replay = with_pass("/holds", 1).header("Idempotency-Key", "hold-1");
+    let replay = replay.send().await.unwrap();
+    assert_eq!(replay.status(), 201);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(app.event(event).await["booked"], 3);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
-//! Batched booking (see `batch.rs`): requests for the same event that queue
-//! up while its previous batch holds the lock are booked together. Which
-//! requests take this way is `crate::sale`'s choice; the transaction itself,
-//! and its SQL, is `crate::db::bookings`.
+//! Batched seat requests (see `batch.rs`): bookings and holds for the same
+//! event that queue up while its previous batch holds the lock are decided
+//! together. Which requests take this way is `crate::sale`'s choice; the
+//! seat-taking SQL is `crate::db::seats`, the keys' `crate::idempotency`.
 
 mod batch;
 
@@ -9,11 +9,34 @@ use std::convert::Infallible;
 
 use tokio::sync::oneshot;
 
+use crate::db::seats::{Made, SeatAsk};
 use crate::db::DbError;
+use crate::idempotency::{IdempotencyKey, StoredResponse};
 
 #[cfg(feature = "test-hooks")]
 pub use batch::test_hooks;
 pub use batch::Batcher;
+
+/// One request of an event's batch: the seats it asks for, and its
+/// `Idempotency-Key` with the fingerprint of the request it names.
+#[derive(Debug)]
+pub struct BatchRequest {
+    pub ask: SeatAsk,
+    pub key: Option<(IdempotencyKey, String)>,
+}
+
+/// A batched request's answer.
+#[derive(Debug)]
+pub enum BatchAnswer {
+    /// A request without a key: what its seats became, or why not.
+    Decided(Made),
+    /// A keyed request's stored answer; `made`: what this request did, when
+    /// it committed now (`None`: a replay of the first request's answer).
+    Stored {
+        stored: StoredResponse,
+        made: Option<Made>,
+    },
+}
 
 /// Why a booking request got no outcome from the database.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,85 @@
+-- take_seats for a batch that may mix bookings and holds (p_kinds[i]
+-- 'booking' or 'hold') and requests with an admission pass (p_tickets[i],
+-- the ticket whose signature the service checked; NULL: no pass), judged in
+-- arrival order (their position in the arrays) under one event lock:
+--   * a pass is refused pass_invalid (not this user's, this event's, or not
+--     issued), pass_used (used before, or earlier in this batch) or
+--     pass_expired; a request without one is refused admission_required
+--     while the event's waiting room is active (the gate of take_seats);
+--   * the others take seats as take_seats_ungated judges them, in runs of
+--     consecutive requests of one kind (each run sees the runs before it:
+--     same transaction), and each pass among them is marked used with its
+--     answer, whatever it was (a sold_out answer uses it too).
+-- An error rolls back everything: a pass is never burned by a request that
+-- committed nothing. Locks the event row, then the batch's ticket rows in
+-- ticket order (the lock order of every seat change), until the caller's
+-- transaction ends. Rows come in no particular order: `ordinal` says whose.
+CREATE OR REPLACE FUNCTION take_seats_batch(p_event_id BIGINT, p_user_ids BIGINT[], p_quantities INTEGER[],
+                                            p_kinds TEXT[], p_tickets TEXT[])
+RETURNS TABLE (ordinal INTEGER, outcome TEXT, detail INTEGER, id BIGINT,
+               created_at TIMESTAMPTZ, expires_at TIMESTAMPTZ)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_count      INTEGER := cardinality(p_user_ids);
+    v_refusals   TEXT[];
+    v_run        INTEGER[] := '{}';
+    v_kind       TEXT;
+    v_gated      BOOLEAN;
+BEGIN
+    IF cardinality(p_quantities) <> v_count OR cardinality(p_kinds) <> v_count
+       OR cardinality(p_tickets) <> v_count THEN
+        RAISE EXCEPTION 'take_seats_batch: bad arguments (% users, % quantities, % kinds, % tickets)',
+              v_count, cardinality(p_quantities), cardinality(p_kinds), cardinality(p_tickets);
+    END IF;
+    v_gated := EXISTS (SELECT 1 FROM waiting_rooms w WHERE w.event_id = p_event_id AND w.active);
+    PERFORM 1 FROM events e WHERE e.id = p_event_id FOR UPDATE;
+    PERFORM 1 FROM queue_tickets q WHERE q.ticket = ANY (p_tickets) ORDER BY q.ticket FOR UPDATE;
+    -- Read after the locks: each ticket as its last use committed it.
+    SELECT array_agg(
+               CASE WHEN r.ticket IS NULL THEN
+                        CASE WHEN v_gated THEN 'admission_required' END
+                    WHEN q.ticket IS NULL OR q.event_id <> p_event_id OR q.user_id <> r.user_id
+                         OR q.pass_expires_at IS NULL THEN 'pass_invalid'
+                    WHEN q.pass_used_at IS NOT NULL OR r.nth > 1 THEN 'pass_used'
+                    WHEN q.pass_expires_at <= clock_timestamp() THEN 'pass_expired'
+               END ORDER BY r.ord)
+      INTO v_refusals
+      FROM (SELECT u.ticket, u.user_id, u.ord,
+                   row_number() OVER (PARTITION BY u.ticket ORDER BY u.ord) AS nth
+              FROM unnest(p_tickets, p_user_ids) WITH ORDINALITY AS u(ticket, user_id, ord)) r
+      LEFT JOIN queue_tickets q ON q.ticket = r.ticket;
+
+    FOR i IN 1 .. v_count + 1 LOOP
+        -- A run ends before a request of the other kind, and after the last.
+        IF cardinality(v_run) > 0 AND (i > v_count OR (v_refusals[i] IS NULL AND p_kinds[i] <> v_kind)) THEN
+            RETURN QUERY
+            WITH taken AS (
+                SELECT v_run[t.ordinal] AS ord, t.outcome, t.detail, t.id, t.created_at, t.expires_at
+                  FROM take_seats_ungated(p_event_id,
+                                          ARRAY(SELECT p_user_ids[o] FROM unnest(v_run) AS o),
+                                          ARRAY(SELECT p_quantities[o] FROM unnest(v_run) AS o),
+                                          v_kind) t
+            ),
+            used AS (
+                UPDATE queue_tickets q
+                   SET pass_used_at = clock_timestamp(), pass_used_for = v_kind,
+                       pass_outcome = t.outcome,
+                       booking_id = CASE WHEN t.outcome = 'booked' THEN t.id END,
+                       hold_id = CASE WHEN t.outcome = 'held' THEN t.id END
+                  FROM taken t
+                 WHERE q.ticket = p_tickets[t.ord]
+            )
+            SELECT t.ord::INTEGER, t.outcome, t.detail, t.id, t.created_at, t.expires_at FROM taken t;
+            v_run := '{}';
+        END IF;
+        EXIT WHEN i > v_count;
+        IF v_refusals[i] IS NOT NULL THEN
+            RETURN QUERY SELECT i, v_refusals[i], NULL::INTEGER, NULL::BIGINT,
+                                NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ;
+        ELSE
+            v_kind := p_kinds[i];
+            v_run := v_run || i;
+        END IF;
+    END LOOP;
+END;
+$$;
