@@ -6,13 +6,10 @@
 -- request with its own Idempotency-Key. PASSES_TXT: the users are those of
 -- its lines (`user_id pass`), each booking with its Admission-Pass; when
 -- they are used up the thread stops and RESULT says "passes_ran_out".
--- JOIN_PASSES_TXT: instead, each user joins the event's waiting room
--- (POST /events/EVENT_ID/queue); the passes of the 201s are appended there.
 -- Without EVENT_ID: wrk's own request to the URL given (GET /health).
 local event_id = tonumber(os.getenv("EVENT_ID") or "")
 local next_user = tonumber(os.getenv("USER_OFFSET") or "0")
 local keyed = os.getenv("KEYED") == "1"
-local join_file = os.getenv("JOIN_PASSES_TXT")
 local tokens, passes = {}, nil
 if event_id then
     for line in io.lines(os.getenv("TOKENS_TXT")) do
@@ -44,20 +41,7 @@ local function post(path, token, extra, body)
     return wrk.format("POST", path, headers, body)
 end
 
-if join_file then
-    local out = assert(io.open(join_file, "a"))
-    request = function()
-        next_user = next_user % #tokens + 1
-        return post(string.format("/events/%d/queue", event_id), tokens[next_user], {}, nil)
-    end
-    response = function(status, _, body)
-        statuses[status] = (statuses[status] or 0) + 1
-        if status == 201 then
-            out:write(body:match('"user_id":(%d+)'), " ", body:match('"pass":"([^"]+)"'), "\n")
-            out:flush()
-        end
-    end
-elseif event_id then
+if event_id then
     local sent = 0
     request = function()
         sent = sent + 1
@@ -79,10 +63,8 @@ elseif event_id then
     end
 end
 
-if not join_file then
-    response = function(status)
-        statuses[status] = (statuses[status] or 0) + 1
-    end
+response = function(status)
+    statuses[status] = (statuses[status] or 0) + 1
 end
 
 done = function(summary, latency)

@@ -20,6 +20,8 @@ DECLARE
     v_capacity INTEGER;
     v_booked   INTEGER;
     v_event    RECORD;
+    -- The event's hold_seconds, read with the lock (no lock, no seats).
+    v_hold_for INTERVAL;
     v_locked   BOOLEAN := FALSE;
     v_at       TIMESTAMPTZ := clock_timestamp();
     v_max      INTEGER;
@@ -55,11 +57,12 @@ BEGIN
         v_free := CASE WHEN v_event.waiting THEN 0
                        ELSE v_event.capacity - v_event.booked - v_event.held END;
         v_holds := v_event.held > 0 OR p_kind = 'hold';
+        v_hold_for := make_interval(secs => v_event.hold_seconds);
     END IF;
 
-    IF p_kind = 'booking' AND cardinality(p_user_ids) > 1
+    IF cardinality(p_user_ids) > 1
        AND (SELECT bool_and(q = 1) FROM unnest(p_quantities) AS q) THEN
-        -- The flash-sale batch: one seat per request. The same judgement as
+        -- The flash-sale batch: one seat per request, booked or held. The same judgement as
         -- the loop below, set-based, because this is the path whose speed
         -- is the sale's: a user's n-th request in the batch is within the
         -- limit when their seats before the batch plus n do not pass it, and
@@ -101,23 +104,32 @@ BEGIN
         inserted AS (
             INSERT INTO bookings (event_id, user_id, quantity, created_at)
             SELECT p_event_id, p.user_id, 1, v_at FROM placed p
-             WHERE p.refusal IS NULL AND p.place <= v_free
+             WHERE p_kind = 'booking' AND p.refusal IS NULL AND p.place <= v_free
              ORDER BY p.ord
-            RETURNING bookings.id, bookings.created_at
+            RETURNING bookings.id, bookings.created_at, NULL::TIMESTAMPTZ AS expires_at
+        ),
+        held AS (
+            INSERT INTO holds (event_id, user_id, quantity, expires_at, created_at)
+            SELECT p_event_id, p.user_id, 1, v_at + v_hold_for, v_at FROM placed p
+             WHERE p_kind = 'hold' AND p.refusal IS NULL AND p.place <= v_free
+             ORDER BY p.ord
+            RETURNING holds.id, holds.created_at, holds.expires_at
         ),
         -- Rows are inserted, and their ids drawn, in the ORDER BY's order:
-        -- the k-th id belongs to the k-th place.
+        -- the k-th id belongs to the k-th place (one of the two is empty).
         numbered AS (
-            SELECT i.id, i.created_at, row_number() OVER (ORDER BY i.id) AS place FROM inserted i
+            SELECT t.id, t.created_at, t.expires_at, row_number() OVER (ORDER BY t.id) AS place
+              FROM (SELECT * FROM inserted UNION ALL SELECT * FROM held) t
         ),
         counted AS (
             UPDATE events e SET booked = e.booked + (SELECT count(*) FROM inserted)
              WHERE e.id = p_event_id AND EXISTS (SELECT 1 FROM inserted)
         )
         SELECT p.ord,
-               COALESCE(p.refusal, CASE WHEN p.place <= v_free THEN 'booked' ELSE 'sold_out' END),
+               COALESCE(p.refusal, CASE WHEN p.place > v_free THEN 'sold_out'
+                                        WHEN p_kind = 'booking' THEN 'booked' ELSE 'held' END),
                CASE WHEN p.refusal = 'limit_exceeded' THEN v_max END,
-               n.id, n.created_at, NULL::TIMESTAMPTZ
+               n.id, n.created_at, n.expires_at
           FROM placed p
           LEFT JOIN numbered n ON p.refusal IS NULL AND n.place = p.place
          ORDER BY p.ord;
@@ -170,7 +182,7 @@ BEGIN
         ELSE
             INSERT INTO holds (event_id, user_id, quantity, expires_at, created_at)
             VALUES (p_event_id, v_user, v_quantity,
-                    v_at + make_interval(secs => v_event.hold_seconds), v_at)
+                    v_at + v_hold_for, v_at)
             RETURNING holds.id, holds.created_at, holds.expires_at INTO id, created_at, expires_at;
             outcome := 'held';
             v_free := v_free - v_quantity;

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use flashbook::sale::booking::test_hooks::BREAKING_USER_ID;
+use futures_util::future::join_all;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 
@@ -148,4 +149,51 @@ async fn a_request_that_fails_in_the_database_fails_alone_and_its_neighbours_are
     assert_eq!(replayed(again.send().await.unwrap(), 201).await, keyed);
     let state = app.sale_state(event).await;
     assert_eq!((state.confirmed, state.counter), (3, 3));
+}
+
+/// Holds of one seat, all at once, are batched and take the set-based path
+/// bookings take: exactly the free seats are held, each hold its buyer's and
+/// kept for `hold_seconds`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_one_seat_holds_holds_exactly_the_free_seats() {
+    let app = spawn_app().await;
+    let event = app
+        .create_sale_with(10, json!({"max_per_user": 1, "hold_seconds": 60}))
+        .await;
+    let users = app.insert_users(40).await;
+    let hold = json!({"event_id": event});
+    let answers = join_all(users.iter().map(|&user| {
+        let request = seats(&app, user, "/holds", hold.clone(), None);
+        async move { request.send().await.unwrap() }
+    }))
+    .await;
+    let mut held = Vec::new();
+    for (&user, answer) in users.iter().zip(answers) {
+        match answer.status().as_u16() {
+            201 => held.push((user, answer.json::<Value>().await.unwrap())),
+            _ => drop(assert_problem(answer, 409, "sold_out").await),
+        }
+    }
+    assert_eq!(held.len(), 10);
+    let db = app.db().await;
+    for (user, hold) in held {
+        assert_eq!(hold["user_id"], user, "{hold}");
+        let created = chrono::DateTime::parse_from_rfc3339(hold["created_at"].as_str().unwrap());
+        let expires = chrono::DateTime::parse_from_rfc3339(hold["expires_at"].as_str().unwrap());
+        assert_eq!(
+            (expires.unwrap() - created.unwrap()).num_seconds(),
+            60,
+            "{hold}"
+        );
+        let owner: i64 = db
+            .query_one(
+                "SELECT user_id FROM holds WHERE id = $1",
+                &[&hold["id"].as_i64().unwrap()],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(owner, user);
+    }
+    assert_eq!(app.event(event).await["booked"], 0);
 }
