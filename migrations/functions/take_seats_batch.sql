@@ -67,7 +67,9 @@ BEGIN
                        booking_id = CASE WHEN t.outcome = 'booked' THEN t.id END,
                        hold_id = CASE WHEN t.outcome = 'held' THEN t.id END
                   FROM taken t
-                 WHERE q.ticket = p_tickets[t.ord]
+                 -- The ANY lets the plan find the batch's tickets by their
+                 -- index (the join alone hashed the whole table).
+                 WHERE q.ticket = p_tickets[t.ord] AND q.ticket = ANY (p_tickets)
             )
             SELECT t.ord::INTEGER, t.outcome, t.detail, t.id, t.created_at, t.expires_at FROM taken t;
             v_run := '{}';
