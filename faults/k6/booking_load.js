@@ -22,7 +22,9 @@
 //                  the load over time (default 0)
 //   TIMEOUT        k6 request timeout (default 30s)
 //   IDEMPOTENT     1: send Idempotency-Key KEY_PREFIX-u<user> and retry every
-//                  answer that is not final (no response, 503, 409 request_in_progress)
+//                  answer that is not final (no response, 503, 409 request_in_progress);
+//                  mixed: so do users 0, 1, 4, 5, ... (mod 4 below 2); the others send
+//                  one plain request, so each process's batches mix keyed and plain
 //   FAILOVER       1 (with IDEMPOTENT): a retry after no response goes to the next base URL
 //   KEY_PREFIX     unique per run (default fb)
 //   MAX_ATTEMPTS   attempts per user in IDEMPOTENT mode (default 30)
@@ -46,7 +48,7 @@ const ITERATIONS = intFromEnv('ITERATIONS', 1000);
 const VUS = intFromEnv('VUS', 200);
 const PAUSE_MS = intFromEnv('PAUSE_MS', 0, 0);
 const TIMEOUT = __ENV.TIMEOUT || '30s';
-const IDEMPOTENT = __ENV.IDEMPOTENT === '1';
+const keyed = (userId) => __ENV.IDEMPOTENT === '1' || (__ENV.IDEMPOTENT === 'mixed' && userId % 4 < 2);
 const FAILOVER = __ENV.FAILOVER === '1';
 const KEY_PREFIX = __ENV.KEY_PREFIX || 'fb';
 const MAX_ATTEMPTS = intFromEnv('MAX_ATTEMPTS', 30);
@@ -70,7 +72,7 @@ export const options = {
 
 function attempt(userId, urlIndex, attemptNo) {
   const headers = asBuyer(userId, { 'Content-Type': 'application/json' });
-  if (IDEMPOTENT) {
+  if (keyed(userId)) {
     headers['Idempotency-Key'] = `${KEY_PREFIX}-u${userId}`;
   }
   const body = JSON.stringify({ event_id: EVENT_ID });
@@ -85,7 +87,7 @@ function attempt(userId, urlIndex, attemptNo) {
     b: bookingId(res),
     n: urlIndex,
     a: attemptNo,
-    k: IDEMPOTENT ? 1 : 0,
+    k: keyed(userId) ? 1 : 0,
     r: res.headers['Idempotent-Replayed'] === 'true' ? 1 : 0,
   });
 }
@@ -101,7 +103,7 @@ function isFinal(answer) {
 export default function () {
   const userId = exec.scenario.iterationInTest + 1;
   let urlIndex = userId % BASE_URLS.length;
-  if (!IDEMPOTENT) {
+  if (!keyed(userId)) {
     attempt(userId, urlIndex, 1);
   } else {
     for (let n = 1; n <= MAX_ATTEMPTS; n++) {

@@ -1,10 +1,13 @@
 # shellcheck shell=bash
-# Scenario: clients retry every request that got no final answer (no response
-# within a short client timeout, 503, 409 request_in_progress) with the same
-# Idempotency-Key, while PostgreSQL restarts and then one of the two service
-# processes is killed with SIGKILL; a client that gets no response retries on
-# the other process. Every client must end with at most one booking, the one
-# its 201s named, and a refused client with none.
+# Scenario: half the clients retry every request that got no final answer (no
+# response within a short client timeout, 503, 409 request_in_progress) with
+# the same Idempotency-Key, the other half send one plain request, so each
+# process's batches mix keyed and plain requests, while PostgreSQL restarts
+# and then one of the two service processes is killed with SIGKILL in the
+# middle of such a batch; a keyed client that gets no response retries on the
+# other process, which replays what the killed one committed. Every client
+# must end with at most one booking, the one its 201s named, and a refused
+# client with none.
 scenario_idempotent_retries() {
     local name=idempotent_retries url victim base_a
     url=$(new_database fb_idempotent_retries)
@@ -19,7 +22,7 @@ scenario_idempotent_retries() {
     info "k6: $LOAD_VUS VUs, 4000 clients on 3000 seats over two processes, client timeout 200 ms, up to 30 attempts"
     k6_start "$name" booking_load.js \
         -e BASE_URLS="$base_a,$SERVICE_URL" -e VUS="$LOAD_VUS" \
-        -e ITERATIONS=4000 -e PAUSE_MS=300 -e IDEMPOTENT=1 -e FAILOVER=1 -e TIMEOUT=200ms \
+        -e ITERATIONS=4000 -e PAUSE_MS=300 -e IDEMPOTENT=mixed -e FAILOVER=1 -e TIMEOUT=200ms \
         -e MAX_ATTEMPTS=30 -e RETRY_PAUSE_MS=50 -e KEY_PREFIX="run$(now_ms)"
     wait_for_records "$name" 800 60
     local restart_start restart_done ready_at kill_at
