@@ -1,4 +1,4 @@
-set terminal svg size 944,500 dynamic noenhanced font 'sans,12' background '#ffffff'
+set terminal svg size 1136,500 dynamic noenhanced font 'sans,12' background '#ffffff'
 set border 3
 set tics nomirror
 set grid ytics lc rgb '#dddddd'
@@ -6,17 +6,20 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'CPU per booking'
 $cpu << EOD
-"one per transaction, pool 4" 165.081 454.921
-"one per transaction, pool 8" 158.438 558.663
-"one per transaction, pool 16" 160.222 730.186
-"one per transaction, pool 32" 198.150 1202.025
-"batched, pool 4" 32.444 97.638
-"batched, pool 8" 32.559 96.247
-"batched, pool 16" 37.434 100.161
-"batched, pool 32" 28.268 49.162
-"sold out (409)" 26.358 8.164
-"GET /health" 14.450 0.000
-"k6 4332/s bookings" 60.021 162.153
+"one per transaction, pool 4" 417.084 1795.128
+"one per transaction, pool 8" 406.986 2014.658
+"one per transaction, pool 16" 348.525 2168.760
+"one per transaction, pool 32" 388.331 3241.144
+"batched, pool 4" 74.308 100.738
+"batched, pool 8" 71.864 99.176
+"batched, pool 16" 64.498 91.632
+"batched, pool 32" 67.936 98.120
+"keyed (Idempotency-Key)" 91.711 135.331
+"held (POST /holds)" 76.060 195.869
+"admitted (pass, room on)" 74.410 173.535
+"sold out (409)" 40.010 0.577
+"GET /health" 21.780 0.000
+"k6 3264/s bookings" 112.246 2766.478
 EOD
 
 set ylabel 'CPU microseconds per answer'

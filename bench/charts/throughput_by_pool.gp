@@ -6,18 +6,18 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Bookings per second by pool size'
 $service << EOD
-4.000 1931.310 8664.274
-8.000 1772.476 8817.278
-16.000 1557.012 7856.462
-32.000 1062.990 15086.418
+4.000 396.927 6528.237
+8.000 425.012 6871.032
+16.000 470.147 7678.938
+32.000 349.997 7193.214
 EOD
 $pgbench << EOD
-1.000 2278.529
-4.000 2280.602
-8.000 2042.867
-16.000 1642.748
-32.000 1417.063
-64.000 943.159
+1.000 812.764
+4.000 604.278
+8.000 641.029
+16.000 473.346
+32.000 356.011
+64.000 244.567
 EOD
 
 set xlabel 'database connections (service pool size; pgbench clients)'
@@ -28,4 +28,4 @@ set xtics (1, 4, 8, 16, 32, 64)
 set yrange [0:*]
 plot $service using 1:3 with linespoints lw 2 pt 7 lc rgb '#4e79a7' title 'service, batched', \
      $service using 1:2 with linespoints lw 2 pt 5 lc rgb '#f28e2b' title 'service, one transaction per booking', \
-     $pgbench using 1:2 with linespoints lw 2 dt 2 pt 9 lc rgb '#59a14f' title 'pgbench book_seat() (no service)'
+     $pgbench using 1:2 with linespoints lw 2 dt 2 pt 9 lc rgb '#59a14f' title 'pgbench take_seats() (no service)'

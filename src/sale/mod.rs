@@ -2,12 +2,12 @@
 //! [`Sales`]. It knows no HTTP; the handlers (`crate::http`) turn a request into
 //! one call and its answer back into a response.
 //!
-//! **One choice.** [`Sales::book`] chooses how a booking reaches the
-//! database: a plain booking of a sold-out event is refused from the
-//! sold-out memory (`crate::sold_out`) at once; every other one in one
-//! `match`: with an admission pass or not, with an `Idempotency-Key` or not,
-//! or batched with the event's other requests (`booking`) or booked
-//! in a transaction of its own.
+//! **One choice.** [`Sales::book`] and [`Sales::hold`] refuse a plain
+//! request for a sold-out event from the sold-out memory
+//! (`crate::sold_out`) at once; every other one reaches the database one way,
+//! chosen in one place (`take_now`): with batching on, in the event's batch
+//! (`booking`) whatever its pass and key; with it off, in a transaction of
+//! its own (its key's, when it has one).
 //!
 //! **Counted once, where it committed.** Each call that reaches the
 //! database runs in a task of its own and counts what it did there, after
@@ -22,7 +22,8 @@
 //! whether a release or cancellation changed anything) is read back in its
 //! own transaction (`db::changes`), so calls that free seats run in an
 //! explicit transaction; the hot calls (a booking, a hold) stay one
-//! statement each, their answer saying all there is to count.
+//! statement each (a keyed batch: one transaction), their answer saying all
+//! there is to count.
 //!
 //! Background work (batch workers, the sweeper, the sold-out listener, the
 //! waiting-room refresh) starts in one place: [`Workers::start`].
