@@ -16,7 +16,10 @@
 //! [`IdempotencyError::KeyReused`]), otherwise do the work and store its
 //! answer, then commit both together. A retry after a lost response replays;
 //! a retry after a failure (nothing committed) runs again. Either way the
-//! client ends with exactly one booking.
+//! client ends with exactly one booking. [`run_once`] does this for one
+//! request; a batch of bookings and holds (`crate::sale::booking`) claims
+//! all its keys with [`claim_all`] and stores all its answers with
+//! [`save_all`], the same two statements, in the batch's one transaction.
 
 mod key;
 mod persistence;
