@@ -134,7 +134,7 @@ impl Made {
 pub async fn take(
     client: &impl GenericClient,
     event_id: i64,
-    asks: &[SeatAsk],
+    asks: &[&SeatAsk],
 ) -> Result<Vec<Made>, DbError> {
     let user_ids: Vec<i64> = asks.iter().map(|ask| ask.user_id).collect();
     let quantities: Vec<i32> = asks.iter().map(|ask| ask.quantity).collect();
@@ -197,7 +197,7 @@ pub async fn take_one(
     ticket: Option<String>,
 ) -> Result<Made, DbError> {
     let ask = SeatAsk::new(request, kind, ticket);
-    let mut made = take(client, request.event_id, std::slice::from_ref(&ask)).await?;
+    let mut made = take(client, request.event_id, &[&ask]).await?;
     Ok(made.remove(0))
 }
 

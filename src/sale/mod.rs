@@ -234,11 +234,6 @@ impl Sales {
             ..
         } = &*self.0;
         let event_id = request.event_id;
-        let route = match kind {
-            Kind::Booking => "POST /bookings",
-            Kind::Hold => "POST /holds",
-        };
-        let fingerprint = seat_fingerprint(route, request, pass.as_deref());
         let Some(key) = key else {
             // Decided now; a sold-out answer is remembered.
             let ticket = sold_out.ticket();
@@ -271,6 +266,12 @@ impl Sales {
                 Err(error) => (Err(error), None),
             };
         };
+        // Only a keyed request needs its fingerprint.
+        let route = match kind {
+            Kind::Booking => "POST /bookings",
+            Kind::Hold => "POST /holds",
+        };
+        let fingerprint = seat_fingerprint(route, request, pass.as_deref());
         let Some(batcher) = batcher else {
             let user_id = request.user_id;
             return self

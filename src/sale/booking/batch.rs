@@ -143,6 +143,8 @@ impl Batcher {
         request: BatchRequest,
         caller: Caller,
     ) -> Answered {
+        #[cfg(feature = "test-hooks")]
+        let request = test_hooks::break_if_asked(request);
         let (reply, answer) = oneshot::channel();
         let start_worker = {
             let mut queues = self.queues();
@@ -293,15 +295,7 @@ impl Worker {
     async fn decide_batch(&self, requests: &[BatchRequest]) -> Result<Vec<Answered>, BookingError> {
         #[cfg(feature = "test-hooks")]
         test_hooks::panic_if_asked(requests);
-        let asks: Vec<seats::SeatAsk> = requests
-            .iter()
-            .map(|request| {
-                #[cfg(feature = "test-hooks")]
-                return test_hooks::broken_if_asked(&request.ask);
-                #[cfg(not(feature = "test-hooks"))]
-                request.ask.clone()
-            })
-            .collect();
+        let asks: Vec<&seats::SeatAsk> = requests.iter().map(|request| &request.ask).collect();
         let mut client = db::client(&self.batcher.pool).await?;
         if requests.iter().all(|request| request.key.is_none()) {
             // One statement, its own transaction: the flash sale's batch.
@@ -333,7 +327,7 @@ impl Worker {
         &self,
         transaction: &Transaction<'_>,
         requests: &[BatchRequest],
-        asks: &[seats::SeatAsk],
+        asks: &[&seats::SeatAsk],
     ) -> Result<Vec<Answered>, BookingError> {
         let keyed: Vec<(usize, KeyedRequest<'_>)> = requests
             .iter()
@@ -368,7 +362,7 @@ impl Worker {
         let to_take: Vec<usize> = (0..requests.len())
             .filter(|&index| answers[index].is_none())
             .collect();
-        let asks: Vec<seats::SeatAsk> = to_take.iter().map(|&index| asks[index].clone()).collect();
+        let asks: Vec<&seats::SeatAsk> = to_take.iter().map(|&index| asks[index]).collect();
         let made = match asks.is_empty() {
             true => Vec::new(),
             false => seats::take(transaction, self.event_id, &asks).await?,
@@ -454,7 +448,6 @@ impl Drop for Worker {
 /// enable for themselves; release builds never have it).
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks {
-    use crate::db::seats::SeatAsk;
     use crate::sale::booking::BatchRequest;
 
     /// A batch holding this user id panics before it reaches the database.
@@ -473,11 +466,10 @@ pub mod test_hooks {
         }
     }
 
-    pub(super) fn broken_if_asked(ask: &SeatAsk) -> SeatAsk {
-        let mut ask = ask.clone();
-        if ask.user_id == BREAKING_USER_ID {
-            ask.quantity = 0;
+    pub(super) fn break_if_asked(mut request: BatchRequest) -> BatchRequest {
+        if request.ask.user_id == BREAKING_USER_ID {
+            request.ask.quantity = 0;
         }
-        ask
+        request
     }
 }
