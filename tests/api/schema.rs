@@ -245,3 +245,91 @@ async fn user_seats(app: &TestApp, event: i64, user: i64) -> i32 {
         .unwrap()
         .get(0)
 }
+
+/// `events.held_open`, which `held_seats()` reads instead of summing every
+/// hold, follows every kind of write to holds: the seat functions' (holds, a
+/// confirmation, a release, the sweep) and direct statements (rows of two
+/// events in one statement, an update of quantities, a delete, a truncate).
+#[tokio::test]
+async fn the_held_seats_count_follows_every_write_to_holds() {
+    let app = spawn_app().await;
+    let settings = json!({"max_per_user": 4, "hold_seconds": 60});
+    let event = app.create_sale_with(20, settings.clone()).await;
+    let other = app.create_sale_with(20, settings).await;
+    let events = [event, other];
+    let users = app.insert_users(3).await;
+    let db = app.db().await;
+
+    let confirmed = created_id(app.hold(event, users[0], 2).await).await;
+    let released = created_id(app.hold(event, users[1], 1).await).await;
+    assert_held_count(&db, &events, "two holds through the API").await;
+    assert_eq!(app.confirm_hold(confirmed).await.status(), 201);
+    assert_held_count(&db, &events, "a confirmation").await;
+    let release = app
+        .as_buyer(
+            reqwest::Method::DELETE,
+            users[1],
+            &format!("/holds/{released}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(release.status(), 200);
+    assert_held_count(&db, &events, "a release").await;
+
+    db.execute(
+        "INSERT INTO holds (event_id, user_id, quantity, expires_at, created_at)
+         VALUES ($1, $3, 1, clock_timestamp() - interval '1 second', clock_timestamp() - interval '1 minute'),
+                ($1, $3, 3, clock_timestamp() + interval '1 hour', clock_timestamp()),
+                ($2, $4, 2, clock_timestamp() + interval '1 hour', clock_timestamp())",
+        &[&event, &other, &users[2], &users[0]],
+    )
+    .await
+    .unwrap();
+    assert_held_count(&db, &events, "one statement's holds of two events").await;
+    let held: i32 = db
+        .query_one("SELECT held_seats($1, clock_timestamp())", &[&event])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 3, "the held seats leave out the hold past expires_at");
+    db.execute("SELECT expire_holds($1)", &[&event])
+        .await
+        .unwrap();
+    assert_held_count(&db, &events, "the sweep").await;
+    db.execute(
+        "UPDATE holds SET quantity = quantity - 1 WHERE status = 'held'",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_held_count(&db, &events, "an update of quantities").await;
+    db.execute(
+        "DELETE FROM holds WHERE event_id = $1 AND status = 'held'",
+        &[&other],
+    )
+    .await
+    .unwrap();
+    assert_held_count(&db, &events, "a delete").await;
+    db.execute("TRUNCATE holds CASCADE", &[]).await.unwrap();
+    assert_held_count(&db, &events, "a truncate").await;
+}
+
+/// Each event's `held_open` equals the seats of its holds with status
+/// 'held'.
+async fn assert_held_count(db: &tokio_postgres::Client, events: &[i64], after: &str) {
+    let rows = db
+        .query(
+            "SELECT e.id, e.held_open,
+                    (SELECT coalesce(sum(h.quantity), 0)::INTEGER FROM holds h
+                      WHERE h.event_id = e.id AND h.status = 'held')
+               FROM events e WHERE e.id = ANY ($1) ORDER BY e.id",
+            &[&events],
+        )
+        .await
+        .unwrap();
+    for row in rows {
+        let (id, counted, summed): (i64, i32, i32) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(counted, summed, "event {id}'s held seats after {after}");
+    }
+}
