@@ -42,24 +42,47 @@ local function post(path, token, extra, body)
 end
 
 if event_id then
-    local sent = 0
+    -- Every request is written once, in init(), before the run starts:
+    -- writing each as it is sent (string.format and wrk.format in Lua) cost
+    -- wrk about 11 us of CPU a request, on the cores the service shares,
+    -- where a crowd pays that on its own machines. GET /health is wrk's own
+    -- prepared request, so both sides of the sold-out comparison now pay
+    -- the load tool alike.
+    local prepared, sent = {}, 0
+    local body = string.format('{"event_id":%d}', event_id)
+    local function keyed_post(user, n)
+        local extra = keyed and { ["Idempotency-Key"] = string.format("bench-%d", n) } or {}
+        return post(wrk.path, tokens[user], extra, body)
+    end
+    init = function()
+        if passes then
+            for n, entry in ipairs(passes) do
+                prepared[n] = post(wrk.path, tokens[entry[1]], { ["Admission-Pass"] = entry[2] }, body)
+            end
+        else
+            for n = 1, #tokens do
+                prepared[n] = keyed_post((next_user + n - 1) % #tokens + 1, n)
+            end
+        end
+    end
     request = function()
         sent = sent + 1
-        local body = string.format('{"event_id":%d}', event_id)
-        if passes then
-            if sent > #passes then
-                passes_ran_out = true
-                wrk.thread:stop()
-                -- wrk still writes what this returns; the stopped thread
-                -- reads no answer any more.
-                return wrk.format("GET", "/health")
-            end
-            local user, pass = passes[sent][1], passes[sent][2]
-            return post(wrk.path, tokens[user], { ["Admission-Pass"] = pass }, body)
+        if sent <= #prepared then
+            return prepared[sent]
         end
-        next_user = next_user % #tokens + 1
-        local extra = keyed and { ["Idempotency-Key"] = string.format("bench-%d", sent) } or {}
-        return post(wrk.path, tokens[next_user], extra, body)
+        if passes then
+            passes_ran_out = true
+            wrk.thread:stop()
+            -- wrk still writes what this returns; the stopped thread
+            -- reads no answer any more.
+            return wrk.format("GET", "/health")
+        end
+        -- Past the last token the users start again from the first; a keyed
+        -- request still gets a key of its own.
+        if keyed then
+            return keyed_post((next_user + sent - 1) % #tokens + 1, sent)
+        end
+        return prepared[(sent - 1) % #prepared + 1]
     end
 end
 
