@@ -75,24 +75,30 @@ BEGIN
                    row_number() OVER (PARTITION BY r.user_id ORDER BY r.ord)::INTEGER AS nth
               FROM unnest(p_user_ids) WITH ORDINALITY AS r(user_id, ord)
         ),
-        judged AS (
-            SELECT q.ord, q.user_id,
-                   CASE WHEN u.id IS NULL THEN 'user_not_found'
-                        -- user_seats(), written out: a subquery runs in this
-                        -- statement's executor, a function call per request
-                        -- would run two more statements each (~15 us a seat).
-                        ELSE limit_refusal(v_max,
-                                 (SELECT coalesce(sum(b.quantity), 0)::INTEGER FROM bookings b
-                                   WHERE b.event_id = p_event_id AND b.user_id = q.user_id
-                                     AND b.status = 'confirmed')
-                               + CASE WHEN v_holds THEN
-                                     (SELECT coalesce(sum(h.quantity), 0)::INTEGER FROM holds h
-                                       WHERE h.event_id = p_event_id AND h.user_id = q.user_id
-                                         AND h.status = 'held' AND h.expires_at > v_at)
-                                 ELSE 0 END
-                               + q.nth - 1, 1)
-                   END AS refusal
+        -- Each request's buyer: known or not, and their seats before it
+        -- (user_seats(), written out: a subquery runs in this statement's
+        -- executor, a function call per request would run two more
+        -- statements each, ~15 us a seat). MATERIALIZED: limit_refusal() is
+        -- inlined and names its seats argument twice, so a sum written into
+        -- its call ran two or three times a request.
+        buyers AS MATERIALIZED (
+            SELECT q.ord, q.user_id, q.nth, u.id IS NOT NULL AS known,
+                   (SELECT coalesce(sum(b.quantity), 0)::INTEGER FROM bookings b
+                     WHERE b.event_id = p_event_id AND b.user_id = q.user_id
+                       AND b.status = 'confirmed')
+                 + CASE WHEN v_holds THEN
+                       (SELECT coalesce(sum(h.quantity), 0)::INTEGER FROM holds h
+                         WHERE h.event_id = p_event_id AND h.user_id = q.user_id
+                           AND h.status = 'held' AND h.expires_at > v_at)
+                   ELSE 0 END AS seats
               FROM requests q LEFT JOIN users u ON u.id = q.user_id
+        ),
+        judged AS (
+            SELECT c.ord, c.user_id,
+                   CASE WHEN NOT c.known THEN 'user_not_found'
+                        ELSE limit_refusal(v_max, c.seats + c.nth - 1, 1)
+                   END AS refusal
+              FROM buyers c
         ),
         placed AS (
             SELECT j.*,
