@@ -333,3 +333,74 @@ async fn assert_held_count(db: &tokio_postgres::Client, events: &[i64], after: &
         assert_eq!(counted, summed, "event {id}'s held seats after {after}");
     }
 }
+
+/// Bookings and holds name an event and a user that exist, checked per
+/// statement (check_seat_references) where foreign keys checked each row:
+/// a statement with one row naming a missing user or event is refused as a
+/// whole, under the foreign key's old name; and events and users, which
+/// that check does not lock, cannot be deleted or renumbered.
+#[tokio::test]
+async fn bookings_and_holds_name_events_and_users_that_exist() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(10, json!({"max_per_user": 2})).await;
+    let user = app.insert_users(1).await[0];
+    let missing = user + 1_000;
+    let db = app.db().await;
+
+    let two_bookings =
+        "INSERT INTO bookings (event_id, user_id, quantity) VALUES ($1, $2, 1), ($3, $4, 1)";
+    for (table, statement, rows) in [
+        ("bookings", two_bookings, [event, user, event, missing]),
+        ("bookings", two_bookings, [event, user, missing, user]),
+        (
+            "holds",
+            "INSERT INTO holds (event_id, user_id, quantity, expires_at)
+             VALUES ($1, $2, 1, now() + interval '1 minute'), ($3, $4, 1, now() + interval '1 minute')",
+            [event, user, event, missing],
+        ),
+    ] {
+        let error = db
+            .execute(statement, &[&rows[0], &rows[1], &rows[2], &rows[3]])
+            .await
+            .expect_err("a row names a missing event or user");
+        let column = if rows[2] == missing { "event_id" } else { "user_id" };
+        let db_error = error.as_db_error().expect("refused by the database");
+        assert_eq!(
+            db_error.code(),
+            &tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION,
+            "{error}"
+        );
+        assert_eq!(
+            db_error.constraint(),
+            Some(format!("{table}_{column}_fkey").as_str())
+        );
+    }
+    let rows: i64 = db
+        .query_one(
+            "SELECT (SELECT count(*) FROM bookings) + (SELECT count(*) FROM holds)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        rows, 0,
+        "each refused statement wrote nothing, not even its good row"
+    );
+
+    db.execute(INSERT_BOOKING, &[&event, &user, &1])
+        .await
+        .unwrap();
+    for (statement, id) in [
+        ("DELETE FROM users WHERE id = $1", user),
+        ("DELETE FROM events WHERE id = $1", event),
+        ("UPDATE users SET id = DEFAULT WHERE id = $1", user),
+    ] {
+        let error = db.execute(statement, &[&id]).await.expect_err(statement);
+        assert_eq!(
+            error.code(),
+            Some(&tokio_postgres::error::SqlState::RESTRICT_VIOLATION),
+            "{statement}: {error}"
+        );
+    }
+}
