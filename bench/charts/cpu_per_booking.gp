@@ -6,20 +6,20 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'CPU per booking'
 $cpu << EOD
-"one per transaction, pool 4" 417.084 1795.128
-"one per transaction, pool 8" 406.986 2014.658
-"one per transaction, pool 16" 348.525 2168.760
-"one per transaction, pool 32" 388.331 3241.144
-"batched, pool 4" 74.308 100.738
-"batched, pool 8" 71.864 99.176
-"batched, pool 16" 64.498 91.632
-"batched, pool 32" 67.936 98.120
-"keyed (Idempotency-Key)" 91.711 135.331
-"held (POST /holds)" 76.060 195.869
-"admitted (pass, room on)" 74.410 173.535
-"sold out (409)" 40.010 0.577
-"GET /health" 21.780 0.000
-"k6 3264/s bookings" 112.246 2766.478
+"one per transaction, pool 4" 273.521 1221.490
+"one per transaction, pool 8" 246.547 1307.047
+"one per transaction, pool 16" 237.333 1594.462
+"one per transaction, pool 32" 266.715 2261.691
+"batched, pool 4" 52.751 46.263
+"batched, pool 8" 58.006 51.574
+"batched, pool 16" 53.054 47.041
+"batched, pool 32" 37.720 36.173
+"keyed (Idempotency-Key)" 58.991 76.094
+"held (POST /holds)" 57.891 148.044
+"admitted (pass, room on)" 65.429 768.658
+"sold out (409)" 47.521 0.530
+"GET /health" 25.713 0.107
+"k6 6315/s bookings" 102.731 1848.548
 EOD
 
 set ylabel 'CPU microseconds per answer'

@@ -6,31 +6,31 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Latency percentiles per step'
 $latency << EOD
-"pgbench take_seats() for one, 1 client" 1.089 2.055 3.364
-"pgbench take_seats() for one, 4 clients" 5.644 12.494 19.633
-"pgbench take_seats() for one, 8 clients" 9.466 32.223 51.752
-"pgbench take_seats() for one, 16 clients" 21.554 104.490 169.218
-"pgbench take_seats() for one, 32 clients" 57.397 282.172 443.270
-"pgbench take_seats() for one, 64 clients" 173.124 774.050 1206.026
-"GET /health" 3.480 8.270 11.110
-"one per transaction, pool 4" 615.850 900.100 997.880
-"one per transaction, pool 8" 584.630 713.440 779.330
-"one per transaction, pool 16" 530.990 655.030 767.850
-"one per transaction, pool 32" 684.920 957.890 1151.310
-"batched, pool 4" 34.860 48.890 74.910
-"batched, pool 8" 33.760 46.810 61.770
-"batched, pool 16" 30.680 41.220 51.380
-"batched, pool 32" 31.980 44.760 58.900
-"keyed (Idempotency-Key)" 55.360 73.500 91.850
-"held (POST /holds)" 53.860 88.230 176.040
-"admitted (pass, room on)" 44.990 69.000 118.360
-"Redis Lua, appendfsync always" 9.991 15.103 18.031
-"Redis Lua, no persistence" 6.031 9.831 12.591
-"sold out (409)" 6.640 16.720 27.730
-"GET /health, 10000 conns" 162.230 324.560 369.830
-"sold out (409), 10000 conns" 260.830 551.340 715.050
-"k6 3264/s bookings" 2665.990 5176.179 5583.396
-"k6 3264/s GET /health" 0.299 11.119 99.385
+"pgbench take_seats() for one, 1 client" 0.709 1.014 1.210
+"pgbench take_seats() for one, 4 clients" 4.163 8.711 12.464
+"pgbench take_seats() for one, 8 clients" 7.243 26.981 41.256
+"pgbench take_seats() for one, 16 clients" 16.919 82.202 133.805
+"pgbench take_seats() for one, 32 clients" 43.373 214.520 337.183
+"pgbench take_seats() for one, 64 clients" 106.718 505.863 812.169
+"GET /health" 5.040 9.280 12.670
+"one per transaction, pool 4" 346.930 411.470 432.540
+"one per transaction, pool 8" 328.090 424.200 464.910
+"one per transaction, pool 16" 355.340 429.500 496.000
+"one per transaction, pool 32" 432.020 628.110 914.680
+"batched, pool 4" 18.530 26.910 32.570
+"batched, pool 8" 20.460 29.220 34.840
+"batched, pool 16" 18.570 26.850 31.590
+"batched, pool 32" 13.940 21.480 26.580
+"keyed (Idempotency-Key)" 30.600 39.150 45.320
+"held (POST /holds)" 39.330 64.530 78.010
+"admitted (pass, room on)" 180.600 478.680 555.770
+"Redis Lua, appendfsync always" 9.751 16.047 19.999
+"Redis Lua, no persistence" 5.703 9.695 11.719
+"sold out (409)" 7.070 16.460 22.480
+"GET /health, 10000 conns" 176.530 346.080 400.680
+"sold out (409), 10000 conns" 211.850 479.540 541.940
+"k6 6315/s bookings" 2000.818 3233.171 3432.328
+"k6 6315/s GET /health" 0.743 95.985 211.647
 EOD
 
 set ylabel 'milliseconds (log scale)'

@@ -6,18 +6,18 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Bookings per second by pool size'
 $service << EOD
-4.000 396.927 6528.237
-8.000 425.012 6871.032
-16.000 470.147 7678.938
-32.000 349.997 7193.214
+4.000 745.979 12631.197
+8.000 760.556 11429.167
+16.000 705.609 12512.284
+32.000 555.474 16348.101
 EOD
 $pgbench << EOD
-1.000 812.764
-4.000 604.278
-8.000 641.029
-16.000 473.346
-32.000 356.011
-64.000 244.567
+1.000 1313.236
+4.000 844.051
+8.000 807.431
+16.000 597.909
+32.000 465.849
+64.000 387.501
 EOD
 
 set xlabel 'database connections (service pool size; pgbench clients)'

@@ -12,10 +12,12 @@
 -- that filled the event).
 -- Past the waiting room's gate only: take_seats (the gate) and
 -- take_seats_batch (checked passes, mixed kinds) are its only callers.
+-- enable_seqscan off: see held_seats.sql.
 CREATE OR REPLACE FUNCTION take_seats_ungated(p_event_id BIGINT, p_user_ids BIGINT[], p_quantities INTEGER[], p_kind TEXT)
 RETURNS TABLE (ordinal INTEGER, outcome TEXT, detail INTEGER, id BIGINT,
                created_at TIMESTAMPTZ, expires_at TIMESTAMPTZ)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+SET enable_seqscan = off AS $$
 DECLARE
     v_capacity INTEGER;
     v_booked   INTEGER;
