@@ -6,20 +6,20 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'CPU per booking'
 $cpu << EOD
-"one per transaction, pool 4" 273.521 1221.490
-"one per transaction, pool 8" 246.547 1307.047
-"one per transaction, pool 16" 237.333 1594.462
-"one per transaction, pool 32" 266.715 2261.691
-"batched, pool 4" 52.751 46.263
-"batched, pool 8" 58.006 51.574
-"batched, pool 16" 53.054 47.041
-"batched, pool 32" 37.720 36.173
-"keyed (Idempotency-Key)" 58.991 76.094
-"held (POST /holds)" 57.891 148.044
-"admitted (pass, room on)" 65.429 768.658
-"sold out (409)" 47.521 0.530
-"GET /health" 25.713 0.107
-"k6 6315/s bookings" 102.731 1848.548
+"one per transaction, pool 4" 239.177 1106.593
+"one per transaction, pool 8" 292.755 1494.313
+"one per transaction, pool 16" 231.032 1541.447
+"one per transaction, pool 32" 217.739 1856.772
+"batched, pool 4" 51.847 49.075
+"batched, pool 8" 53.830 48.117
+"batched, pool 16" 47.895 40.951
+"batched, pool 32" 37.350 32.584
+"keyed (Idempotency-Key)" 43.421 51.427
+"held (POST /holds)" 42.734 43.228
+"admitted (pass, room on)" 57.211 111.339
+"sold out (409)" 33.691 0.263
+"GET /health" 20.374 0.057
+"k6 6100/s bookings" 74.370 69.494
 EOD
 
 set ylabel 'CPU microseconds per answer'

@@ -6,31 +6,31 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Latency percentiles per step'
 $latency << EOD
-"pgbench take_seats() for one, 1 client" 0.709 1.014 1.210
-"pgbench take_seats() for one, 4 clients" 4.163 8.711 12.464
-"pgbench take_seats() for one, 8 clients" 7.243 26.981 41.256
-"pgbench take_seats() for one, 16 clients" 16.919 82.202 133.805
-"pgbench take_seats() for one, 32 clients" 43.373 214.520 337.183
-"pgbench take_seats() for one, 64 clients" 106.718 505.863 812.169
-"GET /health" 5.040 9.280 12.670
-"one per transaction, pool 4" 346.930 411.470 432.540
-"one per transaction, pool 8" 328.090 424.200 464.910
-"one per transaction, pool 16" 355.340 429.500 496.000
-"one per transaction, pool 32" 432.020 628.110 914.680
-"batched, pool 4" 18.530 26.910 32.570
-"batched, pool 8" 20.460 29.220 34.840
-"batched, pool 16" 18.570 26.850 31.590
-"batched, pool 32" 13.940 21.480 26.580
-"keyed (Idempotency-Key)" 30.600 39.150 45.320
-"held (POST /holds)" 39.330 64.530 78.010
-"admitted (pass, room on)" 180.600 478.680 555.770
-"Redis Lua, appendfsync always" 9.751 16.047 19.999
-"Redis Lua, no persistence" 5.703 9.695 11.719
-"sold out (409)" 7.070 16.460 22.480
-"GET /health, 10000 conns" 176.530 346.080 400.680
-"sold out (409), 10000 conns" 211.850 479.540 541.940
-"k6 6315/s bookings" 2000.818 3233.171 3432.328
-"k6 6315/s GET /health" 0.743 95.985 211.647
+"pgbench take_seats() for one, 1 client" 1.128 2.451 3.807
+"pgbench take_seats() for one, 4 clients" 5.151 11.863 18.090
+"pgbench take_seats() for one, 8 clients" 9.292 33.948 54.549
+"pgbench take_seats() for one, 16 clients" 14.974 64.775 108.530
+"pgbench take_seats() for one, 32 clients" 35.038 157.252 250.553
+"pgbench take_seats() for one, 64 clients" 80.690 374.931 612.568
+"GET /health" 3.400 8.130 10.390
+"one per transaction, pool 4" 303.300 367.330 380.690
+"one per transaction, pool 8" 392.420 497.540 521.890
+"one per transaction, pool 16" 346.910 434.230 537.660
+"one per transaction, pool 32" 360.840 539.570 780.640
+"batched, pool 4" 19.140 27.360 31.530
+"batched, pool 8" 19.310 27.960 32.250
+"batched, pool 16" 16.810 24.110 27.630
+"batched, pool 32" 13.260 20.480 25.030
+"keyed (Idempotency-Key)" 20.980 30.370 35.530
+"held (POST /holds)" 15.730 23.640 33.870
+"admitted (pass, room on)" 31.770 48.570 162.320
+"Redis Lua, appendfsync always" 8.991 14.591 17.615
+"Redis Lua, no persistence" 4.831 9.087 10.623
+"sold out (409)" 5.450 11.160 16.150
+"GET /health, 10000 conns" 126.570 257.760 297.800
+"sold out (409), 10000 conns" 168.200 348.970 449.920
+"k6 6100/s bookings" 118.391 317.868 484.014
+"k6 6100/s GET /health" 0.189 25.061 98.574
 EOD
 
 set ylabel 'milliseconds (log scale)'

@@ -6,18 +6,18 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Bookings per second by pool size'
 $service << EOD
-4.000 745.979 12631.197
-8.000 760.556 11429.167
-16.000 705.609 12512.284
-32.000 555.474 16348.101
+4.000 833.865 12200.981
+8.000 630.461 12087.843
+16.000 719.386 13975.671
+32.000 664.587 17197.495
 EOD
 $pgbench << EOD
-1.000 1313.236
-4.000 844.051
-8.000 807.431
-16.000 597.909
-32.000 465.849
-64.000 387.501
+1.000 749.990
+4.000 662.053
+8.000 626.787
+16.000 721.573
+32.000 605.011
+64.000 517.843
 EOD
 
 set xlabel 'database connections (service pool size; pgbench clients)'
