@@ -11,9 +11,12 @@
 --     same transaction), and each pass among them is marked used with its
 --     answer, whatever it was (a sold_out answer uses it too).
 -- An error rolls back everything: a pass is never burned by a request that
--- committed nothing. Locks the event row, then the batch's ticket rows in
--- ticket order (the lock order of every seat change), until the caller's
--- transaction ends. Rows come in no particular order: `ordinal` says whose.
+-- committed nothing. Locks the event row until the caller's transaction
+-- ends, and no ticket row before marking it used: a pass is used only here,
+-- for its own event (pass_invalid otherwise), so the event's lock already
+-- orders every use of it, and reading its ticket after that lock sees the
+-- last use committed. (A row lock a ticket cost a WAL record and a dirtied
+-- page each.) Rows come in no particular order: `ordinal` says whose.
 -- enable_seqscan off: see held_seats.sql.
 CREATE OR REPLACE FUNCTION take_seats_batch(p_event_id BIGINT, p_user_ids BIGINT[], p_quantities INTEGER[],
                                             p_kinds TEXT[], p_tickets TEXT[])
@@ -35,8 +38,7 @@ BEGIN
     END IF;
     v_gated := EXISTS (SELECT 1 FROM waiting_rooms w WHERE w.event_id = p_event_id AND w.active);
     PERFORM 1 FROM events e WHERE e.id = p_event_id FOR UPDATE;
-    PERFORM 1 FROM queue_tickets q WHERE q.ticket = ANY (p_tickets) ORDER BY q.ticket FOR UPDATE;
-    -- Read after the locks: each ticket as its last use committed it.
+    -- Read after the lock: each ticket as its last use committed it.
     SELECT array_agg(
                CASE WHEN r.ticket IS NULL THEN
                         CASE WHEN v_gated THEN 'admission_required' END

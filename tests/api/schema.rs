@@ -404,3 +404,110 @@ async fn bookings_and_holds_name_events_and_users_that_exist() {
         );
     }
 }
+
+/// A used pass names the booking or hold it made, checked per statement
+/// (check_pass_references) where foreign keys checked each row: a statement
+/// with one ticket naming a missing booking or hold is refused as a whole,
+/// under the foreign key's old name. A booking or hold a ticket names is
+/// neither deleted nor renumbered (keep_pass_references); one that no
+/// ticket names still can be.
+#[tokio::test]
+async fn used_passes_name_bookings_and_holds_that_exist() {
+    let app = spawn_app().await;
+    let event = app.create_sale_with(10, json!({"max_per_user": 2})).await;
+    let users = app.insert_users(2).await;
+    let db = app.db().await;
+    let mut bookings = Vec::new();
+    for user in &users {
+        let row = db
+            .query_one(
+                &format!("{INSERT_BOOKING} RETURNING id"),
+                &[&event, user, &1],
+            )
+            .await
+            .unwrap();
+        bookings.push(row.get::<_, i64>(0));
+    }
+    let hold: i64 = db
+        .query_one(
+            &format!("{INSERT_HOLD} RETURNING id"),
+            &[&event, &users[0], &1, &3600.0],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    db.execute(
+        "INSERT INTO queue_tickets (ticket, event_id, user_id, early, place, pass_expires_at)
+         VALUES ('pass-a', $1, $2, FALSE, 1, now() + interval '1 hour'),
+                ('pass-b', $1, $3, FALSE, 2, now() + interval '1 hour')",
+        &[&event, &users[0], &users[1]],
+    )
+    .await
+    .unwrap();
+    let use_passes = |column: &str| {
+        format!(
+            "UPDATE queue_tickets SET pass_used_at = now(), pass_used_for = 'booking',
+                    pass_outcome = 'booked', {column} = CASE ticket WHEN 'pass-a' THEN $1::BIGINT ELSE $2::BIGINT END
+              WHERE ticket IN ('pass-a', 'pass-b')"
+        )
+    };
+    let missing = bookings[1] + hold + 1_000;
+    for (column, named) in [("booking_id", bookings[0]), ("hold_id", hold)] {
+        let error = db
+            .execute(&use_passes(column), &[&named, &missing])
+            .await
+            .expect_err("pass-b names a missing row");
+        let db_error = error.as_db_error().expect("refused by the database");
+        assert_eq!(
+            db_error.code(),
+            &tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION,
+            "{error}"
+        );
+        let constraint = format!("queue_tickets_{column}_fkey");
+        assert_eq!(db_error.constraint(), Some(constraint.as_str()));
+    }
+    let used: i64 = db
+        .query_one(
+            "SELECT count(*) FROM queue_tickets WHERE pass_used_at IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(used, 0, "each refused statement wrote nothing");
+
+    db.execute(
+        "UPDATE queue_tickets SET pass_used_at = now(), pass_used_for = 'booking',
+                pass_outcome = 'booked', booking_id = $1 WHERE ticket = 'pass-a'",
+        &[&bookings[0]],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "UPDATE queue_tickets SET pass_used_at = now(), pass_used_for = 'hold',
+                pass_outcome = 'held', hold_id = $1 WHERE ticket = 'pass-b'",
+        &[&hold],
+    )
+    .await
+    .unwrap();
+    for (statement, id) in [
+        ("DELETE FROM bookings WHERE id = $1", bookings[0]),
+        (
+            "UPDATE bookings SET id = DEFAULT WHERE id = $1",
+            bookings[0],
+        ),
+        ("DELETE FROM holds WHERE id = $1", hold),
+    ] {
+        let error = db.execute(statement, &[&id]).await.expect_err(statement);
+        assert_eq!(
+            error.code(),
+            Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION),
+            "{statement}: {error}"
+        );
+    }
+    let deleted = db
+        .execute("DELETE FROM bookings WHERE id = $1", &[&bookings[1]])
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1, "no ticket names the other booking");
+}
