@@ -16,7 +16,14 @@
 -- for its own event (pass_invalid otherwise), so the event's lock already
 -- orders every use of it, and reading its ticket after that lock sees the
 -- last use committed. (A row lock a ticket cost a WAL record and a dirtied
--- page each.) Rows come in no particular order: `ordinal` says whose.
+-- page each.) Nothing else writes a ticket whose pass is issued either
+-- (queue_ticket_status issues a pass once, rank_early places a ticket
+-- before it has one), so the row read after the lock is the row marked
+-- used: by its address (ctid), not by a second index lookup of its ticket
+-- (about 8 us a pass on this machine). Were the row to move all the same,
+-- the marking would find it gone and the batch fails whole, never
+-- leaving a used pass unmarked. Rows come in no particular order:
+-- `ordinal` says whose.
 -- enable_seqscan off: see held_seats.sql.
 CREATE OR REPLACE FUNCTION take_seats_batch(p_event_id BIGINT, p_user_ids BIGINT[], p_quantities INTEGER[],
                                             p_kinds TEXT[], p_tickets TEXT[])
@@ -27,7 +34,18 @@ SET enable_seqscan = off AS $$
 DECLARE
     v_count      INTEGER := cardinality(p_user_ids);
     v_refusals   TEXT[];
+    -- Each request's ticket row as read after the lock (NULL: no pass).
+    v_rows       TID[];
     v_run        INTEGER[] := '{}';
+    -- The requests of the run with a pass, and the ticket rows marked.
+    v_run_passes INTEGER := 0;
+    v_marked     INTEGER;
+    v_ords       INTEGER[];
+    v_outcomes   TEXT[];
+    v_details    INTEGER[];
+    v_ids        BIGINT[];
+    v_created    TIMESTAMPTZ[];
+    v_expires    TIMESTAMPTZ[];
     v_kind       TEXT;
     v_gated      BOOLEAN;
 BEGIN
@@ -46,8 +64,9 @@ BEGIN
                          OR q.pass_expires_at IS NULL THEN 'pass_invalid'
                     WHEN q.pass_used_at IS NOT NULL OR r.nth > 1 THEN 'pass_used'
                     WHEN q.pass_expires_at <= clock_timestamp() THEN 'pass_expired'
-               END ORDER BY r.ord)
-      INTO v_refusals
+               END ORDER BY r.ord),
+           array_agg(q.ctid ORDER BY r.ord)
+      INTO v_refusals, v_rows
       FROM (SELECT u.ticket, u.user_id, u.ord,
                    row_number() OVER (PARTITION BY u.ticket ORDER BY u.ord) AS nth
               FROM unnest(p_tickets, p_user_ids) WITH ORDINALITY AS u(ticket, user_id, ord)) r
@@ -57,34 +76,38 @@ BEGIN
       -- pg_stat_statements). LIMIT 1 keeps the subquery from being
       -- flattened back into a join.
       LEFT JOIN LATERAL (
-          SELECT t.ticket, t.event_id, t.user_id, t.pass_expires_at, t.pass_used_at
+          SELECT t.ctid, t.ticket, t.event_id, t.user_id, t.pass_expires_at, t.pass_used_at
             FROM queue_tickets t WHERE t.ticket = r.ticket LIMIT 1
       ) q ON TRUE;
 
     FOR i IN 1 .. v_count + 1 LOOP
         -- A run ends before a request of the other kind, and after the last.
         IF cardinality(v_run) > 0 AND (i > v_count OR (v_refusals[i] IS NULL AND p_kinds[i] <> v_kind)) THEN
-            RETURN QUERY
-            WITH taken AS (
-                SELECT v_run[t.ordinal] AS ord, t.outcome, t.detail, t.id, t.created_at, t.expires_at
-                  FROM take_seats_ungated(p_event_id,
-                                          ARRAY(SELECT p_user_ids[o] FROM unnest(v_run) AS o),
-                                          ARRAY(SELECT p_quantities[o] FROM unnest(v_run) AS o),
-                                          v_kind) t
-            ),
-            used AS (
+            SELECT array_agg(v_run[t.ordinal] ORDER BY t.ordinal), array_agg(t.outcome ORDER BY t.ordinal),
+                   array_agg(t.detail ORDER BY t.ordinal), array_agg(t.id ORDER BY t.ordinal),
+                   array_agg(t.created_at ORDER BY t.ordinal), array_agg(t.expires_at ORDER BY t.ordinal)
+              INTO v_ords, v_outcomes, v_details, v_ids, v_created, v_expires
+              FROM take_seats_ungated(p_event_id,
+                                      ARRAY(SELECT p_user_ids[o] FROM unnest(v_run) AS o),
+                                      ARRAY(SELECT p_quantities[o] FROM unnest(v_run) AS o),
+                                      v_kind) t;
+            IF v_run_passes > 0 THEN
                 UPDATE queue_tickets q
                    SET pass_used_at = clock_timestamp(), pass_used_for = v_kind,
-                       pass_outcome = t.outcome,
-                       booking_id = CASE WHEN t.outcome = 'booked' THEN t.id END,
-                       hold_id = CASE WHEN t.outcome = 'held' THEN t.id END
-                  FROM taken t
-                 -- The ANY lets the plan find the batch's tickets by their
-                 -- index (the join alone hashed the whole table).
-                 WHERE q.ticket = p_tickets[t.ord] AND q.ticket = ANY (p_tickets)
-            )
-            SELECT t.ord::INTEGER, t.outcome, t.detail, t.id, t.created_at, t.expires_at FROM taken t;
+                       pass_outcome = u.outcome,
+                       booking_id = CASE WHEN u.outcome = 'booked' THEN u.id END,
+                       hold_id = CASE WHEN u.outcome = 'held' THEN u.id END
+                  FROM unnest(v_ords, v_outcomes, v_ids) AS u(ord, outcome, id)
+                 WHERE q.ctid = v_rows[u.ord];
+                GET DIAGNOSTICS v_marked = ROW_COUNT;
+                IF v_marked <> v_run_passes THEN
+                    RAISE EXCEPTION 'take_seats_batch: % of % passes marked used (a ticket row changed under the event lock)',
+                          v_marked, v_run_passes;
+                END IF;
+            END IF;
+            RETURN QUERY SELECT * FROM unnest(v_ords, v_outcomes, v_details, v_ids, v_created, v_expires);
             v_run := '{}';
+            v_run_passes := 0;
         END IF;
         EXIT WHEN i > v_count;
         IF v_refusals[i] IS NOT NULL THEN
@@ -93,6 +116,9 @@ BEGIN
         ELSE
             v_kind := p_kinds[i];
             v_run := v_run || i;
+            IF p_tickets[i] IS NOT NULL THEN
+                v_run_passes := v_run_passes + 1;
+            END IF;
         END IF;
     END LOOP;
 END;
