@@ -6,20 +6,20 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'CPU per booking'
 $cpu << EOD
-"one per transaction, pool 4" 239.177 1106.593
-"one per transaction, pool 8" 292.755 1494.313
-"one per transaction, pool 16" 231.032 1541.447
-"one per transaction, pool 32" 217.739 1856.772
-"batched, pool 4" 51.847 49.075
-"batched, pool 8" 53.830 48.117
-"batched, pool 16" 47.895 40.951
-"batched, pool 32" 37.350 32.584
-"keyed (Idempotency-Key)" 43.421 51.427
-"held (POST /holds)" 42.734 43.228
-"admitted (pass, room on)" 57.211 111.339
-"sold out (409)" 33.691 0.263
-"GET /health" 20.374 0.057
-"k6 6100/s bookings" 74.370 69.494
+"one per transaction, pool 4" 124.859 456.598
+"one per transaction, pool 8" 117.822 525.696
+"one per transaction, pool 16" 115.871 729.861
+"one per transaction, pool 32" 114.752 943.576
+"batched, pool 4" 18.885 19.238
+"batched, pool 8" 16.783 17.608
+"batched, pool 16" 18.411 18.798
+"batched, pool 32" 16.307 15.633
+"keyed (Idempotency-Key)" 27.433 31.956
+"held (POST /holds)" 21.909 24.398
+"admitted (pass, room on)" 21.625 35.586
+"sold out (409)" 15.096 0.088
+"GET /health" 7.404 0.010
+"k6 15070/s bookings" 37.624 32.965
 EOD
 
 set ylabel 'CPU microseconds per answer'

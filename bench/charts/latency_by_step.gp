@@ -6,31 +6,31 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Latency percentiles per step'
 $latency << EOD
-"pgbench take_seats() for one, 1 client" 1.128 2.451 3.807
-"pgbench take_seats() for one, 4 clients" 5.151 11.863 18.090
-"pgbench take_seats() for one, 8 clients" 9.292 33.948 54.549
-"pgbench take_seats() for one, 16 clients" 14.974 64.775 108.530
-"pgbench take_seats() for one, 32 clients" 35.038 157.252 250.553
-"pgbench take_seats() for one, 64 clients" 80.690 374.931 612.568
-"GET /health" 3.400 8.130 10.390
-"one per transaction, pool 4" 303.300 367.330 380.690
-"one per transaction, pool 8" 392.420 497.540 521.890
-"one per transaction, pool 16" 346.910 434.230 537.660
-"one per transaction, pool 32" 360.840 539.570 780.640
-"batched, pool 4" 19.140 27.360 31.530
-"batched, pool 8" 19.310 27.960 32.250
-"batched, pool 16" 16.810 24.110 27.630
-"batched, pool 32" 13.260 20.480 25.030
-"keyed (Idempotency-Key)" 20.980 30.370 35.530
-"held (POST /holds)" 15.730 23.640 33.870
-"admitted (pass, room on)" 31.770 48.570 162.320
-"Redis Lua, appendfsync always" 8.991 14.591 17.615
-"Redis Lua, no persistence" 4.831 9.087 10.623
-"sold out (409)" 5.450 11.160 16.150
-"GET /health, 10000 conns" 126.570 257.760 297.800
-"sold out (409), 10000 conns" 168.200 348.970 449.920
-"k6 6100/s bookings" 118.391 317.868 484.014
-"k6 6100/s GET /health" 0.189 25.061 98.574
+"pgbench take_seats() for one, 1 client" 0.396 0.531 0.627
+"pgbench take_seats() for one, 4 clients" 1.468 3.093 4.345
+"pgbench take_seats() for one, 8 clients" 2.196 10.179 16.732
+"pgbench take_seats() for one, 16 clients" 6.058 31.838 50.652
+"pgbench take_seats() for one, 32 clients" 16.642 75.855 118.709
+"pgbench take_seats() for one, 64 clients" 36.960 175.183 273.184
+"GET /health" 1.230 4.870 5.770
+"one per transaction, pool 4" 120.900 175.470 199.610
+"one per transaction, pool 8" 129.820 154.050 169.520
+"one per transaction, pool 16" 159.000 210.730 245.250
+"one per transaction, pool 32" 178.700 272.720 336.890
+"batched, pool 4" 7.530 11.340 13.980
+"batched, pool 8" 6.750 10.000 11.760
+"batched, pool 16" 7.330 10.610 12.720
+"batched, pool 32" 6.410 9.740 13.050
+"keyed (Idempotency-Key)" 13.270 19.440 21.700
+"held (POST /holds)" 8.570 13.860 20.410
+"admitted (pass, room on)" 10.980 17.480 20.820
+"Redis Lua, appendfsync always" 3.103 5.895 8.199
+"Redis Lua, no persistence" 2.191 3.951 5.223
+"sold out (409)" 2.360 6.110 8.420
+"GET /health, 10000 conns" 64.840 142.410 179.070
+"sold out (409), 10000 conns" 80.690 184.860 222.190
+"k6 15070/s bookings" 76.743 202.176 294.683
+"k6 15070/s GET /health" 0.310 17.443 101.433
 EOD
 
 set ylabel 'milliseconds (log scale)'

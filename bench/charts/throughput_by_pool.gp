@@ -6,18 +6,18 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Bookings per second by pool size'
 $service << EOD
-4.000 833.865 12200.981
-8.000 630.461 12087.843
-16.000 719.386 13975.671
-32.000 664.587 17197.495
+4.000 2005.594 30141.246
+8.000 1920.983 32996.016
+16.000 1554.640 30808.545
+32.000 1327.745 35432.172
 EOD
 $pgbench << EOD
-1.000 749.990
-4.000 662.053
-8.000 626.787
-16.000 721.573
-32.000 605.011
-64.000 517.843
+1.000 2399.027
+4.000 2460.966
+8.000 2351.028
+16.000 1593.624
+32.000 1287.695
+64.000 1132.006
 EOD
 
 set xlabel 'database connections (service pool size; pgbench clients)'
