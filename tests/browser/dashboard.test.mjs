@@ -140,15 +140,20 @@ async function expectSeats(page, eventId, seats) {
 // embedded); the test asserts it stays empty.
 async function openDashboard(t, eventId) {
   const profile = await mkdtemp(path.join(tmpdir(), 'flashbook-chromium-'));
-  t.after(() => rm(profile, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(profile, {
+  // One hook, browser first: with two, the profile was removed while
+  // Chromium still ran, and Chromium wrote it again as it closed.
+  let context;
+  t.after(async () => {
+    await context?.close();
+    await rm(profile, { recursive: true, force: true });
+  });
+  context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 860 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
-  t.after(() => context.close());
   const page = context.pages()[0] ?? (await context.newPage());
   const problems = [];
   page.on('pageerror', (error) => problems.push(String(error)));
