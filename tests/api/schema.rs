@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use flashbook::db::DbError;
 use serde_json::json;
+use tokio_postgres::error::SqlState;
 
 use crate::helpers::{created_id, spawn_app, TestApp};
 
@@ -364,16 +365,7 @@ async fn bookings_and_holds_name_events_and_users_that_exist() {
             .await
             .expect_err("a row names a missing event or user");
         let column = if rows[2] == missing { "event_id" } else { "user_id" };
-        let db_error = error.as_db_error().expect("refused by the database");
-        assert_eq!(
-            db_error.code(),
-            &tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION,
-            "{error}"
-        );
-        assert_eq!(
-            db_error.constraint(),
-            Some(format!("{table}_{column}_fkey").as_str())
-        );
+        assert_foreign_key_refusal(&error, &format!("{table}_{column}_fkey"));
     }
     let rows: i64 = db
         .query_one(
@@ -391,17 +383,35 @@ async fn bookings_and_holds_name_events_and_users_that_exist() {
     db.execute(INSERT_BOOKING, &[&event, &user, &1])
         .await
         .unwrap();
-    for (statement, id) in [
-        ("DELETE FROM users WHERE id = $1", user),
-        ("DELETE FROM events WHERE id = $1", event),
-        ("UPDATE users SET id = DEFAULT WHERE id = $1", user),
-    ] {
+    assert_each_refused(
+        &db,
+        &[
+            ("DELETE FROM users WHERE id = $1", user),
+            ("DELETE FROM events WHERE id = $1", event),
+            ("UPDATE users SET id = DEFAULT WHERE id = $1", user),
+        ],
+        &SqlState::RESTRICT_VIOLATION,
+    )
+    .await;
+}
+
+/// `error` is the database's refusal under the foreign key `constraint`'s
+/// name, as the foreign key itself refused.
+fn assert_foreign_key_refusal(error: &tokio_postgres::Error, constraint: &str) {
+    let db_error = error.as_db_error().expect("refused by the database");
+    assert_eq!(db_error.code(), &SqlState::FOREIGN_KEY_VIOLATION, "{error}");
+    assert_eq!(db_error.constraint(), Some(constraint));
+}
+
+/// Each `(statement, id)`, run with `id`, is refused with `code`.
+async fn assert_each_refused(
+    db: &tokio_postgres::Client,
+    statements: &[(&str, i64)],
+    code: &SqlState,
+) {
+    for &(statement, id) in statements {
         let error = db.execute(statement, &[&id]).await.expect_err(statement);
-        assert_eq!(
-            error.code(),
-            Some(&tokio_postgres::error::SqlState::RESTRICT_VIOLATION),
-            "{statement}: {error}"
-        );
+        assert_eq!(error.code(), Some(code), "{statement}: {error}");
     }
 }
 
@@ -457,14 +467,7 @@ async fn used_passes_name_bookings_and_holds_that_exist() {
             .execute(&use_passes(column), &[&named, &missing])
             .await
             .expect_err("pass-b names a missing row");
-        let db_error = error.as_db_error().expect("refused by the database");
-        assert_eq!(
-            db_error.code(),
-            &tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION,
-            "{error}"
-        );
-        let constraint = format!("queue_tickets_{column}_fkey");
-        assert_eq!(db_error.constraint(), Some(constraint.as_str()));
+        assert_foreign_key_refusal(&error, &format!("queue_tickets_{column}_fkey"));
     }
     let used: i64 = db
         .query_one(
@@ -490,21 +493,19 @@ async fn used_passes_name_bookings_and_holds_that_exist() {
     )
     .await
     .unwrap();
-    for (statement, id) in [
-        ("DELETE FROM bookings WHERE id = $1", bookings[0]),
-        (
-            "UPDATE bookings SET id = DEFAULT WHERE id = $1",
-            bookings[0],
-        ),
-        ("DELETE FROM holds WHERE id = $1", hold),
-    ] {
-        let error = db.execute(statement, &[&id]).await.expect_err(statement);
-        assert_eq!(
-            error.code(),
-            Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION),
-            "{statement}: {error}"
-        );
-    }
+    assert_each_refused(
+        &db,
+        &[
+            ("DELETE FROM bookings WHERE id = $1", bookings[0]),
+            (
+                "UPDATE bookings SET id = DEFAULT WHERE id = $1",
+                bookings[0],
+            ),
+            ("DELETE FROM holds WHERE id = $1", hold),
+        ],
+        &SqlState::FOREIGN_KEY_VIOLATION,
+    )
+    .await;
     let deleted = db
         .execute("DELETE FROM bookings WHERE id = $1", &[&bookings[1]])
         .await
