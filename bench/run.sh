@@ -369,7 +369,8 @@ for line in sys.stdin:
     info "$(wc -l <"$steps/passes.txt") buyers admitted, each with a pass"
     # As reset_sale leaves every step: the tickets' pages written out and
     # their statistics taken before the timed step, not by a checkpoint or
-    # autovacuum in the middle of it (400,000 tickets, 110 MB).
+    # autovacuum in the middle of it (a ticket per token user: 400,000 took
+    # 110 MB).
     sql "VACUUM ANALYZE queue_tickets" >/dev/null
     sql "CHECKPOINT" >/dev/null
 }
