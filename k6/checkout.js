@@ -104,9 +104,13 @@ export const options = {
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 // A Content-Type only on requests with a body (the confirm, GET and DELETE
-// have none); the buyer's token on the buyer's requests.
-function params(name, withBody = false, userId = undefined) {
-  const headers = withBody ? JSON_HEADERS : {};
+// have none); the buyer's token on the buyer's requests; the action's
+// Idempotency-Key on the actions (POST, DELETE).
+function params(name, withBody = false, userId = undefined, key = undefined) {
+  let headers = withBody ? JSON_HEADERS : {};
+  if (key !== undefined) {
+    headers = Object.assign({ 'Idempotency-Key': key }, headers);
+  }
   return {
     headers: userId === undefined ? headers : asBuyer(userId, headers),
     tags: { name },
@@ -150,6 +154,7 @@ class Buyer {
     this.userId = userId;
     this.quantity = 1 + Math.floor(Math.random() * sale.maxPerUser);
     this.logged = false;
+    this.actions = 0; // numbers this buyer's actions for their keys
   }
 
   timeLeft() {
@@ -341,11 +346,19 @@ class Buyer {
     return Math.random() * 100 < CONFIRM_PERCENT;
   }
 
+  // Every action carries its own Idempotency-Key, the same in each of its
+  // attempts, as a retrying client's should: a retry after a 503 replays
+  // nothing twice, and k6's HTTP client (Go's) resends a POST whose reused
+  // connection the balancer closed as it was sent (an EOF, no answer), which
+  // it does only for a request with a key. Without the key, such a POST
+  // came back as an error with no status (17 of them at one instant in one
+  // run_tests.sh --compose, none in the balancer's log).
   request(method, path, name, body) {
     const withBody = body !== undefined;
+    const key = method === 'GET' ? undefined : `checkout-${this.sale.deadline}-buyer-${this.userId}-${++this.actions}`;
     let res;
     for (let attempt = 0; ; attempt++) {
-      res = http.request(method, `${BASE_URL}${path}`, withBody ? JSON.stringify(body) : null, params(name, withBody, this.userId));
+      res = http.request(method, `${BASE_URL}${path}`, withBody ? JSON.stringify(body) : null, params(name, withBody, this.userId, key));
       requestDuration.add(res.timings.duration, { name });
       if (res.status !== 503 || problemCode(res) !== 'database_unavailable' || attempt >= MAX_RETRIES_BUSY) {
         break;

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod events;
 pub mod holds;
 mod migrations;
+pub mod pipelined;
 pub mod seats;
 pub mod users;
 pub mod venues;

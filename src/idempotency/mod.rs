@@ -19,19 +19,22 @@
 //! client ends with exactly one booking. [`run_once`] does this for one
 //! request; a batch of bookings and holds (`crate::sale::booking`) claims
 //! all its keys with [`claim_all`] and stores all its answers with
-//! [`save_all`], the same two statements, in the batch's one transaction.
+//! [`store_and_commit`], the same two statements, in the batch's one
+//! transaction. Either way the claim travels with the `BEGIN` and the stored
+//! answer with the `COMMIT` (`db::pipelined`).
 
 mod key;
 mod persistence;
 
 use std::time::Duration;
 
-use deadpool_postgres::Transaction;
+use deadpool_postgres::Object;
 
+use crate::db::pipelined::PipelinedTransaction;
 use crate::db::{self, DbError, Pool};
 
 pub use key::{IdempotencyKey, HEADER};
-pub use persistence::{claim_all, delete_expired, save_all, Claim, KeyedRequest};
+pub use persistence::{claim_all, delete_expired, store_and_commit, Claim, KeyedRequest};
 
 /// Why a keyed request was not run (nothing was done, nothing stored).
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +72,8 @@ impl StoredResponse {
 
 /// Runs `work` at most once per key of user `owner`: replays, refuses, or
 /// runs and stores.
-/// `work` gets the transaction that will also store the key, and returns
+/// `work` gets the connection of the transaction that will also store the
+/// key, and returns
 /// the answer to store (a success or a final refusal, both worth replaying)
 /// or an error, which rolls everything back and is returned as it is.
 pub async fn run_once<E, F>(
@@ -82,36 +86,38 @@ pub async fn run_once<E, F>(
 ) -> Result<StoredResponse, E>
 where
     E: From<IdempotencyError>,
-    F: AsyncFnOnce(&Transaction<'_>) -> Result<StoredResponse, E>,
+    F: AsyncFnOnce(&Object) -> Result<StoredResponse, E>,
 {
-    let mut client = db::client(pool).await.map_err(failed)?;
-    let transaction = client.transaction().await.map_err(failed)?;
+    let client = db::client(pool).await.map_err(failed)?;
+    let transaction = PipelinedTransaction::new(client);
     let request = KeyedRequest {
         owner,
         key,
         fingerprint,
     };
-    let claim = claim_all(&transaction, &[request], ttl)
+    let claim = transaction
+        .begin_with(claim_all(transaction.client(), &[request], ttl))
         .await
-        .map_err(failed)?
-        .remove(0);
+        .map(|mut claims| claims.remove(0));
     let answer = match claim {
-        Claim::InProgress => Err(IdempotencyError::InProgress.into()),
-        Claim::Reused => Err(IdempotencyError::KeyReused.into()),
-        Claim::Replay(stored) => Ok(stored),
-        Claim::Claimed => {
-            let stored = work(&transaction).await?;
-            save_all(&transaction, &[(request, &stored)])
-                .await
-                .map_err(failed)?;
-            transaction.commit().await.map_err(failed)?;
-            return Ok(stored);
-        }
+        Err(error) => Err(failed(error)),
+        Ok(Claim::InProgress) => Err(IdempotencyError::InProgress.into()),
+        Ok(Claim::Reused) => Err(IdempotencyError::KeyReused.into()),
+        Ok(Claim::Replay(stored)) => Ok(stored),
+        Ok(Claim::Claimed) => match work(transaction.client()).await {
+            Ok(stored) => {
+                store_and_commit(&transaction, &[(request, &stored)])
+                    .await
+                    .map_err(failed)?;
+                return Ok(stored);
+            }
+            Err(error) => Err(error),
+        },
     };
-    // Release the key's lock before answering: a transaction merely dropped
-    // rolls back later, and until then a retry on another connection would
-    // be told the request is still in progress.
-    transaction.rollback().await.map_err(failed)?;
+    // Release the key's lock before answering: until the transaction ends,
+    // a retry on another connection would be told the request is still in
+    // progress.
+    let _ = transaction.rollback().await;
     answer
 }
 

@@ -3,6 +3,7 @@ use std::time::Duration;
 use deadpool_postgres::GenericClient;
 
 use super::{IdempotencyKey, StoredResponse};
+use crate::db::pipelined::PipelinedTransaction;
 use crate::db::{column, DbError, Pool};
 
 /// Holds each claimed key until the transaction ends
@@ -101,13 +102,15 @@ pub async fn claim_all(
     Ok(claims.into_iter().map(|(_, claim)| claim).collect())
 }
 
-/// Stores each claimed request's answer, in one statement.
-pub async fn save_all(
-    client: &impl GenericClient,
+/// Stores each claimed request's answer, in one statement sent with the
+/// transaction's `COMMIT`: the answers are stored exactly when what they
+/// tell of is committed.
+pub async fn store_and_commit(
+    transaction: &PipelinedTransaction,
     answers: &[(KeyedRequest<'_>, &StoredResponse)],
 ) -> Result<(), DbError> {
     if answers.is_empty() {
-        return Ok(());
+        return transaction.commit().await;
     }
     let owners: Vec<i64> = answers.iter().map(|(request, _)| request.owner).collect();
     let keys: Vec<&str> = answers
@@ -126,9 +129,9 @@ pub async fn save_all(
         .iter()
         .map(|(_, answer)| answer.body.as_str())
         .collect();
-    let statement = client.prepare_cached(STORE).await?;
-    client
-        .execute(
+    let statement = transaction.client().prepare_cached(STORE).await?;
+    transaction
+        .commit_with(
             &statement,
             &[&owners, &keys, &fingerprints, &statuses, &bodies],
         )

@@ -35,10 +35,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::Transaction;
+use deadpool_postgres::Object;
 use serde::Serialize;
 
 use crate::db::changes::{self, Changes, Held};
+use crate::db::pipelined::PipelinedTransaction;
 use crate::db::seats::{Kind, Made, SeatAsk};
 use crate::db::{self, DbError, Pool};
 use crate::domain::{
@@ -552,7 +553,7 @@ impl Sales {
         key: Option<IdempotencyKey>,
         fingerprint: &str,
         success: Success,
-        call: impl AsyncFnOnce(&Transaction<'_>) -> Result<(Outcome<T>, Changes), DbError>,
+        call: impl AsyncFnOnce(&Object) -> Result<(Outcome<T>, Changes), DbError>,
     ) -> Result<Answer<T>, SaleError> {
         let (answer, changes) = match key {
             Some(key) => self.keyed(user_id, &key, fingerprint, success, call).await,
@@ -569,13 +570,20 @@ impl Sales {
 
     async fn in_transaction<R>(
         &self,
-        call: impl AsyncFnOnce(&Transaction<'_>) -> Result<R, DbError>,
+        call: impl AsyncFnOnce(&Object) -> Result<R, DbError>,
     ) -> Result<R, DbError> {
-        let mut client = db::client(&self.0.pool).await?;
-        let transaction = client.transaction().await?;
-        let result = call(&transaction).await?;
-        transaction.commit().await?;
-        Ok(result)
+        let client = db::client(&self.0.pool).await?;
+        let transaction = PipelinedTransaction::new(client);
+        match transaction.begin_with(call(transaction.client())).await {
+            Ok(result) => {
+                transaction.commit().await?;
+                Ok(result)
+            }
+            Err(error) => {
+                let _ = transaction.rollback().await;
+                Err(error)
+            }
+        }
     }
 
     /// Counts what a committed call changed.
@@ -613,7 +621,7 @@ impl Sales {
         key: &IdempotencyKey,
         fingerprint: &str,
         success: Success,
-        call: impl AsyncFnOnce(&Transaction<'_>) -> Result<(Outcome<T>, C), DbError>,
+        call: impl AsyncFnOnce(&Object) -> Result<(Outcome<T>, C), DbError>,
     ) -> (Result<Answer<T>, SaleError>, Option<C>) {
         let Inner {
             pool,

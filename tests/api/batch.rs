@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use flashbook::sale::booking::test_hooks::BREAKING_USER_ID;
+use flashbook::sale::booking::test_hooks::{BREAKING_USER_ID, UNSTORABLE_KEY};
 use futures_util::future::join_all;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -149,6 +149,65 @@ async fn a_request_that_fails_in_the_database_fails_alone_and_its_neighbours_are
     assert_eq!(replayed(again.send().await.unwrap(), 201).await, keyed);
     let state = app.sale_state(event).await;
     assert_eq!((state.confirmed, state.counter), (3, 3));
+}
+
+/// A keyed batch stores its answers in the statement sent with its `COMMIT`,
+/// and PostgreSQL answers a `COMMIT` after a failed statement with `ROLLBACK`,
+/// not an error. A batch whose answers cannot be stored is acknowledged to
+/// nobody: decided again one request at a time, only the request whose answer
+/// cannot be stored fails, booking nothing, and its neighbours are booked
+/// with their answers stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_answers_cannot_be_stored_acknowledges_nothing_it_did_not_commit() {
+    let app = spawn_app().await;
+    let event = app.create_sale(5).await;
+    let users = app.insert_users(4).await;
+    let booking = json!({"event_id": event});
+
+    let answers = behind_the_event_lock(
+        &app,
+        event,
+        vec![
+            seats(&app, users[0], "/bookings", booking.clone(), None),
+            seats(&app, users[1], "/bookings", booking.clone(), Some("k1")),
+            seats(
+                &app,
+                users[2],
+                "/bookings",
+                booking.clone(),
+                Some(UNSTORABLE_KEY),
+            ),
+            seats(&app, users[3], "/holds", booking.clone(), Some("k3")),
+        ],
+    )
+    .await;
+    let [first, keyed, unstorable, keyed_hold] = <[Response; 4]>::try_from(answers).unwrap();
+
+    assert_eq!(first.status(), 201);
+    assert_eq!(keyed.status(), 201);
+    let keyed: Value = keyed.json().await.unwrap();
+    assert_problem(unstorable, 500, "internal_error").await;
+    assert_eq!(keyed_hold.status(), 201);
+    let keyed_hold: Value = keyed_hold.json().await.unwrap();
+    let again = seats(&app, users[1], "/bookings", booking.clone(), Some("k1"));
+    assert_eq!(replayed(again.send().await.unwrap(), 201).await, keyed);
+    let again = seats(&app, users[3], "/holds", booking, Some("k3"));
+    assert_eq!(replayed(again.send().await.unwrap(), 201).await, keyed_hold);
+
+    let state = app.sale_state(event).await;
+    assert_eq!((state.confirmed, state.counter), (2, 2));
+    let db = app.db().await;
+    let unstored: i64 = db
+        .query_one(
+            "SELECT (SELECT count(*) FROM bookings WHERE user_id = $1)
+                  + (SELECT count(*) FROM holds WHERE user_id = $1)
+                  + (SELECT count(*) FROM idempotency_keys WHERE user_id = $1)",
+            &[&users[2]],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unstored, 0, "the unstorable request left nothing behind");
 }
 
 /// Holds of one seat, all at once, are batched and take the set-based path

@@ -48,9 +48,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use deadpool_postgres::Transaction;
-
 use super::{BatchAnswer, BatchRequest, BookingError, Caller};
+use crate::db::pipelined::PipelinedTransaction;
 use crate::db::seats::{self, Made};
 use crate::db::{self, DbError, Pool};
 use crate::idempotency::{self, Claim, IdempotencyError, KeyedRequest, StoredResponse};
@@ -296,7 +295,7 @@ impl Worker {
         #[cfg(feature = "test-hooks")]
         test_hooks::panic_if_asked(requests);
         let asks: Vec<&seats::SeatAsk> = requests.iter().map(|request| &request.ask).collect();
-        let mut client = db::client(&self.batcher.pool).await?;
+        let client = db::client(&self.batcher.pool).await?;
         if requests.iter().all(|request| request.key.is_none()) {
             // One statement, its own transaction: the flash sale's batch.
             let made = seats::take(&client, self.event_id, &asks).await?;
@@ -305,27 +304,22 @@ impl Worker {
                 .map(|made| Ok(BatchAnswer::Decided(made)))
                 .collect());
         }
-        let transaction = client.transaction().await.map_err(DbError::from)?;
-        match self.decide_keyed(&transaction, requests, &asks).await {
-            Ok(answers) => {
-                transaction.commit().await.map_err(DbError::from)?;
-                Ok(answers)
-            }
-            Err(error) => {
-                // At once, not when the transaction is dropped: the keys'
-                // locks must be free before these requests are tried again.
-                let _ = transaction.rollback().await;
-                Err(error)
-            }
+        let transaction = PipelinedTransaction::new(client);
+        let decided = self.decide_keyed(&transaction, requests, &asks).await;
+        if decided.is_err() {
+            // At once, not when the connection is next used: the keys' locks
+            // must be free before these requests are tried again.
+            let _ = transaction.rollback().await;
         }
+        decided
     }
 
-    /// The keyed batch's work inside its transaction: claim the keys, take
-    /// the seats of every request not answered by its key, store the keyed
-    /// answers.
+    /// The keyed batch's transaction: claim the keys (sent with `BEGIN`),
+    /// take the seats of every request not answered by its key, store the
+    /// keyed answers (sent with `COMMIT`).
     async fn decide_keyed(
         &self,
-        transaction: &Transaction<'_>,
+        transaction: &PipelinedTransaction,
         requests: &[BatchRequest],
         asks: &[&seats::SeatAsk],
     ) -> Result<Vec<Answered>, BookingError> {
@@ -343,8 +337,9 @@ impl Worker {
             })
             .collect();
         let keys: Vec<KeyedRequest<'_>> = keyed.iter().map(|(_, keyed)| *keyed).collect();
-        let claims =
-            idempotency::claim_all(transaction, &keys, self.batcher.idempotency_ttl).await?;
+        let claim =
+            idempotency::claim_all(transaction.client(), &keys, self.batcher.idempotency_ttl);
+        let claims = transaction.begin_with(claim).await?;
         let mut answers: Vec<Option<Answered>> = requests.iter().map(|_| None).collect();
         let mut claimed = HashMap::new();
         for ((index, keyed), claim) in keyed.into_iter().zip(claims) {
@@ -365,7 +360,7 @@ impl Worker {
         let asks: Vec<&seats::SeatAsk> = to_take.iter().map(|&index| asks[index]).collect();
         let made = match asks.is_empty() {
             true => Vec::new(),
-            false => seats::take(transaction, self.event_id, &asks).await?,
+            false => seats::take(transaction.client(), self.event_id, &asks).await?,
         };
         let mut new_answers = Vec::new();
         for (index, made) in to_take.into_iter().zip(made) {
@@ -373,6 +368,8 @@ impl Worker {
                 None => answers[index] = Some(Ok(BatchAnswer::Decided(made))),
                 Some(keyed) => {
                     let stored = self.word(&made)?;
+                    #[cfg(feature = "test-hooks")]
+                    let stored = test_hooks::spoil_if_asked(keyed.key, stored);
                     new_answers.push((index, keyed, stored, made));
                 }
             }
@@ -381,7 +378,7 @@ impl Worker {
             .iter()
             .map(|(_, keyed, stored, _)| (*keyed, stored))
             .collect();
-        idempotency::save_all(transaction, &to_store).await?;
+        idempotency::store_and_commit(transaction, &to_store).await?;
         for (index, _, stored, made) in new_answers {
             answers[index] = Some(Ok(BatchAnswer::Stored {
                 stored,
@@ -448,6 +445,7 @@ impl Drop for Worker {
 /// enable for themselves; release builds never have it).
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks {
+    use crate::idempotency::{IdempotencyKey, StoredResponse};
     use crate::sale::booking::BatchRequest;
 
     /// A batch holding this user id panics before it reaches the database.
@@ -456,6 +454,22 @@ pub mod test_hooks {
     /// which the seat functions refuse with an error: the whole statement,
     /// and the batch's transaction with it, fails.
     pub const BREAKING_USER_ID: i64 = i64::MAX - 8;
+
+    /// A keyed request with this key gets an answer PostgreSQL refuses to
+    /// store (a NUL character in its text): the statement storing its
+    /// batch's answers fails after the batch's seats were taken, and the
+    /// `COMMIT` sent with it answers `ROLLBACK`.
+    pub const UNSTORABLE_KEY: &str = "test-hook-unstorable";
+
+    pub(super) fn spoil_if_asked(
+        key: &IdempotencyKey,
+        mut stored: StoredResponse,
+    ) -> StoredResponse {
+        if key.as_str() == UNSTORABLE_KEY {
+            stored.body.push('\0');
+        }
+        stored
+    }
 
     pub(super) fn panic_if_asked(requests: &[BatchRequest]) {
         if requests
