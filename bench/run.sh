@@ -59,12 +59,15 @@ esac
 readonly DEFAULT_POOL=4 # the service's FLASHBOOK_POOL_SIZE default (src/configuration.rs)
 readonly BATCH_MAX=256   # the service's FLASHBOOK_BATCH_MAX default
 readonly VENUE_CAPACITY=50000000 # event 1 never sells out within a run
+# Users: pgbench's batched step books one seat per user, 126,000 a second
+# on the fastest machine seen (2,955 calls of 256 in 6 s), so a step needs
+# about 130,000 users a second of it; seeding them costs 4 s a million.
 if $quick; then
     step_seconds=3; crowd_seconds=5; pools=(4); pgbench_clients=(4); explicit_clients=(4)
-    users=400000; token_users=250000; fixed_duration=5; fsync_probe_seconds=0.5
+    users=800000; token_users=250000; fixed_duration=5; fsync_probe_seconds=0.5
 else
     step_seconds=15; crowd_seconds=15; pools=(4 8 16 32); pgbench_clients=(1 4 8 16 32 64); explicit_clients=(1 16)
-    users=2000000; token_users=800000; fixed_duration=30; fsync_probe_seconds=2
+    users=4000000; token_users=800000; fixed_duration=30; fsync_probe_seconds=2
 fi
 step_seconds=${BENCH_STEP_SECONDS:-$step_seconds}
 # wrk opens the crowd's 10,000 connections within its duration (quick: 5 s,
