@@ -6,20 +6,20 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'CPU per booking'
 $cpu << EOD
-"one per transaction, pool 4" 124.859 456.598
-"one per transaction, pool 8" 117.822 525.696
-"one per transaction, pool 16" 115.871 729.861
-"one per transaction, pool 32" 114.752 943.576
-"batched, pool 4" 18.885 19.238
-"batched, pool 8" 16.783 17.608
-"batched, pool 16" 18.411 18.798
-"batched, pool 32" 16.307 15.633
-"keyed (Idempotency-Key)" 27.433 31.956
-"held (POST /holds)" 21.909 24.398
-"admitted (pass, room on)" 21.625 35.586
-"sold out (409)" 15.096 0.088
-"GET /health" 7.404 0.010
-"k6 15070/s bookings" 37.624 32.965
+"one per transaction, pool 4" 96.978 336.126
+"one per transaction, pool 8" 94.358 412.747
+"one per transaction, pool 16" 90.603 553.789
+"one per transaction, pool 32" 99.735 783.635
+"batched, pool 4" 13.255 13.620
+"batched, pool 8" 13.690 13.547
+"batched, pool 16" 14.995 14.459
+"batched, pool 32" 16.708 15.184
+"keyed (Idempotency-Key)" 14.834 20.356
+"held (POST /holds)" 13.397 16.613
+"admitted (pass, room on)" 15.531 27.253
+"sold out (409)" 10.539 0.049
+"GET /health" 9.226 0.000
+"k6 20918/s bookings" 40.629 37.293
 EOD
 
 set ylabel 'CPU microseconds per answer'

@@ -6,31 +6,31 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Latency percentiles per step'
 $latency << EOD
-"pgbench take_seats() for one, 1 client" 0.396 0.531 0.627
-"pgbench take_seats() for one, 4 clients" 1.468 3.093 4.345
-"pgbench take_seats() for one, 8 clients" 2.196 10.179 16.732
-"pgbench take_seats() for one, 16 clients" 6.058 31.838 50.652
-"pgbench take_seats() for one, 32 clients" 16.642 75.855 118.709
-"pgbench take_seats() for one, 64 clients" 36.960 175.183 273.184
-"GET /health" 1.230 4.870 5.770
-"one per transaction, pool 4" 120.900 175.470 199.610
-"one per transaction, pool 8" 129.820 154.050 169.520
-"one per transaction, pool 16" 159.000 210.730 245.250
-"one per transaction, pool 32" 178.700 272.720 336.890
-"batched, pool 4" 7.530 11.340 13.980
-"batched, pool 8" 6.750 10.000 11.760
-"batched, pool 16" 7.330 10.610 12.720
-"batched, pool 32" 6.410 9.740 13.050
-"keyed (Idempotency-Key)" 13.270 19.440 21.700
-"held (POST /holds)" 8.570 13.860 20.410
-"admitted (pass, room on)" 10.980 17.480 20.820
-"Redis Lua, appendfsync always" 3.103 5.895 8.199
-"Redis Lua, no persistence" 2.191 3.951 5.223
-"sold out (409)" 2.360 6.110 8.420
-"GET /health, 10000 conns" 64.840 142.410 179.070
-"sold out (409), 10000 conns" 80.690 184.860 222.190
-"k6 15070/s bookings" 76.743 202.176 294.683
-"k6 15070/s GET /health" 0.310 17.443 101.433
+"pgbench take_seats() for one, 1 client" 0.349 0.419 0.466
+"pgbench take_seats() for one, 4 clients" 1.267 2.432 3.233
+"pgbench take_seats() for one, 8 clients" 1.879 8.700 14.149
+"pgbench take_seats() for one, 16 clients" 4.461 21.802 34.880
+"pgbench take_seats() for one, 32 clients" 13.255 59.533 94.054
+"pgbench take_seats() for one, 64 clients" 37.233 168.702 270.910
+"GET /health" 1.260 5.280 6.650
+"one per transaction, pool 4" 93.390 98.570 102.630
+"one per transaction, pool 8" 100.870 122.500 128.530
+"one per transaction, pool 16" 122.540 144.200 161.540
+"one per transaction, pool 32" 149.590 206.090 258.040
+"batched, pool 4" 5.500 7.780 9.370
+"batched, pool 8" 5.520 7.800 9.130
+"batched, pool 16" 6.000 8.670 10.510
+"batched, pool 32" 6.290 9.260 10.840
+"keyed (Idempotency-Key)" 8.010 9.770 11.090
+"held (POST /holds)" 6.040 8.800 12.670
+"admitted (pass, room on)" 8.810 12.730 15.560
+"Redis Lua, appendfsync always" 2.879 4.863 6.567
+"Redis Lua, no persistence" 2.719 5.543 7.487
+"sold out (409)" 1.330 5.460 8.210
+"GET /health, 10000 conns" 52.500 110.950 130.790
+"sold out (409), 10000 conns" 83.090 179.650 215.260
+"k6 20918/s bookings" 80.522 207.883 290.600
+"k6 20918/s GET /health" 16.838 56.180 100.151
 EOD
 
 set ylabel 'milliseconds (log scale)'

@@ -6,18 +6,18 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Bookings per second by pool size'
 $service << EOD
-4.000 2005.594 30141.246
-8.000 1920.983 32996.016
-16.000 1554.640 30808.545
-32.000 1327.745 35432.172
+4.000 2726.952 41837.086
+8.000 2413.598 41801.235
+16.000 2093.856 38414.825
+32.000 1634.072 36565.837
 EOD
 $pgbench << EOD
-1.000 2399.027
-4.000 2460.966
-8.000 2351.028
-16.000 1593.624
-32.000 1287.695
-64.000 1132.006
+1.000 2806.706
+4.000 2940.357
+8.000 2769.750
+16.000 2262.247
+32.000 1626.622
+64.000 1149.951
 EOD
 
 set xlabel 'database connections (service pool size; pgbench clients)'
