@@ -16,6 +16,7 @@ mod limits;
 mod live;
 mod metrics;
 mod operations;
+mod pipelined;
 mod readme;
 mod routes;
 mod schema;
