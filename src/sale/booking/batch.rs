@@ -362,37 +362,44 @@ impl Worker {
             true => Vec::new(),
             false => seats::take(transaction.client(), self.event_id, &asks).await?,
         };
-        let mut new_answers = Vec::new();
+        let mut stored_keys = Vec::new();
         for (index, made) in to_take.into_iter().zip(made) {
-            match claimed.remove(&index) {
-                None => answers[index] = Some(Ok(BatchAnswer::Decided(made))),
+            let answer = match claimed.remove(&index) {
+                None => BatchAnswer::Decided(made),
                 Some(keyed) => {
                     let stored = self.word(&made)?;
                     #[cfg(feature = "test-hooks")]
                     let stored = test_hooks::spoil_if_asked(keyed.key, stored);
-                    new_answers.push((index, keyed, stored, made));
+                    stored_keys.push((index, keyed));
+                    BatchAnswer::Stored {
+                        stored,
+                        made: Some(made),
+                    }
                 }
-            }
+            };
+            answers[index] = Some(Ok(answer));
         }
-        let to_store: Vec<(KeyedRequest<'_>, &StoredResponse)> = new_answers
-            .iter()
-            .map(|(_, keyed, stored, _)| (*keyed, stored))
-            .collect();
-        idempotency::store_and_commit(transaction, &to_store).await?;
-        for (index, _, stored, made) in new_answers {
-            answers[index] = Some(Ok(BatchAnswer::Stored {
-                stored,
-                made: Some(made),
-            }));
-        }
-        answers
+        // Everything that can fail is done before the commit: a batch that
+        // failed after it would be decided again, one request at a time.
+        let answers = answers
             .into_iter()
             .map(|answer| {
                 answer.ok_or_else(|| {
                     DbError::unexpected("a batched request was left without an answer").into()
                 })
             })
-            .collect()
+            .collect::<Result<Vec<Answered>, BookingError>>()?;
+        let to_store = stored_keys
+            .into_iter()
+            .map(|(index, keyed)| match &answers[index] {
+                Ok(BatchAnswer::Stored { stored, .. }) => Ok((keyed, stored)),
+                _ => Err(DbError::unexpected(
+                    "a keyed answer to store was not worded",
+                )),
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        idempotency::store_and_commit(transaction, &to_store).await?;
+        Ok(answers)
     }
 
     /// A keyed request's answer as its client is told it, to store.
