@@ -61,7 +61,8 @@ readonly BATCH_MAX=256   # the service's FLASHBOOK_BATCH_MAX default
 readonly VENUE_CAPACITY=50000000 # event 1 never sells out within a run
 # Users: pgbench's batched step books one seat per user, 126,000 a second
 # on the fastest machine seen (2,955 calls of 256 in 6 s), so a step needs
-# about 130,000 users a second of it; seeding them costs 4 s a million.
+# about 130,000 users a second of it; seeding them costs about 3 s a million
+# (4,000,000 in 12.5 s, tokens included).
 if $quick; then
     step_seconds=3; crowd_seconds=5; pools=(4); pgbench_clients=(4); explicit_clients=(4)
     users=800000; token_users=250000; fixed_duration=5; fsync_probe_seconds=0.5
