@@ -37,27 +37,27 @@ service_start() {
     fi
     SERVICE_PID=$!
     SERVICE_ERROR=""
-    local deadline=$((SECONDS + SERVICE_READY_TIMEOUT_S))
-    until curl -fsS --max-time 2 -o /dev/null "$base/ready" 2>/dev/null; do
-        if ! kill -0 "$SERVICE_PID" 2>/dev/null; then
-            wait "$SERVICE_PID" || status=$?
-            SERVICE_ERROR="the service exited with status $status before it was ready"
-        elif ((SECONDS >= deadline)); then
-            SERVICE_ERROR="the service was not ready within $SERVICE_READY_TIMEOUT_S s (GET $base/ready)"
-            service_stop "$SERVICE_PID"
-        else
-            sleep 0.2
-            continue
-        fi
-        SERVICE_PID=""
-        if [[ $log != - ]]; then
-            printf -- '--- last lines of %s\n' "$log" >&2
-            tail -n 20 "$log" >&2
-            SERVICE_ERROR+=" (log: $log)"
-        fi
-        return 1
-    done
+    if ! wait_until "$SERVICE_READY_TIMEOUT_S" 0.2 ready_or_ended "$SERVICE_PID" "$base"; then
+        SERVICE_ERROR="the service was not ready within $SERVICE_READY_TIMEOUT_S s (GET $base/ready)"
+        service_stop "$SERVICE_PID"
+    elif pid_gone "$SERVICE_PID"; then
+        wait "$SERVICE_PID" || status=$?
+        SERVICE_ERROR="the service exited with status $status before it was ready"
+    else
+        return 0
+    fi
+    SERVICE_PID=""
+    if [[ $log != - ]]; then
+        printf -- '--- last lines of %s\n' "$log" >&2
+        tail -n 20 "$log" >&2
+        SERVICE_ERROR+=" (log: $log)"
+    fi
+    return 1
 }
+
+# ready_or_ended PID BASE_URL: true once BASE_URL/ready answers 200 or PID has
+# ended (service_start tells the two apart).
+ready_or_ended() { curl -fsS --max-time 2 -o /dev/null "$2/ready" 2>/dev/null || pid_gone "$1"; }
 
 # service_stop PID [GRACE_S]: SIGTERM, SIGKILL after GRACE_S (default
 # SERVICE_STOP_GRACE_S), then reaps it if it is our child. Safe on a PID that
