@@ -102,6 +102,8 @@ pub enum TokenError {
 pub enum TokenRefusal {
     #[error("the token is not a well-formed JWT")]
     Malformed,
+    #[error("the request has more than one Authorization header")]
+    SeveralAuthorizations,
     #[error("the token has no kid")]
     MissingKid,
     #[error("the token's kid names no key of this service")]
@@ -112,6 +114,8 @@ pub enum TokenRefusal {
     BadSignature,
     #[error("the token has expired")]
     Expired,
+    #[error("the token is not valid yet (its nbf is still to come)")]
+    NotYetValid,
     #[error("the token's issuer or audience is not this service's")]
     WrongIssuerOrAudience,
     #[error("the token lacks a claim it needs (exp, iss, aud, flashbook_user_id)")]
@@ -236,6 +240,9 @@ fn validation(algorithm: Algorithm, settings: &TokenSettings) -> Validation {
     validation.set_issuer(&[&settings.issuer]);
     validation.set_audience(&[&settings.audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    // A token that says it is not valid yet (an issuer's clock ahead, or a
+    // token made for later) is refused until then, within the same leeway.
+    validation.validate_nbf = true;
     validation
 }
 
@@ -244,6 +251,7 @@ fn refusal(kind: &jsonwebtoken::errors::ErrorKind) -> TokenRefusal {
     match kind {
         ErrorKind::InvalidSignature => TokenRefusal::BadSignature,
         ErrorKind::ExpiredSignature => TokenRefusal::Expired,
+        ErrorKind::ImmatureSignature => TokenRefusal::NotYetValid,
         ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => {
             TokenRefusal::WrongIssuerOrAudience
         }

@@ -1,12 +1,13 @@
 //! Venues, events and users: the things a booking refers to.
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::page::Keyed;
 use super::validation::{
-    clean_text, ensure_positive_id, InvalidInput, MAX_EMAIL_CHARS, MAX_NAME_CHARS,
+    clean_text, ensure_instant_in_range, ensure_positive_id, InvalidInput, MAX_EMAIL_CHARS,
+    MAX_NAME_CHARS,
 };
 use super::whole_number;
 
@@ -104,7 +105,7 @@ pub const DEFAULT_OFFER_SECONDS: i32 = 900;
 impl NewEvent {
     pub fn validate(self) -> Result<Self, InvalidInput> {
         ensure_positive_id("venue_id", self.venue_id)?;
-        ensure_start(&self.starts_at)?;
+        ensure_instant_in_range("starts_at", &self.starts_at)?;
         ensure_capacity(self.capacity)?;
         ensure_sale_settings(self.max_per_user, self.hold_seconds, self.offer_seconds)?;
         Ok(Self {
@@ -151,7 +152,7 @@ pub struct EventChanges {
 impl EventChanges {
     pub fn validate(self) -> Result<Self, InvalidInput> {
         if let Some(starts_at) = &self.starts_at {
-            ensure_start(starts_at)?;
+            ensure_instant_in_range("starts_at", starts_at)?;
         }
         ensure_capacity(self.capacity)?;
         ensure_sale_settings(self.max_per_user, self.hold_seconds, self.offer_seconds)?;
@@ -160,20 +161,6 @@ impl EventChanges {
             None => None,
         };
         Ok(Self { name, ..self })
-    }
-}
-
-/// The year as written, which the document's pattern can state; and an
-/// instant the answer can write back as RFC 3339 (year <= 9999 in UTC).
-fn ensure_start(starts_at: &DateTime<FixedOffset>) -> Result<(), InvalidInput> {
-    let utc_year = starts_at.with_timezone(&Utc).year();
-    if (1970..=9999).contains(&starts_at.year()) && utc_year <= 9999 {
-        Ok(())
-    } else {
-        Err(InvalidInput::new(
-            "invalid_field",
-            "starts_at must fall between the years 1970 and 9999",
-        ))
     }
 }
 

@@ -1,3 +1,4 @@
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -31,6 +32,25 @@ pub fn ensure_positive_id(field: &str, id: i64) -> Result<i64, InvalidInput> {
         Err(InvalidInput::new(
             "invalid_id",
             format!("{field} must be a positive integer, got {id}"),
+        ))
+    }
+}
+
+/// An instant between the years 1970 and 9999, as written and in UTC: the
+/// written year is what the document's pattern can state; the UTC year is
+/// what PostgreSQL stores and an answer writes back as RFC 3339 (a year of
+/// four digits). Anything else is refused here, not by the database.
+pub fn ensure_instant_in_range<Tz: TimeZone>(
+    field: &str,
+    at: &DateTime<Tz>,
+) -> Result<(), InvalidInput> {
+    let utc_year = at.with_timezone(&Utc).year();
+    if (1970..=9999).contains(&at.year()) && utc_year <= 9999 {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            "invalid_field",
+            format!("{field} must fall between the years 1970 and 9999"),
         ))
     }
 }

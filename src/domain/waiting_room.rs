@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::validation::InvalidInput;
+use super::validation::{ensure_instant_in_range, InvalidInput};
 use super::whole_number;
 
 pub const MAX_ADMISSION_PER_SECOND: i32 = 100_000;
@@ -26,6 +26,9 @@ pub struct WaitingRoomSettings {
     #[serde(deserialize_with = "whole_number::i32")]
     pub pass_seconds: i32,
     /// When admission starts; who joins before it is placed in random order.
+    /// RFC 3339 timestamp, its year as written 1970 to 9999 (the `pattern`);
+    /// an instant after the end of 9999 in UTC is refused too.
+    #[schema(pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub opens_at: DateTime<Utc>,
 }
 
@@ -49,6 +52,7 @@ impl WaitingRoomSettings {
                 ),
             ));
         }
+        ensure_instant_in_range("opens_at", &self.opens_at)?;
         Ok(self)
     }
 }

@@ -27,7 +27,7 @@ fn authorize(request: &HttpRequest) -> Result<Admin, ApiError> {
     let token = request
         .app_data::<web::Data<AdminToken>>()
         .ok_or_else(|| ApiError::Internal("admin token not configured".into()))?;
-    let presented = bearer_token(request).ok_or(ApiError::Unauthorized)?;
+    let presented = bearer_token(request)?.ok_or(ApiError::Unauthorized)?;
     if token.matches(presented) {
         Ok(Admin)
     } else {

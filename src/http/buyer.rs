@@ -30,17 +30,29 @@ fn authenticate(request: &HttpRequest) -> Result<Buyer, ApiError> {
     let tokens = request
         .app_data::<web::Data<Tokens>>()
         .ok_or_else(|| ApiError::Internal("buyer tokens not configured".into()))?;
-    let token = bearer_token(request).ok_or(ApiError::Unauthorized)?;
+    let token = bearer_token(request)?.ok_or(ApiError::Unauthorized)?;
     let token = std::str::from_utf8(token).map_err(|_| TokenRefusal::Malformed)?;
     Ok(Buyer {
         id: tokens.verify(token)?,
     })
 }
 
-/// The token of an `Authorization: Bearer <token>` header, if there is one.
-pub(super) fn bearer_token(request: &HttpRequest) -> Option<&[u8]> {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
+/// The token of the request's `Authorization: Bearer <token>` header, if it
+/// has one (the scheme's name in any case, as RFC 9110 reads it). Two
+/// `Authorization` headers are refused: which one a proxy on the way reads
+/// is anyone's guess, so neither is taken.
+pub(super) fn bearer_token(request: &HttpRequest) -> Result<Option<&[u8]>, TokenRefusal> {
+    let mut values = request.headers().get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(TokenRefusal::SeveralAuthorizations);
+    }
+    const SCHEME: &[u8] = b"bearer ";
+    let value = value.as_bytes();
+    Ok(match value.split_at_checked(SCHEME.len()) {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case(SCHEME) => Some(token),
+        _ => None,
+    })
 }

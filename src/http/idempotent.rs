@@ -17,7 +17,15 @@ pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 
 /// The request's `Idempotency-Key`, if it sent one.
 pub fn key_of(http: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
-    let key = http.headers().get(idempotency::HEADER);
+    let mut keys = http.headers().get_all(idempotency::HEADER);
+    let key = keys.next();
+    if keys.next().is_some() {
+        // Which of two keys names the request is a guess; the client is told.
+        return Err(ApiError::Invalid {
+            code: "invalid_idempotency_key",
+            detail: format!("send one {} header, not several", idempotency::HEADER),
+        });
+    }
     Ok(key
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
         .transpose()?)

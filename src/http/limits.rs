@@ -14,7 +14,8 @@
 //! NAT or a balancer shares the address with thousands of others), else its
 //! peer address. A token is kept only as a keyed hash: the maps hold no
 //! secrets, and a client that invents tokens is still held by its address's
-//! bucket. Buckets that have filled up again are the same as no bucket and
+//! bucket. A slot is kept by the buyer of a verified token, else by the
+//! address: invented tokens take no slots beyond the address's. Buckets that have filled up again are the same as no bucket and
 //! are dropped, at most once a second, so the maps hold only the clients of
 //! the last few seconds.
 
@@ -26,11 +27,12 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
 
+use super::buyer::bearer_token;
 use super::error::ApiError;
+use crate::authentication::tokens::Tokens;
 use crate::configuration::Rate;
 
 /// Who a request counts against.
@@ -38,6 +40,8 @@ use crate::configuration::Rate;
 pub enum ClientKey {
     /// A keyed hash of the bearer token.
     Token(u64),
+    /// The buyer a verified token names.
+    Buyer(i64),
     Address(IpAddr),
 }
 
@@ -53,16 +57,19 @@ impl ClientKey {
 
     /// The bearer token's key, when the request has one.
     pub fn token(request: &HttpRequest, hasher: &TokenHasher) -> Option<Self> {
-        let value = request.headers().get(header::AUTHORIZATION)?.as_bytes();
-        let token = value
-            .strip_prefix(b"Bearer ")
-            .or_else(|| value.strip_prefix(b"bearer "))?;
+        let token = bearer_token(request).ok().flatten()?;
         Some(ClientKey::Token(hasher.0.hash_one(token)))
     }
 
-    /// The bearer token's key, else the address's.
-    pub fn of(request: &HttpRequest, hasher: &TokenHasher) -> Self {
-        Self::token(request, hasher).unwrap_or_else(|| Self::address(request))
+    /// The buyer's key when the request's bearer token is a valid buyer
+    /// token, else the address's: a made-up token is not a new client.
+    pub fn buyer_or_address(request: &HttpRequest, tokens: &Tokens) -> Self {
+        let buyer = bearer_token(request)
+            .ok()
+            .flatten()
+            .and_then(|token| std::str::from_utf8(token).ok())
+            .and_then(|token| tokens.verify(token).ok());
+        buyer.map_or_else(|| Self::address(request), ClientKey::Buyer)
     }
 }
 

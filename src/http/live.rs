@@ -8,7 +8,8 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use super::error::{ApiError, Problem};
-use super::limits::{ClientKey, ClientSlots, RequestRates};
+use super::limits::{ClientKey, ClientSlots};
+use crate::authentication::tokens::Tokens;
 use crate::domain::{ensure_positive_id, WholeSegment};
 use crate::live::LiveHub;
 
@@ -16,9 +17,9 @@ use crate::live::LiveHub;
 /// `LiveSnapshot` (JSON), the first at once, then one per tick
 /// (`FLASHBOOK_LIVE_TICK_MS`, 1 s by default). `booked`, `held` and
 /// `remaining` are read from the database as `GET /events/{id}` reads them,
-/// so they are exact across replicas and agree with it. One client (bearer
-/// token, else address) may have `FLASHBOOK_LIVE_MAX_VIEWERS_PER_CLIENT`
-/// views open at once on a replica.
+/// so they are exact across replicas and agree with it. One client (the
+/// buyer of a valid buyer token, else the address) may have
+/// `FLASHBOOK_LIVE_MAX_VIEWERS_PER_CLIENT` views open at once on a replica.
 #[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1)),
     responses(
@@ -36,12 +37,12 @@ pub async fn live(
     request: HttpRequest,
     hub: web::Data<LiveHub>,
     viewers: web::Data<ClientSlots>,
-    rates: web::Data<RequestRates>,
+    tokens: web::Data<Tokens>,
     id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner().0)?;
     let viewers: Arc<ClientSlots> = viewers.into_inner();
-    let view = viewers.take(ClientKey::of(&request, &rates.hasher))?;
+    let view = viewers.take(ClientKey::buyer_or_address(&request, &tokens))?;
     let hub: Arc<LiveHub> = hub.into_inner();
     // The stream keeps the client's slot until it ends.
     let frames = hub.watch(id).await?.inspect(move |_| {

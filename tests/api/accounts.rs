@@ -215,6 +215,8 @@ async fn missing_and_invalid_tokens_are_401() {
     no_expiry.as_object_mut().unwrap().remove("exp");
     let mut no_issuer = claims();
     no_issuer.as_object_mut().unwrap().remove("iss");
+    let mut not_yet_valid = claims();
+    not_yet_valid["nbf"] = json!(now() + 3600);
     let (header, payload, _) = {
         let mut parts = valid.split('.');
         (parts.next().unwrap(), parts.next().unwrap(), ())
@@ -231,6 +233,10 @@ async fn missing_and_invalid_tokens_are_401() {
         (hs256("test", TEST_SECRET, &no_user), "no user claim"),
         (hs256("test", TEST_SECRET, &no_expiry), "no exp"),
         (hs256("test", TEST_SECRET, &no_issuer), "no iss"),
+        (
+            hs256("test", TEST_SECRET, &not_yet_valid),
+            "nbf an hour away",
+        ),
         (hs256("other", TEST_SECRET, &claims()), "unknown kid"),
         (
             hs256("test", "another-secret-of-at-least-32-bytes", &claims()),
@@ -253,6 +259,27 @@ async fn missing_and_invalid_tokens_are_401() {
     ] {
         assert_token_refused(&app, &token, why).await;
     }
+    // The scheme's name in any case (RFC 9110); but one Authorization
+    // header, not two (which one a proxy reads is a guess).
+    for scheme in ["bearer", "BEARER"] {
+        let response = app
+            .http
+            .get(app.url("/me"))
+            .header("Authorization", format!("{scheme} {valid}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "scheme {scheme}");
+    }
+    let response = app
+        .http
+        .get(app.url("/me"))
+        .header("Authorization", format!("Bearer {valid}"))
+        .header("Authorization", format!("Bearer {}", app.token(user + 1)))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 401, "invalid_token").await;
     // A buyer token is not the admin token.
     let response = app
         .http

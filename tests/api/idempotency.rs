@@ -1,7 +1,7 @@
 //! Idempotency-Key on booking and cancelling.
 
 use futures_util::future::join_all;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, spawn_app};
 
@@ -82,6 +82,16 @@ async fn invalid_keys_are_422() {
         )
         .await;
     }
+    // Two keys: which one names the request is a guess, so neither is taken.
+    let response = app
+        .as_buyer(reqwest::Method::POST, user, "/bookings")
+        .header("Idempotency-Key", "first")
+        .header("Idempotency-Key", "second")
+        .json(&json!({"event_id": event}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 422, "invalid_idempotency_key").await;
     assert_eq!(app.sale_state(event).await.confirmed, 0);
 }
 

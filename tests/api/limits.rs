@@ -90,22 +90,29 @@ async fn a_client_holds_at_most_its_share_of_live_views() {
     .await;
     let event = app.create_sale(10).await;
     let path = format!("/events/{event}/live");
-    let watch = |token: &'static str| app.http.get(app.url(&path)).bearer_auth(token).send();
+    let watch = |token: &str| app.http.get(app.url(&path)).bearer_auth(token).send();
+    let viewer_a = app.token(app.create_user("viewer-a@example.com").await);
+    let viewer_b = app.token(app.create_user("viewer-b@example.com").await);
 
-    let first = watch("viewer-a").await.unwrap();
+    let first = watch(&viewer_a).await.unwrap();
     assert_eq!(first.status(), 200);
-    let refused = watch("viewer-a").await.unwrap();
+    let refused = watch(&viewer_a).await.unwrap();
     assert_eq!(refused.headers()["retry-after"], "1");
     assert_problem(refused, 429, "too_many_open").await;
-    let other = watch("viewer-b").await.unwrap();
-    assert_eq!(other.status(), 200, "another client has its own share");
+    let other = watch(&viewer_b).await.unwrap();
+    assert_eq!(other.status(), 200, "another buyer has its own share");
+    // A made-up token is not another client: it counts as the address,
+    // whose one view the first anonymous one takes.
+    let anonymous = app.http.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 200);
+    assert_problem(watch("made-up-token").await.unwrap(), 429, "too_many_open").await;
 
     // The slot is given back when the stream ends: the server notices the
     // closed connection at its next frame (one tick).
     drop(first);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let again = watch("viewer-a").await.unwrap();
+        let again = watch(&viewer_a).await.unwrap();
         if again.status() == 200 {
             break;
         }

@@ -26,10 +26,19 @@ async fn put_room(
     pass_seconds: i64,
     opens_at: DateTime<Utc>,
 ) -> Response {
+    put_room_settings(
+        app,
+        event_id,
+        json!({"admission_per_second": rate, "pass_seconds": pass_seconds, "opens_at": rfc3339(opens_at)}),
+    )
+    .await
+}
+
+async fn put_room_settings(app: &TestApp, event_id: i64, settings: Value) -> Response {
     app.http
         .put(app.url(&format!("/events/{event_id}/waiting-room")))
         .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"admission_per_second": rate, "pass_seconds": pass_seconds, "opens_at": rfc3339(opens_at)}))
+        .json(&settings)
         .send()
         .await
         .unwrap()
@@ -160,6 +169,21 @@ async fn the_admin_turns_a_waiting_room_on_reads_it_and_turns_it_off() {
         "invalid_field",
     )
     .await;
+    // An instant PostgreSQL cannot store was a 500; one it can but an
+    // answer could not write back as RFC 3339 was stored.
+    for opens_at in [
+        "-4714-11-23T00:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "+262142-01-01T00:00:00Z",
+    ] {
+        let settings = json!({"admission_per_second": 5, "pass_seconds": 60, "opens_at": opens_at});
+        assert_problem(
+            put_room_settings(&app, event, settings).await,
+            422,
+            "invalid_field",
+        )
+        .await;
+    }
     assert_problem(
         app.get(&format!("/events/{event}/waiting-room")).await,
         409,
