@@ -4,7 +4,6 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use utoipa::OpenApi;
@@ -268,7 +267,7 @@ fn serve_metrics(address: &str, metrics: Arc<Metrics>) -> Result<(u16, Server), 
         App::new()
             .app_data(metrics.clone())
             .service(http::metrics::metrics)
-            .wrap(no_sniffing())
+            .wrap(safe_headers())
     })
     .workers(1)
     .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
@@ -279,11 +278,11 @@ fn serve_metrics(address: &str, metrics: Arc<Metrics>) -> Result<(u16, Server), 
     Ok((port, server))
 }
 
-/// `X-Content-Type-Options: nosniff` on every answer, so no browser reads a
-/// JSON or text answer as a page or a script. Error answers that leave a
-/// middleware as errors get it from `ApiError::error_response`.
-fn no_sniffing() -> DefaultHeaders {
-    DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+/// `http::SAFE_HEADERS` on every answer that does not set its own.
+fn safe_headers() -> DefaultHeaders {
+    http::SAFE_HEADERS
+        .into_iter()
+        .fold(DefaultHeaders::new(), |headers, header| headers.add(header))
 }
 
 /// What every worker's handlers share.
@@ -373,7 +372,7 @@ fn serve(
         .wrap(from_fn(move |request, next| {
             http::trim_trailing_slash(slash_routes.clone(), request, next)
         }))
-        .wrap(no_sniffing())
+        .wrap(safe_headers())
         .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
         .service(web::redirect("/dashboard", "/dashboard/"))
         .service(

@@ -244,8 +244,10 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
         // An answer that leaves a middleware as an error passes no
-        // middleware on its way out (startup.rs's `no_sniffing`).
-        response.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+        // middleware on its way out (startup.rs's `safe_headers`).
+        for header in super::SAFE_HEADERS {
+            response.insert_header(header);
+        }
         if matches!(
             self,
             ApiError::Unavailable(_)

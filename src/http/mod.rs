@@ -46,6 +46,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use actix_web::http::header::{HeaderName, CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -54,6 +56,17 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 use utoipa::openapi::{OpenApi, PathItem};
 use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Headers every answer carries unless it sets its own: no browser reads a
+/// JSON or text answer as a page or a script (`nosniff`), and no cache keeps
+/// one (`no-store`: answers are a buyer's own, and some carry a token or an
+/// admission pass). Added by startup.rs's `DefaultHeaders` and, for an answer
+/// that leaves a middleware as an error (which passes no middleware on its
+/// way out), by `ApiError::error_response`.
+pub const SAFE_HEADERS: [(HeaderName, &str); 2] = [
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (CACHE_CONTROL, "no-store"),
+];
 
 use error::ApiError;
 

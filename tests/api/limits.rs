@@ -167,12 +167,14 @@ async fn a_flood_of_reads_leaves_bookings_their_connections() {
 }
 
 #[tokio::test]
-async fn every_answer_says_nosniff_and_the_dashboard_sends_a_strict_policy() {
+async fn every_answer_says_nosniff_and_no_store_and_the_dashboard_sends_a_strict_policy() {
     let app = spawn_app_with(AppOptions::default()).await;
+    let user = app.create_user("cached@example.com").await;
     for (path, status) in [
         ("/health", 200),
         ("/no-such-route", 404),
         ("/venues/0", 422),
+        ("/me", 401),
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), status, "{path}");
@@ -181,7 +183,26 @@ async fn every_answer_says_nosniff_and_the_dashboard_sends_a_strict_policy() {
             "nosniff",
             "{path}"
         );
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
     }
+    // A buyer's own answer, and a token (OAuth 2.0 asks no-store of both).
+    let me = app.get_as(user, "/me").await;
+    assert_eq!(me.headers()["cache-control"], "no-store");
+    let signed_up = app
+        .post(
+            "/users",
+            serde_json::json!({"email": "new@example.com", "name": "New", "password": "a long enough password"}),
+        )
+        .await;
+    assert_eq!(signed_up.headers()["cache-control"], "no-store");
+    let session = app
+        .post(
+            "/sessions",
+            serde_json::json!({"email": "new@example.com", "password": "a long enough password"}),
+        )
+        .await;
+    assert_eq!(session.status(), 200);
+    assert_eq!(session.headers()["cache-control"], "no-store");
     let dashboard = app.get("/dashboard/").await;
     assert_eq!(dashboard.headers()["x-content-type-options"], "nosniff");
     let policy = dashboard.headers()["content-security-policy"]
