@@ -46,11 +46,13 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use actix_web::http::header::{HeaderName, CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+use actix_web::http::header::{
+    HeaderName, CACHE_CONTROL, CONTENT_ENCODING, X_CONTENT_TYPE_OPTIONS,
+};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
@@ -270,7 +272,8 @@ pub fn fallback(allowed: AllowedMethods) -> Route {
     })
 }
 
-fn json_error(error: JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {
+fn json_error(error: JsonPayloadError, request: &HttpRequest) -> actix_web::Error {
+    let encoded = request.headers().contains_key(CONTENT_ENCODING);
     let problem = match &error {
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType {
             detail: "send the body with Content-Type: application/json".to_owned(),
@@ -283,21 +286,36 @@ fn json_error(error: JsonPayloadError, _request: &HttpRequest) -> actix_web::Err
         JsonPayloadError::Deserialize(cause) => {
             ApiError::invalid("invalid_body", cause.to_string())
         }
-        other => ApiError::invalid("invalid_body", other.to_string()),
+        // The reader's own words name its internals; the client gets what
+        // went wrong with what it sent. A decoder's error comes as an
+        // incomplete body.
+        JsonPayloadError::Payload(PayloadError::EncodingCorrupted)
+        | JsonPayloadError::Payload(PayloadError::Incomplete(Some(_)))
+            if encoded =>
+        {
+            ApiError::invalid(
+                "invalid_body",
+                "the body could not be decoded as its Content-Encoding says",
+            )
+        }
+        JsonPayloadError::Payload(PayloadError::Incomplete(_)) => {
+            ApiError::invalid("invalid_body", "the body ended before its announced length")
+        }
+        _ => ApiError::invalid("invalid_body", "the body could not be read"),
     };
     problem.into()
 }
 
-fn path_error(error: PathError, _request: &HttpRequest) -> actix_web::Error {
-    ApiError::invalid(
-        "invalid_id",
-        format!("path id must be a positive integer: {error}"),
-    )
-    .into()
+fn path_error(_error: PathError, _request: &HttpRequest) -> actix_web::Error {
+    ApiError::invalid("invalid_id", "path id must be a positive integer").into()
 }
 
 fn query_error(error: QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
-    ApiError::invalid("invalid_query", error.to_string()).into()
+    let detail = match error {
+        QueryPayloadError::Deserialize(cause) => format!("the query string is not valid: {cause}"),
+        _ => "the query string is not valid".to_owned(),
+    };
+    ApiError::invalid("invalid_query", detail).into()
 }
 
 #[cfg(test)]

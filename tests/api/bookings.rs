@@ -94,6 +94,21 @@ async fn malformed_booking_requests_are_422_and_book_nothing() {
             .unwrap();
         assert_problem(response, 422, "invalid_body").await;
     }
+    // A body its Content-Encoding does not decode: said in the client's
+    // terms, not the reader's internals.
+    let response = app
+        .as_buyer(reqwest::Method::POST, 1, "/bookings")
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(r#"{"event_id": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 422, "invalid_body").await;
+    assert_eq!(
+        problem["detail"],
+        "the body could not be decoded as its Content-Encoding says"
+    );
     assert_eq!(app.sale_state(event).await.confirmed, 0);
 }
 
