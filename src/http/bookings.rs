@@ -1,4 +1,3 @@
-use actix_web::http::header;
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -9,7 +8,7 @@ use super::json_object::JsonObject;
 use super::waiting_room::{admission, AdmissionPassHeader};
 use crate::db::{self, Pool};
 use crate::domain::{ensure_positive_id, Booking, SeatOrder, WholeSegment};
-use crate::sale::{Answer, Sales};
+use crate::sale::Sales;
 
 /// Books seats for the token's buyer, all or none: `{"event_id": ..}` books
 /// one, `"quantity"` asks for up to the event's `max_per_user`.
@@ -27,7 +26,8 @@ use crate::sale::{Answer, Sales};
     params(IdempotencyKeyHeader, AdmissionPassHeader),
     security(("buyer_token" = [])),
     responses(
-        (status = 201, description = "Booked", body = Booking, links(
+        (status = 201, description = "Booked", body = Booking,
+         headers(("Location" = String, description = "the booking: /bookings/{id}")), links(
             ("GetBooking" = (operation_ref = "#/paths/~1bookings~1{id}/get",
                 parameters(("id" = "$response.body#/id")))),
             ("CancelBooking" = (operation_ref = "#/paths/~1bookings~1{id}/delete",
@@ -60,15 +60,7 @@ pub async fn create(
     let request = body.into_inner().validate(buyer.id)?;
     let pass = admission(&http, &request)?;
     let key = idempotent::key_of(&http)?;
-    match sales.book(request, pass, key).await? {
-        Answer::Decided(_, outcome) => {
-            let booking = outcome?;
-            Ok(HttpResponse::Created()
-                .insert_header((header::LOCATION, format!("/bookings/{}", booking.id)))
-                .json(booking))
-        }
-        Answer::Stored(stored) => Ok(idempotent::stored_answer(stored)),
-    }
+    respond(sales.book(request, pass, key).await?)
 }
 
 /// One of the buyer's bookings; another buyer's is `404`.

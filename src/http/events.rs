@@ -13,7 +13,8 @@ use crate::sale::Sales;
 #[utoipa::path(tag = "events", request_body = NewEvent,
     security(("admin_token" = [])),
     responses(
-        (status = 201, body = Event),
+        (status = 201, body = Event,
+         headers(("Location" = String, description = "the event: /events/{id}"))),
         (status = 404, description = "venue_not_found", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong admin token", body = Problem, content_type = "application/problem+json"),

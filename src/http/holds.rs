@@ -22,7 +22,8 @@ use crate::sale::Sales;
     params(IdempotencyKeyHeader, AdmissionPassHeader),
     security(("buyer_token" = [])),
     responses(
-        (status = 201, description = "Held", body = Hold, links(
+        (status = 201, description = "Held", body = Hold,
+         headers(("Location" = String, description = "the hold: /holds/{id}")), links(
             ("ConfirmHold" = (operation_ref = "#/paths/~1holds~1{id}~1confirm/post",
                 parameters(("id" = "$response.body#/id")))),
             ("GetHold" = (operation_ref = "#/paths/~1holds~1{id}/get",
@@ -83,7 +84,8 @@ pub async fn get(
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
     security(("buyer_token" = [])),
     responses(
-        (status = 201, description = "The booking of the held seats", body = Booking, links(
+        (status = 201, description = "The booking of the held seats", body = Booking,
+         headers(("Location" = String, description = "the booking: /bookings/{id}")), links(
             ("GetBooking" = (operation_ref = "#/paths/~1bookings~1{id}/get",
                 parameters(("id" = "$response.body#/id")))),
             ("CancelBooking" = (operation_ref = "#/paths/~1bookings~1{id}/delete",

@@ -10,7 +10,8 @@ use crate::domain::{ensure_positive_id, NewVenue, Page, PageQuery, Venue, WholeS
 #[utoipa::path(tag = "venues", request_body = NewVenue,
     security(("admin_token" = [])),
     responses(
-        (status = 201, body = Venue, links(
+        (status = 201, body = Venue,
+         headers(("Location" = String, description = "the venue: /venues/{id}")), links(
             ("GetVenue" = (operation_ref = "#/paths/~1venues~1{id}/get",
                 parameters(("id" = "$response.body#/id")))),
             ("CreateEvent" = (operation_ref = "#/paths/~1events/post",

@@ -110,8 +110,10 @@ pub async fn get(
     params(("id" = i64, Path, minimum = 1)),
     security(("buyer_token" = [])),
     responses(
-        (status = 201, description = "In line (`waiting`, or `admitted` with its pass at once)", body = QueueTicket),
-        (status = 200, description = "The user was in line already: their ticket", body = QueueTicket),
+        (status = 201, description = "In line (`waiting`, or `admitted` with its pass at once)", body = QueueTicket,
+         headers(("Location" = String, description = "the ticket: /queue/{ticket}"))),
+        (status = 200, description = "The user was in line already: their ticket", body = QueueTicket,
+         headers(("Location" = String, description = "the ticket: /queue/{ticket}"))),
         (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "event_not_found or user_not_found", body = Problem,
          content_type = "application/problem+json"),

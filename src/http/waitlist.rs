@@ -21,7 +21,8 @@ use crate::sale::Sales;
     params(("id" = i64, Path, minimum = 1, description = "The event"), IdempotencyKeyHeader),
     security(("buyer_token" = [])),
     responses(
-        (status = 201, description = "On the list", body = WaitlistEntry, links(
+        (status = 201, description = "On the list", body = WaitlistEntry,
+         headers(("Location" = String, description = "the entry: /waitlist/{id}")), links(
             ("GetEntry" = (operation_ref = "#/paths/~1waitlist~1{id}/get",
                 parameters(("id" = "$response.body#/id")))),
             ("LeaveWaitlist" = (operation_ref = "#/paths/~1waitlist~1{id}/delete",

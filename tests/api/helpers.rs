@@ -478,11 +478,22 @@ impl TestApp {
     }
 }
 
+/// The id of what a `201` made; its `Location` must name it.
 pub async fn created_id(response: Response) -> i64 {
     assert_eq!(response.status(), StatusCode::CREATED);
-    response.json::<Value>().await.unwrap()["id"]
+    let location = response
+        .headers()
+        .get("location")
+        .map(|value| value.to_str().unwrap().to_owned());
+    let id = response.json::<Value>().await.unwrap()["id"]
         .as_i64()
-        .unwrap()
+        .unwrap();
+    let location = location.expect("a 201 says where the thing it made is (Location)");
+    assert!(
+        location.ends_with(&format!("/{id}")),
+        "Location {location} does not name {id}"
+    );
+    id
 }
 
 /// Asserts a problem+json response with this status and code; returns its body.

@@ -81,7 +81,9 @@ async fn a_confirmed_hold_becomes_one_booking_of_its_seats() {
 
     let response = app.confirm_hold(hold).await;
     assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].clone();
     let booking: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/bookings/{}", booking["id"]).as_str());
     assert_eq!(
         (
             booking["event_id"].as_i64(),

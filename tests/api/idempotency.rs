@@ -14,11 +14,18 @@ async fn a_retried_booking_replays_the_first_answer_and_books_once() {
     let first = app.book_with_key(event, user, "order-1").await;
     assert_eq!(first.status(), 201);
     assert!(first.headers().get("idempotent-replayed").is_none());
+    let location = first.headers()["location"].clone();
     let first: Value = first.json().await.unwrap();
+    assert_eq!(location, format!("/bookings/{}", first["id"]).as_str());
 
     let retry = app.book_with_key(event, user, "order-1").await;
     assert_eq!(retry.status(), 201);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        retry.headers()["location"],
+        location,
+        "the replay says where, too"
+    );
     assert_eq!(retry.json::<Value>().await.unwrap(), first);
     assert_eq!(app.sale_state(event).await.confirmed, 1);
 

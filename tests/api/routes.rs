@@ -98,6 +98,31 @@ async fn every_protected_operation_declares_its_bearer_scheme() {
     assert!(protected >= 20, "only {protected} protected operations");
 }
 
+/// Every `201` says where the thing it made is (`Location`), and the
+/// document says so too.
+#[tokio::test]
+async fn every_created_answer_declares_its_location() {
+    let app = spawn_app().await;
+    let document = app.openapi_document().await;
+    let mut created = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in METHODS {
+            let Some(response) = item
+                .get(method.to_lowercase())
+                .and_then(|operation| operation["responses"].get("201"))
+            else {
+                continue;
+            };
+            assert!(
+                response["headers"].get("Location").is_some(),
+                "{method} {path}: its 201 declares no Location"
+            );
+            created += 1;
+        }
+    }
+    assert!(created >= 7, "only {created} operations answer 201");
+}
+
 /// Every documented route answers with a trailing slash as without one: the
 /// same handler, the same `405` and `Allow`.
 #[tokio::test]
