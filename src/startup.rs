@@ -364,14 +364,15 @@ fn serve(
         let templates = allowed.clone();
         let slash_routes = allowed.clone();
         // Wrapped after the routes, so outermost: metrics sees every answer,
-        // the request timeout's 503 included; and the trailing slash is gone
-        // before anything else sees the path.
+        // the request timeout's 503 included; and the trailing slash is gone,
+        // and a HEAD is a GET, before anything else sees the request.
         app.wrap(from_fn(move |request, next| {
             http::metrics::observe_request(observed.clone(), templates.clone(), request, next)
         }))
         .wrap(from_fn(move |request, next| {
             http::trim_trailing_slash(slash_routes.clone(), request, next)
         }))
+        .wrap(from_fn(http::head_as_get))
         .wrap(safe_headers())
         .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
         .service(web::redirect("/dashboard", "/dashboard/"))

@@ -54,6 +54,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::http::uri::{PathAndQuery, Uri};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 use utoipa::openapi::{OpenApi, PathItem};
@@ -191,22 +192,37 @@ impl AllowedMethods {
 }
 
 /// The operations of a path item, in the order `PathItem` lists them.
+/// The documented methods, and `HEAD` wherever `GET` is ([`head_as_get`]).
 fn allow_header(item: &PathItem) -> String {
     [
-        ("GET", &item.get),
-        ("PUT", &item.put),
-        ("POST", &item.post),
-        ("DELETE", &item.delete),
-        ("OPTIONS", &item.options),
-        ("HEAD", &item.head),
-        ("PATCH", &item.patch),
-        ("TRACE", &item.trace),
+        ("GET", item.get.is_some()),
+        ("HEAD", item.get.is_some() || item.head.is_some()),
+        ("PUT", item.put.is_some()),
+        ("POST", item.post.is_some()),
+        ("DELETE", item.delete.is_some()),
+        ("OPTIONS", item.options.is_some()),
+        ("PATCH", item.patch.is_some()),
+        ("TRACE", item.trace.is_some()),
     ]
     .into_iter()
-    .filter(|(_, operation)| operation.is_some())
+    .filter(|(_, served)| *served)
     .map(|(method, _)| method)
     .collect::<Vec<_>>()
     .join(", ")
+}
+
+/// `HEAD` is `GET` without the body (RFC 9110 §9.3.2), so a `HEAD` request
+/// is routed as a `GET`: actix-web's HTTP/1 encoder remembers the method it
+/// read and sends the answer's status and headers (its `Content-Length`
+/// too) without the body. Wrapped once, in `startup.rs`, before routing.
+pub async fn head_as_get(
+    mut request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if request.method() == Method::HEAD {
+        request.head_mut().method = Method::GET;
+    }
+    next.call(request).await
 }
 
 /// Routes a path with trailing slashes like the same path without them

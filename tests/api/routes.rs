@@ -23,9 +23,13 @@ async fn every_documented_route_is_served_and_other_methods_get_405() {
 
     for (path, item) in paths {
         let url = concrete(path);
+        // HEAD is served wherever GET is (RFC 9110), documented or not.
         let documented: BTreeSet<&str> = METHODS
             .into_iter()
-            .filter(|method| item.get(method.to_lowercase()).is_some())
+            .filter(|method| {
+                item.get(method.to_lowercase()).is_some()
+                    || (*method == "HEAD" && item.get("get").is_some())
+            })
             .collect();
         assert!(!documented.is_empty(), "{path} has no operation");
 
@@ -190,13 +194,51 @@ async fn a_booking_posted_to_bookings_slash_is_booked() {
     assert_problem(app.get("/nowhere/").await, 404, "not_found").await;
 }
 
+/// A HEAD is answered as its GET, without the body: the same status and
+/// headers, the length the body would have had.
+#[tokio::test]
+async fn head_answers_as_get_without_the_body() {
+    let app = spawn_app().await;
+    let event = app.create_sale(5).await;
+    for path in [
+        "/health".to_owned(),
+        format!("/events/{event}"),
+        "/events".to_owned(),
+        "/api-docs/openapi.json".to_owned(),
+        "/dashboard/".to_owned(),
+        "/events/999999".to_owned(),
+    ] {
+        let get = app.request("GET", &path).await;
+        let head = app.request("HEAD", &path).await;
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        for header in ["content-type", "content-length"] {
+            assert_eq!(
+                head.headers().get(header),
+                get.headers().get(header),
+                "HEAD {path}: {header}"
+            );
+        }
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path} sent a body"
+        );
+    }
+    let me = app.request("HEAD", "/me").await;
+    assert_eq!(
+        me.status(),
+        401,
+        "HEAD of a buyer's route needs the token too"
+    );
+}
+
 /// The documented operation reached a handler: whatever it answered (here
 /// mostly 401, 404 for a missing id, 415 for a missing body), it was not the
 /// router's `404 not_found` or `405`.
 async fn assert_served(response: Response, method: &str, path: &str) {
     let status = response.status().as_u16();
     assert_ne!(status, 405, "{method} {path} is documented but refused");
-    if status == 404 {
+    // A HEAD answer has no body to read; its GET's is read.
+    if status == 404 && method != "HEAD" {
         let body: Value = response.json().await.unwrap();
         assert_ne!(
             body["code"], "not_found",
