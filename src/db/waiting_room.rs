@@ -52,7 +52,8 @@ const JOIN_QUEUE: &str =
 /// asking user: another user's ticket is no row.
 const TICKET_STATUS: &str = "
     SELECT out_event_id AS event_id, out_user_id AS user_id, out_status AS status,
-           out_position AS position, out_rate AS rate, out_pass_expires_at AS pass_expires_at
+           out_position AS position, out_wait_seconds AS wait_seconds,
+           out_pass_expires_at AS pass_expires_at
       FROM queue_ticket_status($1, $2)";
 
 /// A ticket's standing as the database computed it.
@@ -63,7 +64,8 @@ pub struct Standing {
     /// `waiting`, `admitted`, `used`, `expired` or `waiting_room_off`.
     pub status: String,
     pub position: Option<i64>,
-    pub rate: i32,
+    /// While waiting: the seconds until admitted, the opening's included.
+    pub wait_seconds: Option<i64>,
     pub pass_expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -191,7 +193,7 @@ pub async fn standing(
         user_id: column(&row, "user_id")?,
         status: column(&row, "status")?,
         position: column(&row, "position")?,
-        rate: column(&row, "rate")?,
+        wait_seconds: column(&row, "wait_seconds")?,
         pass_expires_at: column(&row, "pass_expires_at")?,
     })
 }

@@ -97,7 +97,8 @@ pub struct QueueTicket {
     /// While waiting: places ahead of this one, plus one (1 = next in).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<i64>,
-    /// While waiting: `position / admission_per_second`, rounded up.
+    /// While waiting: the seconds until the room opens (before then), plus
+    /// `position / admission_per_second`, rounded up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_wait_seconds: Option<i64>,
     /// Once admitted: the signed pass for one `POST /holds` or `POST /bookings`.

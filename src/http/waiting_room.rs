@@ -192,10 +192,7 @@ fn answer(
             ))
         }
     };
-    let position = standing
-        .position
-        .filter(|_| status == TicketStatus::Waiting);
-    let rate = i64::from(standing.rate.max(1));
+    let waiting = |value: Option<i64>| value.filter(|_| status == TicketStatus::Waiting);
     let pass_expires_at = standing
         .pass_expires_at
         .filter(|_| status == TicketStatus::Admitted);
@@ -209,8 +206,8 @@ fn answer(
         event_id: standing.event_id,
         user_id: standing.user_id,
         status,
-        position,
-        estimated_wait_seconds: position.map(|position| (position + rate - 1) / rate),
+        position: waiting(standing.position),
+        estimated_wait_seconds: waiting(standing.wait_seconds),
         pass,
         pass_expires_at,
     })
