@@ -54,6 +54,12 @@ pub enum ApiError {
     /// the database may still commit, which the detail says.
     #[error("the request did not finish within {0:?}; a booking or cancellation may still have completed: retry with the same Idempotency-Key, or check GET /me/bookings")]
     RequestTimeout(std::time::Duration),
+    /// The request's body did not all arrive in time (`json_object`):
+    /// nothing was tried.
+    #[error(
+        "the request body did not all arrive within {0:?}; nothing was done: send it again, whole"
+    )]
+    BodyTimeout(std::time::Duration),
     /// A batch worker stopped (a bug) while booking this request.
     #[error("{0}; check GET /me/bookings before booking again")]
     BookingInterrupted(BookingError),
@@ -185,6 +191,7 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials".into(),
             ApiError::Forbidden => "forbidden".into(),
             ApiError::RequestTimeout(_) => "request_timeout".into(),
+            ApiError::BodyTimeout(_) => "body_timeout".into(),
             ApiError::RouteNotFound => "not_found".into(),
             ApiError::TooManyViewers(_) => "too_many_viewers".into(),
             ApiError::TooManyRequests { .. } => "too_many_requests".into(),
@@ -211,6 +218,7 @@ impl ResponseError for ApiError {
             }
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RequestTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,

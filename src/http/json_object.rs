@@ -6,14 +6,27 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::error::ApiError;
+use crate::configuration::Limits;
 
 pub struct JsonObject<T>(pub T);
+
+/// How long a body may take to arrive: half the request's time budget
+/// (`FLASHBOOK_REQUEST_TIMEOUT_MS`), so a client that stops sending hears
+/// `408 body_timeout` (nothing was tried) before the budget's `503
+/// request_timeout` (which cannot say whether a booking went through).
+fn body_deadline(request: &HttpRequest) -> Result<Duration, ApiError> {
+    let limits = request
+        .app_data::<web::Data<Limits>>()
+        .ok_or_else(|| ApiError::Internal("limits not configured".into()))?;
+    Ok(limits.request_timeout / 2)
+}
 
 impl<T> JsonObject<T> {
     pub fn into_inner(self) -> T {
@@ -31,8 +44,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
         // space) and is read into `T` without building a map of it first:
         // this is on the path of every refusal in a sale.
         let raw = web::Json::<Box<RawValue>>::from_request(request, payload);
+        let deadline = body_deadline(request);
         Box::pin(async move {
-            let raw = raw.await?.into_inner();
+            let deadline = deadline?;
+            let raw = tokio::time::timeout(deadline, raw)
+                .await
+                .map_err(|_| ApiError::BodyTimeout(deadline))??
+                .into_inner();
             if !raw.get().starts_with('{') {
                 return Err(
                     ApiError::invalid("invalid_body", "the body must be a JSON object").into(),

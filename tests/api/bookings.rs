@@ -317,6 +317,49 @@ async fn a_busy_database_gives_503_with_retry_after_within_the_bounds() {
     );
 }
 
+/// A client that stops sending its body is told so (`408 body_timeout`,
+/// nothing tried) at half the request's budget, before the budget's `503
+/// request_timeout`, whose detail warns that a booking may have gone through.
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_408_and_books_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let timeout = Duration::from_millis(600);
+    let app = spawn_app_with(AppOptions {
+        request_timeout: Some(timeout),
+        ..AppOptions::default()
+    })
+    .await;
+    let event = app.create_sale(5).await;
+    let user = app.create_user("slow@example.com").await;
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let body = format!("{{\"event_id\": {event}}}");
+    let head = format!(
+        "POST /bookings HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        app.token(user),
+        body.len() + 10
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("the service answered")
+        .unwrap();
+    let took = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"body_timeout""#), "{answer}");
+    assert!(
+        took < timeout,
+        "answered after {took:?}, past the request's budget"
+    );
+    assert_eq!(app.sale_state(event).await.confirmed, 0);
+}
+
 /// A request that outlives the request timeout is answered 503. One still
 /// waiting in the batch queue is then never booked; one whose batch was
 /// already running may still commit, as the answer's detail warns.
