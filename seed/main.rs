@@ -124,7 +124,7 @@ impl SaleSettings {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    flashbook::telemetry::init_logger("warn");
+    flashbook::telemetry::init_logger("warn", &[]);
     let plan = match parse_args(std::env::args().skip(1)) {
         Ok(plan) => plan,
         Err(message) => {

@@ -8,7 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[actix_web::main]
 async fn main() {
-    flashbook::telemetry::init_logger("info");
+    flashbook::telemetry::init_logger("info", &flashbook::http::CLIENT_MISTAKES);
 
     if let Err(error) = run().await {
         log::error!("{}", flashbook::telemetry::error_chain(error.as_ref()));

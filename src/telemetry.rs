@@ -4,47 +4,56 @@
 use log::{Level, Log, Metadata, Record};
 
 /// Starts `env_logger`: `RUST_LOG` when set, else `default_level`
-/// (`info`, `warn`, ...), with a client's malformed requests at debug level
-/// ([`level_of`]).
-pub fn init_logger(default_level: &str) {
+/// (`info`, `warn`, ...), with each of `client_mistakes` at debug level.
+pub fn init_logger(default_level: &str, client_mistakes: &'static [ClientMistake]) {
     let logger =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
             .build();
     let max_level = logger.filter();
-    if log::set_boxed_logger(Box::new(ClientMistakesAtDebug(logger))).is_ok() {
+    let logger = ClientMistakesAtDebug {
+        logger,
+        client_mistakes,
+    };
+    if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(max_level);
     }
 }
 
-/// actix-http reports a request it could not read (a malformed line or
-/// header, a body framed two ways, a connection reset) as "stream error" at
-/// error level, where any client could fill the error log with its own
-/// mistakes. The client got its `400`; the line is debug.
-const CLIENT_MISTAKE_TARGET: &str = "actix_http::h1::dispatcher";
-const CLIENT_MISTAKE_PREFIX: &str = "stream error";
+/// A line a library logs at error level about a client's mistake (which
+/// the client was answered for): any client could fill the error log with
+/// it, so it is logged at debug level. The line's target and how its text
+/// starts.
+#[derive(Debug)]
+pub struct ClientMistake {
+    pub target: &'static str,
+    pub prefix: &'static str,
+}
 
-fn level_of(record: &Record<'_>) -> Level {
-    if record.level() == Level::Error
-        && record.target() == CLIENT_MISTAKE_TARGET
-        && record.args().to_string().starts_with(CLIENT_MISTAKE_PREFIX)
-    {
+fn level_of(record: &Record<'_>, client_mistakes: &[ClientMistake]) -> Level {
+    let mistake = |mistake: &ClientMistake| {
+        record.target() == mistake.target && record.args().to_string().starts_with(mistake.prefix)
+    };
+    if record.level() == Level::Error && client_mistakes.iter().any(mistake) {
         Level::Debug
     } else {
         record.level()
     }
 }
 
-struct ClientMistakesAtDebug(env_logger::Logger);
+struct ClientMistakesAtDebug {
+    logger: env_logger::Logger,
+    client_mistakes: &'static [ClientMistake],
+}
 
 impl Log for ClientMistakesAtDebug {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        self.0.enabled(metadata)
+        self.logger.enabled(metadata)
     }
 
     fn log(&self, record: &Record<'_>) {
-        let level = level_of(record);
+        let level = level_of(record, self.client_mistakes);
         if level == record.level() {
-            return self.0.log(record);
+            return self.logger.log(record);
         }
         let demoted = Record::builder()
             .level(level)
@@ -54,13 +63,13 @@ impl Log for ClientMistakesAtDebug {
             .file(record.file())
             .line(record.line())
             .build();
-        if self.0.enabled(demoted.metadata()) {
-            self.0.log(&demoted);
+        if self.logger.enabled(demoted.metadata()) {
+            self.logger.log(&demoted);
         }
     }
 
     fn flush(&self) {
-        self.0.flush();
+        self.logger.flush();
     }
 }
 
@@ -80,22 +89,26 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
+    const MISTAKES: [ClientMistake; 1] = [ClientMistake {
+        target: "a_library::reader",
+        prefix: "stream error",
+    }];
+
     fn level(target: &str, level: Level, message: std::fmt::Arguments<'_>) -> Level {
-        level_of(
-            &Record::builder()
-                .target(target)
-                .level(level)
-                .args(message)
-                .build(),
-        )
+        let record = Record::builder()
+            .target(target)
+            .level(level)
+            .args(message)
+            .build();
+        level_of(&record, &MISTAKES)
     }
 
     #[test]
-    fn a_clients_malformed_request_is_debug_and_nothing_else_moves() {
+    fn a_clients_mistake_is_debug_and_nothing_else_moves() {
         let parse = "invalid Header provided";
         assert_eq!(
             level(
-                CLIENT_MISTAKE_TARGET,
+                "a_library::reader",
                 Level::Error,
                 format_args!("stream error: {parse}")
             ),
@@ -104,9 +117,9 @@ mod tests {
         let stream = "broken body";
         for (target, level_in, message) in [
             (
-                CLIENT_MISTAKE_TARGET,
+                "a_library::reader",
                 Level::Error,
-                format_args!("Response payload stream error: {stream}"),
+                format_args!("payload stream error: {stream}"),
             ),
             (
                 "flashbook::sale",
@@ -114,7 +127,7 @@ mod tests {
                 format_args!("stream error: {stream}"),
             ),
             (
-                CLIENT_MISTAKE_TARGET,
+                "a_library::reader",
                 Level::Warn,
                 format_args!("stream error: {stream}"),
             ),

@@ -46,19 +46,28 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use actix_web::http::header::{
-    HeaderName, CACHE_CONTROL, CONTENT_ENCODING, X_CONTENT_TYPE_OPTIONS,
-};
-
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
+use actix_web::http::header::{
+    HeaderName, CACHE_CONTROL, CONTENT_ENCODING, X_CONTENT_TYPE_OPTIONS,
+};
 use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 use utoipa::openapi::{OpenApi, PathItem};
 use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::telemetry::ClientMistake;
+
+/// actix-http reports a request it could not read (a malformed line or
+/// header, a body framed two ways, a connection reset) as "stream error" at
+/// error level; the client got its `400` (`telemetry::ClientMistake`).
+pub const CLIENT_MISTAKES: [ClientMistake; 1] = [ClientMistake {
+    target: "actix_http::h1::dispatcher",
+    prefix: "stream error",
+}];
 
 /// Headers every answer carries unless it sets its own: no browser reads a
 /// JSON or text answer as a page or a script (`nosniff`), and no cache keeps
