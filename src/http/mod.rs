@@ -46,7 +46,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{self, BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::http::header::{
@@ -223,15 +223,23 @@ fn allow_header(item: &PathItem) -> String {
 /// `HEAD` is `GET` without the body (RFC 9110 §9.3.2), so a `HEAD` request
 /// is routed as a `GET`: actix-web's HTTP/1 encoder remembers the method it
 /// read and sends the answer's status and headers (its `Content-Length`
-/// too) without the body. Wrapped once, in `startup.rs`, before routing.
-pub async fn head_as_get(
+/// too) without the body. A streamed body is dropped here instead: the
+/// encoder would poll it to its end, which a live view never reaches, and
+/// the view would keep its client's slot after the client left. Wrapped
+/// once, in `startup.rs`, before routing.
+pub async fn head_as_get<B: MessageBody + 'static>(
     mut request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if request.method() == Method::HEAD {
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B, body::None>>, actix_web::Error> {
+    let head = request.method() == Method::HEAD;
+    if head {
         request.head_mut().method = Method::GET;
     }
-    next.call(request).await
+    let response = next.call(request).await?;
+    if head && matches!(response.response().body().size(), BodySize::Stream) {
+        return Ok(response.map_body(|_, _| EitherBody::right(body::None::new())));
+    }
+    Ok(response.map_into_left_body())
 }
 
 /// Routes a path with trailing slashes like the same path without them

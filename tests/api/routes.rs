@@ -229,6 +229,17 @@ async fn head_answers_as_get_without_the_body() {
         401,
         "HEAD of a buyer's route needs the token too"
     );
+
+    // A live view's stream ends only when its client goes: a HEAD's is
+    // dropped at once, with the client's slot (8 a client by default).
+    let live = format!("/events/{event}/live");
+    for _ in 0..10 {
+        let head = app.request("HEAD", &live).await;
+        assert_eq!(head.status(), 200, "HEAD {live}");
+        assert_eq!(head.headers()["content-type"], "text/event-stream");
+    }
+    let get = app.request("GET", &live).await;
+    assert_eq!(get.status(), 200, "the HEADs kept no slot");
 }
 
 /// The documented operation reached a handler: whatever it answered (here
