@@ -26,7 +26,8 @@ impl FromRequest for Buyer {
     }
 }
 
-fn authenticate(request: &HttpRequest) -> Result<Buyer, ApiError> {
+/// The buyer the request's bearer token names, or why there is none.
+pub(super) fn authenticate(request: &HttpRequest) -> Result<Buyer, ApiError> {
     let tokens = request
         .app_data::<web::Data<Tokens>>()
         .ok_or_else(|| ApiError::Internal("buyer tokens not configured".into()))?;

@@ -15,9 +15,9 @@
 //! peer address. A token is kept only as a keyed hash: the maps hold no
 //! secrets, and a client that invents tokens is still held by its address's
 //! bucket. A slot is kept by the buyer of a verified token, else by the
-//! address: invented tokens take no slots beyond the address's. Buckets that have filled up again are the same as no bucket and
-//! are dropped, at most once a second, so the maps hold only the clients of
-//! the last few seconds.
+//! address: invented tokens take no slots beyond the address's. Buckets that
+//! have filled up again are the same as no bucket and are dropped, at most
+//! once a second, so the maps hold only the clients of the last few seconds.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -30,9 +30,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
 
-use super::buyer::bearer_token;
+use super::buyer::{authenticate, bearer_token};
 use super::error::ApiError;
-use crate::authentication::tokens::Tokens;
 use crate::configuration::Rate;
 
 /// Who a request counts against.
@@ -63,13 +62,11 @@ impl ClientKey {
 
     /// The buyer's key when the request's bearer token is a valid buyer
     /// token, else the address's: a made-up token is not a new client.
-    pub fn buyer_or_address(request: &HttpRequest, tokens: &Tokens) -> Self {
-        let buyer = bearer_token(request)
-            .ok()
-            .flatten()
-            .and_then(|token| std::str::from_utf8(token).ok())
-            .and_then(|token| tokens.verify(token).ok());
-        buyer.map_or_else(|| Self::address(request), ClientKey::Buyer)
+    pub fn buyer_or_address(request: &HttpRequest) -> Self {
+        authenticate(request).map_or_else(
+            |_| Self::address(request),
+            |buyer| ClientKey::Buyer(buyer.id),
+        )
     }
 }
 

@@ -9,7 +9,6 @@ use futures_util::StreamExt;
 
 use super::error::{ApiError, Problem};
 use super::limits::{ClientKey, ClientSlots};
-use crate::authentication::tokens::Tokens;
 use crate::domain::{ensure_positive_id, WholeSegment};
 use crate::live::LiveHub;
 
@@ -37,12 +36,11 @@ pub async fn live(
     request: HttpRequest,
     hub: web::Data<LiveHub>,
     viewers: web::Data<ClientSlots>,
-    tokens: web::Data<Tokens>,
     id: web::Path<WholeSegment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ensure_positive_id("id", id.into_inner().0)?;
     let viewers: Arc<ClientSlots> = viewers.into_inner();
-    let view = viewers.take(ClientKey::buyer_or_address(&request, &tokens))?;
+    let view = viewers.take(ClientKey::buyer_or_address(&request))?;
     let hub: Arc<LiveHub> = hub.into_inner();
     // The stream keeps the client's slot until it ends.
     let frames = hub.watch(id).await?.inspect(move |_| {

@@ -60,6 +60,7 @@ use utoipa::openapi::{OpenApi, PathItem};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::telemetry::ClientMistake;
+use error::ApiError;
 
 /// actix-http reports a request it could not read (a malformed line or
 /// header, a body framed two ways, a connection reset) as "stream error" at
@@ -79,8 +80,6 @@ pub const SAFE_HEADERS: [(HeaderName, &str); 2] = [
     (X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (CACHE_CONTROL, "no-store"),
 ];
-
-use error::ApiError;
 
 /// Largest accepted JSON body. Every request body here is a few short fields.
 pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024;
@@ -200,8 +199,8 @@ impl AllowedMethods {
     }
 }
 
-/// The operations of a path item, in the order `PathItem` lists them.
-/// The documented methods, and `HEAD` wherever `GET` is ([`head_as_get`]).
+/// The documented methods of a path item, and `HEAD` wherever `GET` is
+/// ([`head_as_get`]).
 fn allow_header(item: &PathItem) -> String {
     [
         ("GET", item.get.is_some()),
