@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -30,6 +31,10 @@ KINDS = {"keyed": "keyed (Idempotency-Key)", "held": "held (POST /holds)",
 KIND_GOAL = 0.9
 REDIS = {"redis_durable": "appendfsync always", "redis_memory": "no persistence"}
 BATCHED_VS_REDIS_DURABLE_GOAL = 0.65
+# issue 22: one booking per transaction against pgbench running the same
+# function at the same connections, from pairs of steps run back to back
+# (paired_single_N, paired_pgbench_N): the median of the pairs' ratios.
+SINGLE_VS_PGBENCH_GOAL = 0.95
 BUSY = 0.85  # machine CPU busy fraction from which a step counts as CPU-bound
 KNEE = 0.95  # the knee: the smallest pool within 5 % of the best
 
@@ -43,7 +48,7 @@ def parse_args():
     for name in ("pools", "pgbench-clients", "explicit-clients"):
         parser.add_argument(f"--{name}", type=ints, required=True)
     # --crowd: open connections of the crowd steps (health_N, soldout_N).
-    for name in ("default-pool", "batch-max", "connections", "crowd", "fair-capacity", "fixed-rate",
+    for name in ("default-pool", "batch-max", "single-pairs", "connections", "crowd", "fair-capacity", "fixed-rate",
                  "fixed-duration", "fixed-vus", "fsync-rate", "users"):
         parser.add_argument(f"--{name}", type=int, required=True)
     for name in ("crowd-seconds", "step-seconds", "token-verify-us"):
@@ -142,6 +147,7 @@ def main():
     default = a.default_pool
     kinds = {k: step(k) for k in KINDS}
     redis = {k: step(k) for k in REDIS}
+    pairs = [(step(f"paired_single_{n}"), step(f"paired_pgbench_{n}")) for n in range(1, a.single_pairs + 1)]
 
     pgbench_tps = pgf[default].rate if default in pgf else max(s.rate for s in pgf.values())
     single_rates = {p: s.rate for p, s in single.items()}
@@ -249,10 +255,12 @@ def main():
         limits[s.name] = f"{verdict(s)}. {s.usage()}"
     summary["limits"] = limits
     summary["request_kinds"] = kind_figures(batched[default], kinds, redis)
+    summary["single_vs_pgbench_paired"] = paired_figures(pairs, default)
     a.summary.parent.mkdir(parents=True, exist_ok=True)
     a.summary.write_text(json.dumps(summary, indent=2) + "\n")
 
-    table = main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis)
+    table = main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis,
+                       pairs)
     goals = goal_lines(summary, default)
     print()
     print(table)
@@ -340,7 +348,8 @@ def fmt(value, digits=0):
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis):
+def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_health, crowd, kinds, redis,
+               pairs):
     head = (f"{'step':<46} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
             f"{'svc us':>7} {'pg us':>7} {'busy':>5}")
     rows = [head, "-" * len(head)]
@@ -362,6 +371,9 @@ def main_table(a, pgf, pge, pgb, single, batched, health, soldout, fixed, fixed_
         row(f"hot event, one per transaction, pool {p}", s)
     for p, s in batched.items():
         row(f"hot event, batched (max {a.batch_max}), pool {p}", s)
+    for n, (single_step, pgbench_step) in enumerate(pairs, 1):
+        row(f"pair {n}: pgbench take_seats() for one, {clients(a.default_pool)}", pgbench_step)
+        row(f"pair {n}: hot event, one per transaction, pool {a.default_pool}", single_step)
     for k, s in kinds.items():
         row(f"hot event, {KINDS[k]}, pool {a.default_pool}", s)
     for k, s in redis.items():
@@ -395,6 +407,7 @@ def goal_lines(summary, default):
         f"p99_ms_fixed_rate {summary['p99_ms_fixed_rate']:.1f} ms at "
         f"{summary['fixed_rate']['asked_per_s']}/s (p50 {summary['p50_ms_fixed_rate']:.1f} ms)",
         *crowd_lines(summary["crowd"]),
+        paired_line(summary["single_vs_pgbench_paired"]),
         *kind_lines(summary["request_kinds"]),
         summary["fairness"]["summary"],
     ]
@@ -414,6 +427,24 @@ def kind_figures(batched, kinds, redis):
     figures["redis_durable"].update(goal=BATCHED_VS_REDIS_DURABLE_GOAL,
                                     met=(figures["redis_durable"]["batched_vs"] or 0) >= BATCHED_VS_REDIS_DURABLE_GOAL)
     return figures
+
+
+def paired_figures(pairs, default):
+    """Issue 22's single path: each pair's one-per-transaction and pgbench rates, and the median ratio."""
+    ratios = [single.rate / pgbench.rate if pgbench.rate else 0.0 for single, pgbench in pairs]
+    median = statistics.median(ratios)
+    return {"connections": default,
+            "pairs": [{"single_per_s": single.rate, "pgbench_per_s": pgbench.rate, "ratio": round(ratio, 3)}
+                      for (single, pgbench), ratio in zip(pairs, ratios)],
+            "median": round(median, 3), "goal": SINGLE_VS_PGBENCH_GOAL, "met": median >= SINGLE_VS_PGBENCH_GOAL}
+
+
+def paired_line(figures):
+    each = ", ".join(f"{p['single_per_s']:,.0f} / {p['pgbench_per_s']:,.0f} = {p['ratio']:.2f}"
+                     for p in figures["pairs"])
+    return (f"one per transaction / pgbench, {figures['connections']} connections, back to back: {each}; "
+            f"median {figures['median']:.2f} (goal >= {figures['goal']}: "
+            f"{'met' if figures['met'] else 'NOT met'})")
 
 
 def kind_lines(figures):
