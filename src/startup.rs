@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use utoipa::OpenApi;
@@ -374,8 +375,16 @@ fn serve(
         }))
         .wrap(from_fn(http::head_as_get))
         .wrap(safe_headers())
-        .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
-        .service(web::redirect("/dashboard", "/dashboard/"))
+        .service(http::redirect_keeping_query(
+            "/swagger-ui",
+            "/swagger-ui/",
+            StatusCode::PERMANENT_REDIRECT,
+        ))
+        .service(http::redirect_keeping_query(
+            "/dashboard",
+            "/dashboard/",
+            StatusCode::TEMPORARY_REDIRECT,
+        ))
         .service(
             SwaggerUi::new("/swagger-ui/{_:.*}")
                 .external_url_unchecked("/api-docs/openapi.json", http::openapi::served(&document)),

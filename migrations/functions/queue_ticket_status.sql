@@ -4,7 +4,10 @@
 -- the first read once admitted, and the same on every read after), used,
 -- expired, or waiting_room_off. No row: no such ticket of user p_user_id
 -- (another user's ticket is not found, and its pass is not issued).
-CREATE OR REPLACE FUNCTION queue_ticket_status(p_ticket TEXT, p_user_id BIGINT)
+-- p_issue_pass false (a HEAD request): an admitted ticket whose pass is not
+-- issued yet is answered admitted without one, and stays so, so nobody but
+-- the buyer's own GET starts the pass's clock.
+CREATE OR REPLACE FUNCTION queue_ticket_status(p_ticket TEXT, p_user_id BIGINT, p_issue_pass BOOLEAN)
 RETURNS TABLE (out_event_id BIGINT, out_user_id BIGINT, out_status TEXT, out_position BIGINT,
                out_wait_seconds BIGINT, out_pass_expires_at TIMESTAMPTZ)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -64,10 +67,12 @@ BEGIN
         RETURN;
     END IF;
     -- Admitted: issue the pass once; a concurrent read may have done so.
-    UPDATE queue_tickets q SET pass_expires_at = v_at + make_interval(secs => v_room.pass_seconds)
-     WHERE q.ticket = p_ticket AND q.pass_expires_at IS NULL
-    RETURNING q.pass_expires_at INTO v_expires;
-    IF NOT FOUND THEN
+    IF p_issue_pass THEN
+        UPDATE queue_tickets q SET pass_expires_at = v_at + make_interval(secs => v_room.pass_seconds)
+         WHERE q.ticket = p_ticket AND q.pass_expires_at IS NULL
+        RETURNING q.pass_expires_at INTO v_expires;
+    END IF;
+    IF v_expires IS NULL THEN
         SELECT q.pass_expires_at INTO v_expires FROM queue_tickets q WHERE q.ticket = p_ticket AND q.user_id = p_user_id;
     END IF;
     RETURN QUERY SELECT v_ticket.event_id, v_ticket.user_id, 'admitted'::TEXT, NULL::BIGINT,

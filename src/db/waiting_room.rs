@@ -48,13 +48,21 @@ const JOIN_QUEUE: &str =
     "SELECT out_outcome AS outcome, out_ticket AS ticket FROM join_queue($1, $2, $3)";
 
 /// May lock the room row once (ranking the early joiners at the opening)
-/// and writes the ticket once (issuing its pass); otherwise reads. `$2`, the
-/// asking user: another user's ticket is no row.
+/// and writes the ticket once (issuing its pass, when `$3`); otherwise
+/// reads. `$2`, the asking user: another user's ticket is no row.
 const TICKET_STATUS: &str = "
     SELECT out_event_id AS event_id, out_user_id AS user_id, out_status AS status,
            out_position AS position, out_wait_seconds AS wait_seconds,
            out_pass_expires_at AS pass_expires_at
-      FROM queue_ticket_status($1, $2)";
+      FROM queue_ticket_status($1, $2, $3)";
+
+/// Whether reading a ticket's standing issues the pass of a ticket just
+/// admitted: its buyer's `GET` does, a `HEAD` (a monitor, a proxy) does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassIssue {
+    Issue,
+    Withhold,
+}
 
 /// A ticket's standing as the database computed it.
 #[derive(Debug, Clone)]
@@ -183,9 +191,14 @@ pub async fn standing(
     client: &impl GenericClient,
     ticket: &str,
     user_id: i64,
+    pass: PassIssue,
 ) -> Result<Standing, DbError> {
     let statement = client.prepare_cached(TICKET_STATUS).await?;
-    let Some(row) = client.query_opt(&statement, &[&ticket, &user_id]).await? else {
+    let issue = pass == PassIssue::Issue;
+    let Some(row) = client
+        .query_opt(&statement, &[&ticket, &user_id, &issue])
+        .await?
+    else {
         return Err(DbError::NotFound(Resource::Ticket));
     };
     Ok(Standing {

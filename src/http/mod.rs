@@ -50,12 +50,12 @@ use actix_web::body::{self, BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::http::header::{
-    HeaderName, CACHE_CONTROL, CONTENT_ENCODING, X_CONTENT_TYPE_OPTIONS,
+    HeaderName, CACHE_CONTROL, CONTENT_ENCODING, LOCATION, X_CONTENT_TYPE_OPTIONS,
 };
 use actix_web::http::uri::{PathAndQuery, Uri};
-use actix_web::http::Method;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse, Route};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, Route};
 use utoipa::openapi::{OpenApi, PathItem};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -226,6 +226,10 @@ fn allow_header(item: &PathItem) -> String {
 /// encoder would poll it to its end, which a live view never reaches, and
 /// the view would keep its client's slot after the client left. Wrapped
 /// once, in `startup.rs`, before routing.
+///
+/// A `GET` that writes (`GET /queue/{ticket}` issues the pass of a ticket
+/// just admitted) asks [`is_head`] and only reads for a `HEAD`: a monitor's
+/// `HEAD` must not start the clock of a pass its buyer has not seen.
 pub async fn head_as_get<B: MessageBody + 'static>(
     mut request: ServiceRequest,
     next: Next<B>,
@@ -233,12 +237,39 @@ pub async fn head_as_get<B: MessageBody + 'static>(
     let head = request.method() == Method::HEAD;
     if head {
         request.head_mut().method = Method::GET;
+        request.extensions_mut().insert(HeadRequest);
     }
     let response = next.call(request).await?;
     if head && matches!(response.response().body().size(), BodySize::Stream) {
         return Ok(response.map_body(|_, _| EitherBody::right(body::None::new())));
     }
     Ok(response.map_into_left_body())
+}
+
+/// Marks a `HEAD` request that [`head_as_get`] routed as a `GET`.
+struct HeadRequest;
+
+/// Whether `request` came as a `HEAD` (its method now reads `GET`).
+pub fn is_head(request: &HttpRequest) -> bool {
+    request.extensions().contains::<HeadRequest>()
+}
+
+/// `from` redirects to `to` (`/dashboard` to `/dashboard/`) with the
+/// request's query kept: `/dashboard?event=2` opens the dashboard on event 2.
+pub fn redirect_keeping_query(
+    from: &'static str,
+    to: &'static str,
+    status: StatusCode,
+) -> actix_web::Resource {
+    web::resource(from).to(move |request: HttpRequest| async move {
+        let location = match request.query_string() {
+            "" => to.to_owned(),
+            query => format!("{to}?{query}"),
+        };
+        HttpResponse::build(status)
+            .insert_header((LOCATION, location))
+            .finish()
+    })
 }
 
 /// Routes a path with trailing slashes like the same path without them

@@ -9,6 +9,9 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     modifiers(&BearerSchemes),
+    // The data of each event of a live view, whose `text/event-stream` body
+    // is documented as a string: no route's body names it.
+    components(schemas(crate::live::LiveSnapshot)),
     info(
         title = "flashbook",
         description = "Flash-sale booking: sells exactly an event's capacity under any number of \
@@ -51,7 +54,7 @@ impl utoipa::Modify for BearerSchemes {
 }
 
 /// The document as served at `/api-docs/openapi.json`: the registered
-/// routes' document, with two corrections made here, in one place:
+/// routes' document, with these corrections made here, in one place:
 /// - utoipa 5's `Link` serialises its fields in snake case (`operation_ref`,
 ///   `request_body`), which OpenAPI readers ignore; the routes write their
 ///   `links(..)` in `#[utoipa::path]` as usual and they are renamed here;
@@ -59,8 +62,10 @@ impl utoipa::Modify for BearerSchemes {
 ///   have a `create` or a `get`, while OpenAPI wants each id unique: each is
 ///   prefixed with the operation's tag, its resource (`bookings_create`);
 /// - every operation can be answered `429 too_many_requests` by the rate
-///   limit in front of all routes (`http::limits`): the response is added to
-///   each that does not document its own 429.
+///   limit in front of all routes (`http::limits`), `500` by a bug, and an
+///   operation with a body `408 body_timeout` when the body stops arriving
+///   (`http::json_object`): each response is added to each operation that
+///   does not document its own.
 pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut document = serde_json::to_value(document).unwrap_or_else(|error| {
         // Serialising a tree of maps and strings cannot fail.
@@ -78,11 +83,16 @@ pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
         let mut responses = Vec::new();
         for operation in operations {
             prefix_operation_id(operation);
+            let takes_body = operation.contains_key("requestBody");
             if let Some(map) = operation
                 .get_mut("responses")
                 .and_then(serde_json::Value::as_object_mut)
             {
                 map.entry("429").or_insert_with(too_many_requests);
+                map.entry("500").or_insert_with(internal_error);
+                if takes_body {
+                    map.entry("408").or_insert_with(body_timeout);
+                }
                 responses.extend(map.values_mut());
             }
         }
@@ -101,10 +111,33 @@ pub fn served(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
 }
 
 fn too_many_requests() -> serde_json::Value {
+    let mut response = problem(
+        "too_many_requests: over this client's request rate (per address, per bearer token); \
+         retry after Retry-After seconds",
+    );
+    response["headers"] =
+        serde_json::json!({"Retry-After": {"schema": {"type": "integer", "minimum": 1}}});
+    response
+}
+
+fn internal_error() -> serde_json::Value {
+    problem(
+        "internal_error: a bug, its cause logged and never sent; for POST /bookings and POST \
+         /holds also booking_interrupted: whether the request took its seats is unknown (check \
+         GET /me/bookings, or retry with the same Idempotency-Key)",
+    )
+}
+
+fn body_timeout() -> serde_json::Value {
+    problem(
+        "body_timeout: the body did not arrive within half the request's time bound; nothing \
+         was tried",
+    )
+}
+
+fn problem(description: &str) -> serde_json::Value {
     serde_json::json!({
-        "description": "too_many_requests: over this client's request rate (per address, per \
-                        bearer token); retry after Retry-After seconds",
-        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+        "description": description,
         "content": {"application/problem+json": {
             "schema": {"$ref": "#/components/schemas/Problem"}
         }},
@@ -140,6 +173,7 @@ fn camel_case_link(link: &mut serde_json::Map<String, serde_json::Value>) {
 mod tests {
     use utoipa::openapi::link::LinkBuilder;
     use utoipa::openapi::path::{OperationBuilder, PathItemBuilder};
+    use utoipa::openapi::request_body::RequestBodyBuilder;
     use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathsBuilder, ResponseBuilder};
 
     #[test]
@@ -156,8 +190,14 @@ mod tests {
         let item = PathItemBuilder::new()
             .operation(HttpMethod::Post, operation)
             .build();
+        let with_body = PathItemBuilder::new()
+            .operation(
+                HttpMethod::Post,
+                OperationBuilder::new().request_body(Some(RequestBodyBuilder::new().build())),
+            )
+            .build();
         let document = OpenApiBuilder::new()
-            .paths(PathsBuilder::new().path("/a", item))
+            .paths(PathsBuilder::new().path("/a", item).path("/b", with_body))
             .build();
         let served = super::served(&document);
         let link = &served["paths"]["/a"]["post"]["responses"]["201"]["links"]["Next"];
@@ -170,5 +210,10 @@ mod tests {
         );
         let limited = &served["paths"]["/a"]["post"]["responses"]["429"];
         assert!(limited["headers"]["Retry-After"].is_object(), "{limited}");
+        let responses = &served["paths"]["/a"]["post"]["responses"];
+        assert!(responses["500"]["description"].is_string(), "{responses}");
+        assert!(responses.get("408").is_none(), "no body, no body_timeout: {responses}");
+        let timed_out = &served["paths"]["/b"]["post"]["responses"]["408"];
+        assert!(timed_out["description"].is_string(), "{timed_out}");
     }
 }

@@ -11,9 +11,11 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use super::admin::Admin;
 use super::buyer::Buyer;
 use super::error::{ApiError, Problem};
+use super::is_head;
 use super::json_object::JsonObject;
 use crate::admission::{is_ticket, new_ticket};
-use crate::db::{self, waiting_room::Standing, Pool};
+use crate::db::waiting_room::{PassIssue, Standing};
+use crate::db::{self, Pool};
 use crate::domain::{
     ensure_positive_id, BookingRefusal, QueueTicket, Resource, SeatRequest, TicketStatus,
     WaitingRoom, WaitingRoomSettings, WholeSegment,
@@ -132,7 +134,8 @@ pub async fn join(
     let id = ensure_positive_id("id", id.into_inner().0)?;
     let client = db::client(&pool).await?;
     let (ticket, joined) = db::waiting_room::join(&client, id, buyer.id, &new_ticket()).await??;
-    let standing = db::waiting_room::standing(&client, &ticket, buyer.id).await?;
+    let standing =
+        db::waiting_room::standing(&client, &ticket, buyer.id, PassIssue::Issue).await?;
     let body = answer(&rooms, ticket, standing)?;
     let mut response = if joined {
         HttpResponse::Created()
@@ -146,8 +149,8 @@ pub async fn join(
 
 /// The ticket's standing by the database's clock, the same on every
 /// replica: `waiting` (position, estimate), `admitted` (the pass, issued at
-/// the first read once admitted and the same on every read until it
-/// expires), `used`, or `expired`.
+/// the first `GET` once admitted, never by a `HEAD`, and the same on every
+/// read until it expires), `used`, or `expired`.
 #[utoipa::path(tag = "waiting room",
     params(("ticket" = String, Path, pattern = "^[0-9a-f]{32}$")),
     security(("buyer_token" = [])),
@@ -161,6 +164,7 @@ pub async fn join(
     ))]
 #[get("/queue/{ticket}")]
 pub async fn show_ticket(
+    request: HttpRequest,
     pool: web::Data<Pool>,
     rooms: web::Data<WaitingRooms>,
     buyer: Buyer,
@@ -170,8 +174,13 @@ pub async fn show_ticket(
     if !is_ticket(&ticket) {
         return Err(ApiError::NotFound(Resource::Ticket));
     }
+    let pass = if is_head(&request) {
+        PassIssue::Withhold
+    } else {
+        PassIssue::Issue
+    };
     let client = db::client(&pool).await?;
-    let standing = db::waiting_room::standing(&client, &ticket, buyer.id).await?;
+    let standing = db::waiting_room::standing(&client, &ticket, buyer.id, pass).await?;
     Ok(HttpResponse::Ok().json(answer(&rooms, ticket, standing)?))
 }
 

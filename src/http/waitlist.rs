@@ -79,12 +79,14 @@ pub async fn get(
 }
 
 /// Leaves the waiting list; an open offer is released and goes to the next
-/// entry. Leaving twice changes nothing.
+/// entry. Leaving twice changes nothing, and neither does leaving an entry
+/// that has already ended (`confirmed`: its offer was taken; `expired`).
 #[utoipa::path(tag = "waitlist",
     params(("id" = i64, Path, minimum = 1), IdempotencyKeyHeader),
     security(("buyer_token" = [])),
     responses(
-        (status = 200, description = "The entry, left", body = WaitlistEntry),
+        (status = 200, description = "The entry, left; or as it was, if it had already ended (confirmed, expired)",
+         body = WaitlistEntry),
         (status = 401, description = "unauthorized, invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "request_in_progress", body = Problem, content_type = "application/problem+json"),

@@ -254,8 +254,9 @@ async fn an_unknown_event_has_no_live_view() {
 #[tokio::test]
 async fn the_dashboard_is_one_page_with_the_contract_ids() {
     let app = spawn_live_app(None).await;
-    let response = app.get("/dashboard").await;
+    let response = app.get("/dashboard?event=2").await;
     assert_eq!(response.url().path(), "/dashboard/", "redirected");
+    assert_eq!(response.url().query(), Some("event=2"), "the event kept");
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().unwrap();
     assert!(content_type.starts_with("text/html"), "{content_type}");

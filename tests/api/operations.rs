@@ -87,6 +87,12 @@ async fn openapi_document_and_swagger_ui_are_served() {
         .unwrap();
     assert_eq!(redirect.status(), 308);
     assert_eq!(redirect.headers()["location"], "/swagger-ui/");
+    let redirect = no_redirects
+        .get(app.url("/swagger-ui?url=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.headers()["location"], "/swagger-ui/?url=x", "the query kept");
 }
 
 #[tokio::test]

@@ -617,6 +617,45 @@ async fn an_expired_pass_is_refused_and_never_replaced() {
     assert!(body.get("pass").is_none());
 }
 
+#[tokio::test]
+async fn a_head_of_an_admitted_ticket_leaves_its_pass_unissued() {
+    let app = spawn_app().await;
+    let event = app.create_sale(10).await;
+    let user = app.insert_users(1).await[0];
+    open_room(&app, event, 1000, 60, Utc::now() + chrono::Duration::seconds(1)).await;
+    let body = joined(&app, event, user).await;
+    assert_eq!(body["status"], "waiting", "joined before the opening: {body}");
+    let ticket_id = body["ticket"].as_str().unwrap().to_owned();
+    let path = format!("/queue/{ticket_id}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let issued = async || -> Option<DateTime<Utc>> {
+        app.db()
+            .await
+            .query_one(
+                "SELECT pass_expires_at FROM queue_tickets WHERE ticket = $1",
+                &[&ticket_id],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    for _ in 0..3 {
+        let head = app.as_buyer(Method::HEAD, user, &path).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(issued().await, None, "a HEAD issued the pass");
+    }
+    let asked_at = Utc::now();
+    let body = ticket(&app, &ticket_id).await;
+    assert_eq!(body["status"], "admitted", "{body}");
+    assert!(body["pass"].is_string(), "{body}");
+    let expires_at = issued().await.expect("the GET issued the pass");
+    assert!(
+        expires_at >= asked_at + chrono::Duration::seconds(59),
+        "the pass's minute counts from the buyer's GET: {expires_at} for a GET at {asked_at}"
+    );
+}
+
 /// A replica of `app`'s database signing with `secret`.
 async fn replica(app: &TestApp, secret: &str) -> TestApp {
     let mut settings = settings_for(&app.database_url, &Default::default());

@@ -1,0 +1,11 @@
+-- queue_ticket_status takes p_issue_pass: a HEAD of a ticket reads its
+-- standing without issuing its pass. A new argument is a new function, so
+-- the two-argument one is dropped; its reference text,
+-- migrations/functions/queue_ticket_status.sql, creates the new one at the
+-- same start, before any request (src/db/migrations.rs). IF EXISTS: a new
+-- database has only the reference texts' functions, created after the
+-- versioned migrations.
+DROP FUNCTION IF EXISTS queue_ticket_status(TEXT, BIGINT);
+-- A replica of an older build calls the two-argument function and fails its
+-- queue reads until it is replaced: upgrade the replicas together
+-- (compose's `up` does).
