@@ -69,6 +69,30 @@ pub struct LiveSnapshot {
     pub p99_ms: Option<f64>,
 }
 
+/// One Server-Sent Event of a live view as an SSE reader sees it: the
+/// document gives it as the schema of the `text/event-stream` body, which
+/// such a reader (and a client generator of OpenAPI 3.2's SSE) checks each
+/// event against.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct LiveEvent {
+    /// One `LiveSnapshot` as JSON.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
+
+impl LiveEvent {
+    fn of(snapshot: &LiveSnapshot) -> serde_json::Result<Self> {
+        Ok(Self {
+            data: serde_json::to_string(snapshot)?,
+        })
+    }
+
+    /// The event as the stream sends it.
+    fn frame(&self) -> Bytes {
+        Bytes::from(format!("data: {}\n\n", self.data))
+    }
+}
+
 /// What a ticker publishes.
 #[derive(Debug, Clone)]
 enum Tick {
@@ -303,11 +327,9 @@ impl Ticker {
                         refused: refused_so_far,
                         latency,
                     });
-                    match serde_json::to_string(&snapshot) {
-                        Ok(json) => {
-                            sender.send_replace(Tick::Frame(Bytes::from(format!(
-                                "data: {json}\n\n"
-                            ))));
+                    match LiveEvent::of(&snapshot) {
+                        Ok(event) => {
+                            sender.send_replace(Tick::Frame(event.frame()));
                         }
                         Err(error) => log::error!("cannot render a live snapshot: {error}"),
                     }

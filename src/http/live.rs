@@ -22,9 +22,9 @@ use crate::live::LiveHub;
 #[utoipa::path(tag = "events",
     params(("id" = i64, Path, minimum = 1)),
     responses(
-        (status = 200, description = "Server-Sent Events, one per tick, each `data:` line one \
-         LiveSnapshot (#/components/schemas/LiveSnapshot) as JSON",
-         body = String, content_type = "text/event-stream"),
+        (status = 200, description = "Server-Sent Events, one per tick; the schema is each \
+         event's, whose data is one LiveSnapshot (#/components/schemas/LiveSnapshot) as JSON",
+         body = crate::live::LiveEvent, content_type = "text/event-stream"),
         (status = 404, description = "event_not_found", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_open: this client's views (FLASHBOOK_LIVE_MAX_VIEWERS_PER_CLIENT), or too_many_requests; see Retry-After",

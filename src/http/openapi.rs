@@ -9,8 +9,8 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     modifiers(&BearerSchemes),
-    // The data of each event of a live view, whose `text/event-stream` body
-    // is documented as a string: no route's body names it.
+    // The data of each event of a live view (`LiveEvent`, a string of
+    // JSON): no route's body names it.
     components(schemas(crate::live::LiveSnapshot)),
     info(
         title = "flashbook",
