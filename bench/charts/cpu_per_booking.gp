@@ -6,20 +6,20 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'CPU per booking'
 $cpu << EOD
-"one per transaction, pool 4" 96.978 336.126
-"one per transaction, pool 8" 94.358 412.747
-"one per transaction, pool 16" 90.603 553.789
-"one per transaction, pool 32" 99.735 783.635
-"batched, pool 4" 13.255 13.620
-"batched, pool 8" 13.690 13.547
-"batched, pool 16" 14.995 14.459
-"batched, pool 32" 16.708 15.184
-"keyed (Idempotency-Key)" 14.834 20.356
-"held (POST /holds)" 13.397 16.613
-"admitted (pass, room on)" 15.531 27.253
-"sold out (409)" 10.539 0.049
-"GET /health" 9.226 0.000
-"k6 20918/s bookings" 40.629 37.293
+"one per transaction, pool 4" 114.716 383.512
+"one per transaction, pool 8" 114.251 511.068
+"one per transaction, pool 16" 112.455 690.850
+"one per transaction, pool 32" 122.758 992.116
+"batched, pool 4" 17.186 16.754
+"batched, pool 8" 17.788 16.940
+"batched, pool 16" 18.795 17.103
+"batched, pool 32" 17.834 15.197
+"keyed (Idempotency-Key)" 18.095 22.476
+"held (POST /holds)" 17.532 19.691
+"admitted (pass, room on)" 18.675 29.544
+"sold out (409)" 12.817 0.060
+"GET /health" 8.522 0.006
+"k6 16873/s bookings" 31.469 24.624
 EOD
 
 set ylabel 'CPU microseconds per answer'

@@ -6,31 +6,31 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Latency percentiles per step'
 $latency << EOD
-"pgbench take_seats() for one, 1 client" 0.349 0.419 0.466
-"pgbench take_seats() for one, 4 clients" 1.267 2.432 3.233
-"pgbench take_seats() for one, 8 clients" 1.879 8.700 14.149
-"pgbench take_seats() for one, 16 clients" 4.461 21.802 34.880
-"pgbench take_seats() for one, 32 clients" 13.255 59.533 94.054
-"pgbench take_seats() for one, 64 clients" 37.233 168.702 270.910
-"GET /health" 1.260 5.280 6.650
-"one per transaction, pool 4" 93.390 98.570 102.630
-"one per transaction, pool 8" 100.870 122.500 128.530
-"one per transaction, pool 16" 122.540 144.200 161.540
-"one per transaction, pool 32" 149.590 206.090 258.040
-"batched, pool 4" 5.500 7.780 9.370
-"batched, pool 8" 5.520 7.800 9.130
-"batched, pool 16" 6.000 8.670 10.510
-"batched, pool 32" 6.290 9.260 10.840
-"keyed (Idempotency-Key)" 8.010 9.770 11.090
-"held (POST /holds)" 6.040 8.800 12.670
-"admitted (pass, room on)" 8.810 12.730 15.560
-"Redis Lua, appendfsync always" 2.879 4.863 6.567
-"Redis Lua, no persistence" 2.719 5.543 7.487
-"sold out (409)" 1.330 5.460 8.210
-"GET /health, 10000 conns" 52.500 110.950 130.790
-"sold out (409), 10000 conns" 83.090 179.650 215.260
-"k6 20918/s bookings" 80.522 207.883 290.600
-"k6 20918/s GET /health" 16.838 56.180 100.151
+"pgbench take_seats() for one, 1 client" 0.358 0.461 0.551
+"pgbench take_seats() for one, 4 clients" 1.435 2.891 4.077
+"pgbench take_seats() for one, 8 clients" 2.045 9.597 15.782
+"pgbench take_seats() for one, 16 clients" 5.093 25.972 41.122
+"pgbench take_seats() for one, 32 clients" 15.216 70.529 111.485
+"pgbench take_seats() for one, 64 clients" 37.152 170.706 273.930
+"GET /health" 1.150 3.240 5.120
+"one per transaction, pool 4" 106.730 120.780 133.330
+"one per transaction, pool 8" 127.350 157.110 178.180
+"one per transaction, pool 16" 155.540 186.550 208.560
+"one per transaction, pool 32" 191.710 273.500 334.000
+"batched, pool 4" 6.740 10.020 12.000
+"batched, pool 8" 6.800 10.160 12.260
+"batched, pool 16" 6.880 10.410 12.520
+"batched, pool 32" 6.460 9.540 11.340
+"keyed (Idempotency-Key)" 9.090 11.730 14.110
+"held (POST /holds)" 7.340 11.150 18.810
+"admitted (pass, room on)" 9.890 14.020 16.500
+"Redis Lua, appendfsync always" 3.079 5.575 7.839
+"Redis Lua, no persistence" 2.271 4.055 5.287
+"sold out (409)" 1.790 5.830 8.070
+"GET /health, 10000 conns" 66.470 143.420 155.690
+"sold out (409), 10000 conns" 78.770 175.790 203.950
+"k6 16873/s bookings" 68.313 171.047 235.299
+"k6 16873/s GET /health" 0.305 29.034 82.657
 EOD
 
 set ylabel 'milliseconds (log scale)'

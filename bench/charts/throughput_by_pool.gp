@@ -6,18 +6,18 @@ set key outside top center horizontal noopaque
 set style fill solid 0.85 border -1
 set title 'Bookings per second by pool size'
 $service << EOD
-4.000 2726.952 41837.086
-8.000 2413.598 41801.235
-16.000 2093.856 38414.825
-32.000 1634.072 36565.837
+4.000 2366.806 33746.338
+8.000 1953.957 32849.639
+16.000 1651.468 32530.703
+32.000 1258.088 34975.050
 EOD
 $pgbench << EOD
-1.000 2806.706
-4.000 2940.357
-8.000 2769.750
-16.000 2262.247
-32.000 1626.622
-64.000 1149.951
+1.000 2665.770
+4.000 2560.424
+8.000 2503.677
+16.000 1934.215
+32.000 1400.752
+64.000 1142.361
 EOD
 
 set xlabel 'database connections (service pool size; pgbench clients)'
