@@ -212,7 +212,10 @@ mod tests {
         assert!(limited["headers"]["Retry-After"].is_object(), "{limited}");
         let responses = &served["paths"]["/a"]["post"]["responses"];
         assert!(responses["500"]["description"].is_string(), "{responses}");
-        assert!(responses.get("408").is_none(), "no body, no body_timeout: {responses}");
+        assert!(
+            responses.get("408").is_none(),
+            "no body, no body_timeout: {responses}"
+        );
         let timed_out = &served["paths"]["/b"]["post"]["responses"]["408"];
         assert!(timed_out["description"].is_string(), "{timed_out}");
     }

@@ -134,8 +134,7 @@ pub async fn join(
     let id = ensure_positive_id("id", id.into_inner().0)?;
     let client = db::client(&pool).await?;
     let (ticket, joined) = db::waiting_room::join(&client, id, buyer.id, &new_ticket()).await??;
-    let standing =
-        db::waiting_room::standing(&client, &ticket, buyer.id, PassIssue::Issue).await?;
+    let standing = db::waiting_room::standing(&client, &ticket, buyer.id, PassIssue::Issue).await?;
     let body = answer(&rooms, ticket, standing)?;
     let mut response = if joined {
         HttpResponse::Created()

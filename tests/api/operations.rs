@@ -92,7 +92,11 @@ async fn openapi_document_and_swagger_ui_are_served() {
         .send()
         .await
         .unwrap();
-    assert_eq!(redirect.headers()["location"], "/swagger-ui/?url=x", "the query kept");
+    assert_eq!(
+        redirect.headers()["location"],
+        "/swagger-ui/?url=x",
+        "the query kept"
+    );
 }
 
 #[tokio::test]

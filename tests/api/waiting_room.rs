@@ -622,9 +622,19 @@ async fn a_head_of_an_admitted_ticket_leaves_its_pass_unissued() {
     let app = spawn_app().await;
     let event = app.create_sale(10).await;
     let user = app.insert_users(1).await[0];
-    open_room(&app, event, 1000, 60, Utc::now() + chrono::Duration::seconds(1)).await;
+    open_room(
+        &app,
+        event,
+        1000,
+        60,
+        Utc::now() + chrono::Duration::seconds(1),
+    )
+    .await;
     let body = joined(&app, event, user).await;
-    assert_eq!(body["status"], "waiting", "joined before the opening: {body}");
+    assert_eq!(
+        body["status"], "waiting",
+        "joined before the opening: {body}"
+    );
     let ticket_id = body["ticket"].as_str().unwrap().to_owned();
     let path = format!("/queue/{ticket_id}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -641,7 +651,11 @@ async fn a_head_of_an_admitted_ticket_leaves_its_pass_unissued() {
             .get(0)
     };
     for _ in 0..3 {
-        let head = app.as_buyer(Method::HEAD, user, &path).send().await.unwrap();
+        let head = app
+            .as_buyer(Method::HEAD, user, &path)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(head.status(), StatusCode::OK);
         assert_eq!(issued().await, None, "a HEAD issued the pass");
     }
