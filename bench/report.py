@@ -571,7 +571,8 @@ def write_results(path, a, summary, table, goals, limits, best_single, knee_sing
                   single, batched, drawn):
     m = summary["machine"]
     batched_low, batched_high = summary["pool_sizes"]["batched_range_per_s"]
-    step_count = len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 5 + len(KINDS) + len(REDIS)
+    step_count = (len(a.pools) * 2 + len(a.pgbench_clients) + len(a.explicit_clients) + 5 + len(KINDS) + len(REDIS)
+                  + 2 * a.single_pairs)
     minutes = ((step_count - 2) * (a.step_seconds + 4) + 2 * (a.crowd_seconds + 4)
                + 2 * (a.fixed_duration + 5) + 20 + 60) / 60
     others = max(summary["other_processes_cores_by_step"].values())

@@ -9,8 +9,8 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     modifiers(&BearerSchemes),
-    // The data of each event of a live view (`LiveEvent`, a string of
-    // JSON): no route's body names it.
+    // What each live-view event's `data` holds as JSON (`LiveEvent`): no
+    // route's body names it, so it is listed here.
     components(schemas(crate::live::LiveSnapshot)),
     info(
         title = "flashbook",
